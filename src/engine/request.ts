@@ -1,0 +1,181 @@
+import { RequestValidationError } from '../errors.js';
+import type { DiffusionImage } from './image.js';
+
+/** Progress of one request, reported once per denoising step. */
+export interface DiffusionProgress {
+  requestId: string;
+  /** 1-based step just finished. */
+  step: number;
+  total: number;
+  /** Milliseconds since the request started. */
+  elapsedMs: number;
+  /** A cheap preview of the current latents, when the executor makes one. */
+  preview?: DiffusionImage;
+}
+
+/** Image decoder used at the end of the loop. */
+export type DecoderKind = 'vae' | 'taesd';
+
+/** Fields accepted by `new DiffusionRequest(...)` and by `DiffusionEngine.step`. */
+export interface DiffusionRequestInit {
+  prompt: string;
+  negativePrompt?: string | null;
+  /** Denoising steps; left out, the executor uses the model's default. */
+  numInferenceSteps?: number;
+  /** Classifier-free guidance scale; values <= 1 turn guidance off. */
+  guidanceScale?: number;
+  height?: number;
+  width?: number;
+  /** Seed of the first image; image i uses `seed + i`. Left out, a random seed is drawn and reported. */
+  seed?: number;
+  numOutputsPerPrompt?: number;
+  /** Scheduler short name or class name (`euler`, `EulerDiscreteScheduler`, ...), overriding the model default. */
+  scheduler?: string;
+  requestId?: string;
+  returnTrajectoryLatents?: boolean;
+  /** img2img: the starting image. */
+  image?: DiffusionImage;
+  /** img2img: how much of the schedule to run, in (0, 1]. */
+  strength?: number;
+  decoder?: DecoderKind;
+  /** Cancels this request; executors check it between steps and in flight. */
+  signal?: AbortSignal;
+  onProgress?: (progress: DiffusionProgress) => void;
+}
+
+let nextRequestNumber = 0;
+
+function checkFiniteNumber(field: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new RequestValidationError(field, value, 'a finite number');
+  }
+}
+
+function checkPositiveInt(field: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new RequestValidationError(field, value, 'a positive integer');
+  }
+}
+
+function checkSize(field: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value % 8 !== 0) {
+    throw new RequestValidationError(field, value, 'a positive integer multiple of 8');
+  }
+}
+
+/**
+ * One text-to-image (or img2img) request. The constructor validates every field and throws
+ * `RequestValidationError` naming the field and its value, so no work starts on bad input.
+ */
+export class DiffusionRequest implements DiffusionRequestInit {
+  readonly prompt: string;
+  readonly negativePrompt: string | null;
+  readonly numInferenceSteps?: number;
+  readonly guidanceScale?: number;
+  readonly height?: number;
+  readonly width?: number;
+  readonly seed?: number;
+  readonly numOutputsPerPrompt: number;
+  readonly scheduler?: string;
+  readonly requestId: string;
+  readonly returnTrajectoryLatents: boolean;
+  readonly image?: DiffusionImage;
+  readonly strength?: number;
+  readonly decoder?: DecoderKind;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: DiffusionProgress) => void;
+
+  constructor(init: DiffusionRequestInit) {
+    if (init === null || typeof init !== 'object') throw new RequestValidationError('(request)', init, 'an object');
+    if (typeof init.prompt !== 'string') throw new RequestValidationError('prompt', init.prompt, 'a string');
+    this.prompt = init.prompt;
+    if (init.negativePrompt != null && typeof init.negativePrompt !== 'string') {
+      throw new RequestValidationError('negativePrompt', init.negativePrompt, 'a string or null');
+    }
+    this.negativePrompt = init.negativePrompt ?? null;
+    if (init.numInferenceSteps !== undefined) {
+      checkPositiveInt('numInferenceSteps', init.numInferenceSteps);
+      this.numInferenceSteps = init.numInferenceSteps;
+    }
+    if (init.guidanceScale !== undefined) {
+      checkFiniteNumber('guidanceScale', init.guidanceScale);
+      this.guidanceScale = init.guidanceScale;
+    }
+    if (init.height !== undefined) {
+      checkSize('height', init.height);
+      this.height = init.height;
+    }
+    if (init.width !== undefined) {
+      checkSize('width', init.width);
+      this.width = init.width;
+    }
+    if (init.seed !== undefined) {
+      if (typeof init.seed !== 'number' || !Number.isSafeInteger(init.seed) || init.seed < 0) {
+        throw new RequestValidationError('seed', init.seed, 'a non-negative safe integer');
+      }
+      this.seed = init.seed;
+    }
+    if (init.numOutputsPerPrompt !== undefined) checkPositiveInt('numOutputsPerPrompt', init.numOutputsPerPrompt);
+    this.numOutputsPerPrompt = init.numOutputsPerPrompt ?? 1;
+    if (init.scheduler !== undefined) {
+      if (typeof init.scheduler !== 'string' || init.scheduler.length === 0) {
+        throw new RequestValidationError('scheduler', init.scheduler, 'a non-empty scheduler name');
+      }
+      this.scheduler = init.scheduler;
+    }
+    if (init.requestId !== undefined && (typeof init.requestId !== 'string' || init.requestId.length === 0)) {
+      throw new RequestValidationError('requestId', init.requestId, 'a non-empty string');
+    }
+    this.requestId = init.requestId ?? `req-${++nextRequestNumber}`;
+    if (init.returnTrajectoryLatents !== undefined && typeof init.returnTrajectoryLatents !== 'boolean') {
+      throw new RequestValidationError('returnTrajectoryLatents', init.returnTrajectoryLatents, 'a boolean');
+    }
+    this.returnTrajectoryLatents = init.returnTrajectoryLatents ?? false;
+    if (init.image !== undefined) {
+      const img = init.image;
+      if (
+        img === null ||
+        typeof img !== 'object' ||
+        !(img.data instanceof Uint8ClampedArray) ||
+        !Number.isInteger(img.width) ||
+        !Number.isInteger(img.height) ||
+        img.data.length !== img.width * img.height * 4
+      ) {
+        throw new RequestValidationError('image', img, 'an RGBA DiffusionImage whose data holds width*height*4 bytes');
+      }
+      this.image = img;
+    }
+    if (init.strength !== undefined) {
+      checkFiniteNumber('strength', init.strength);
+      if (init.strength <= 0 || init.strength > 1) throw new RequestValidationError('strength', init.strength, 'a number in (0, 1]');
+      this.strength = init.strength;
+    }
+    if (init.decoder !== undefined) {
+      if (init.decoder !== 'vae' && init.decoder !== 'taesd') throw new RequestValidationError('decoder', init.decoder, "'vae' or 'taesd'");
+      this.decoder = init.decoder;
+    }
+    if (init.signal !== undefined && !isAbortSignal(init.signal)) {
+      throw new RequestValidationError('signal', init.signal, 'an AbortSignal');
+    }
+    this.signal = init.signal;
+    if (init.onProgress !== undefined && typeof init.onProgress !== 'function') {
+      throw new RequestValidationError('onProgress', init.onProgress, 'a function');
+    }
+    this.onProgress = init.onProgress;
+  }
+
+  /** The request's plain data, without the signal and callback (which cannot be cloned). */
+  toJSON(): Omit<DiffusionRequestInit, 'signal' | 'onProgress'> {
+    const { signal: _signal, onProgress: _onProgress, ...rest } = this;
+    return rest;
+  }
+}
+
+function isAbortSignal(value: unknown): value is AbortSignal {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function'
+  );
+}

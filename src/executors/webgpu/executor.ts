@@ -1,0 +1,19 @@
+import type { DiffusionOutput } from '../../engine/output.js';
+import type { DiffusionRequest } from '../../engine/request.js';
+import { ExecutorUnavailableError } from '../../errors.js';
+import { DiffusionExecutor } from '../executor.js';
+
+/**
+ * The `webgpu` executor: WebGPU text-to-image in a worker.
+ * Not built yet: initialisation throws `ExecutorUnavailableError`, so configs that list a
+ * `fallback` move on to it.
+ */
+export class WebGPUDiffusionExecutor extends DiffusionExecutor {
+  initExecutor(): void {
+    throw new ExecutorUnavailableError('The "webgpu" executor is not built yet.');
+  }
+
+  executeModel(_requests: DiffusionRequest[]): Promise<DiffusionOutput[]> {
+    return Promise.reject(new ExecutorUnavailableError('The "webgpu" executor is not built yet.'));
+  }
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { DiffusionRequest, RequestValidationError, type DiffusionRequestInit } from '../../../src/index.js';
+
+const base: DiffusionRequestInit = { prompt: 'a red circle' };
+
+describe('DiffusionRequest validation', () => {
+  it.each<[string, Partial<DiffusionRequestInit> | Record<string, unknown>, RegExp]>([
+    ['prompt', { prompt: 42 }, /prompt = 42: expected a string/],
+    ['prompt', { prompt: undefined }, /prompt = undefined/],
+    ['negativePrompt', { negativePrompt: 3 }, /negativePrompt = 3/],
+    ['numInferenceSteps', { numInferenceSteps: 0 }, /numInferenceSteps = 0: expected a positive integer/],
+    ['numInferenceSteps', { numInferenceSteps: 2.5 }, /numInferenceSteps = 2.5/],
+    ['guidanceScale', { guidanceScale: Number.NaN }, /guidanceScale = NaN: expected a finite number/],
+    ['guidanceScale', { guidanceScale: Infinity }, /guidanceScale = Infinity/],
+    ['height', { height: 100 }, /height = 100: expected a positive integer multiple of 8/],
+    ['height', { height: -8 }, /height = -8/],
+    ['width', { width: 0 }, /width = 0/],
+    ['width', { width: '512' }, /width = "512"/],
+    ['seed', { seed: -1 }, /seed = -1/],
+    ['seed', { seed: 1.5 }, /seed = 1.5/],
+    ['numOutputsPerPrompt', { numOutputsPerPrompt: 0 }, /numOutputsPerPrompt = 0/],
+    ['scheduler', { scheduler: '' }, /scheduler = ""/],
+    ['requestId', { requestId: 7 }, /requestId = 7/],
+    ['returnTrajectoryLatents', { returnTrajectoryLatents: 'yes' }, /returnTrajectoryLatents = "yes"/],
+    ['strength', { strength: 0 }, /strength = 0: expected a number in \(0, 1\]/],
+    ['strength', { strength: 1.5 }, /strength = 1.5/],
+    ['decoder', { decoder: 'jpeg' }, /decoder = "jpeg"/],
+    ['image', { image: { width: 2, height: 2, data: new Uint8ClampedArray(3) } }, /image = \[object\]/],
+    ['signal', { signal: {} }, /signal = \[object\]/],
+    ['onProgress', { onProgress: 'cb' }, /onProgress = "cb"/],
+  ])('rejects a bad %s with a typed error naming the field and the value', (field, patch, message) => {
+    let err: unknown;
+    try {
+      new DiffusionRequest({ ...base, ...(patch as object) } as DiffusionRequestInit);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RequestValidationError);
+    expect(err).toBeInstanceOf(TypeError);
+    expect((err as RequestValidationError).field).toBe(field);
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it('rejects a non-object request', () => {
+    expect(() => new DiffusionRequest(null as never)).toThrow(RequestValidationError);
+  });
+
+  it('accepts a full valid request and fills defaults', () => {
+    const r = new DiffusionRequest({
+      prompt: 'p',
+      negativePrompt: 'blurry',
+      numInferenceSteps: 4,
+      guidanceScale: 7.5,
+      height: 64,
+      width: 48,
+      seed: 0,
+      numOutputsPerPrompt: 2,
+      scheduler: 'euler',
+      returnTrajectoryLatents: true,
+      image: { width: 1, height: 1, data: new Uint8ClampedArray(4) },
+      strength: 0.5,
+      decoder: 'taesd',
+      signal: new AbortController().signal,
+    });
+    expect(r).toMatchObject({ width: 48, height: 64, seed: 0, numOutputsPerPrompt: 2, decoder: 'taesd' });
+    const d = new DiffusionRequest({ prompt: '' });
+    expect(d.numOutputsPerPrompt).toBe(1);
+    expect(d.negativePrompt).toBeNull();
+    expect(d.returnTrajectoryLatents).toBe(false);
+    expect(d.requestId).toMatch(/^req-\d+$/);
+  });
+
+  it('gives every request a distinct id', () => {
+    expect(new DiffusionRequest(base).requestId).not.toBe(new DiffusionRequest(base).requestId);
+  });
+
+  it('serialises without its signal and callback', () => {
+    const json = new DiffusionRequest({ ...base, onProgress: () => undefined, signal: new AbortController().signal }).toJSON();
+    expect(json).not.toHaveProperty('signal');
+    expect(json).not.toHaveProperty('onProgress');
+    expect(JSON.parse(JSON.stringify(json))).toMatchObject({ prompt: 'a red circle' });
+  });
+});

@@ -1,0 +1,33 @@
+import { builtinModules } from 'node:module';
+import { defineConfig } from 'vite';
+
+/**
+ * Library build. WGSL is imported with `?raw` and inlined here, so users with other bundlers
+ * need nothing special. Dependencies stay external: the app's bundler resolves them, and the
+ * Node-only ones (`webgpu`, `node:*`) are only reached through dynamic imports.
+ */
+const external = [
+  'comlink',
+  'fast-png',
+  'webgpu',
+  'onnxruntime-web',
+  /^onnxruntime-web\//,
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+];
+
+export default defineConfig({
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: true,
+    minify: false,
+    lib: {
+      entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
+      formats: ['es'],
+    },
+    rolldownOptions: { external },
+  },
+  worker: { format: 'es' },
+});

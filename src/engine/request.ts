@@ -38,6 +38,12 @@ export interface DiffusionRequestInit {
   /** img2img: how much of the schedule to run, in (0, 1]. */
   strength?: number;
   decoder?: DecoderKind;
+  /**
+   * Initial noise [numOutputsPerPrompt, C, height/8, width/8], standard normal, used instead of
+   * drawing it from `seed` (diffusers' `latents` argument). It is scaled by the scheduler's
+   * `initNoiseSigma` like drawn noise.
+   */
+  latents?: Float32Array;
   /** Cancels this request; executors check it between steps and in flight. */
   signal?: AbortSignal;
   onProgress?: (progress: DiffusionProgress) => void;
@@ -82,6 +88,7 @@ export class DiffusionRequest implements DiffusionRequestInit {
   readonly image?: DiffusionImage;
   readonly strength?: number;
   readonly decoder?: DecoderKind;
+  readonly latents?: Float32Array;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: DiffusionProgress) => void;
 
@@ -153,6 +160,12 @@ export class DiffusionRequest implements DiffusionRequestInit {
     if (init.decoder !== undefined) {
       if (init.decoder !== 'vae' && init.decoder !== 'taesd') throw new RequestValidationError('decoder', init.decoder, "'vae' or 'taesd'");
       this.decoder = init.decoder;
+    }
+    if (init.latents !== undefined) {
+      if (!(init.latents instanceof Float32Array) || init.latents.length === 0 || !init.latents.every(Number.isFinite)) {
+        throw new RequestValidationError('latents', init.latents, 'a non-empty Float32Array of finite values');
+      }
+      this.latents = init.latents;
     }
     if (init.signal !== undefined && !isAbortSignal(init.signal)) {
       throw new RequestValidationError('signal', init.signal, 'an AbortSignal');

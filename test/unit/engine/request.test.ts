@@ -27,6 +27,8 @@ describe('DiffusionRequest validation', () => {
     ['decoder', { decoder: 'jpeg' }, /decoder = "jpeg"/],
     ['image', { image: { width: 2, height: 2, data: new Uint8ClampedArray(3) } }, /image = \[object\]/],
     ['signal', { signal: {} }, /signal = \[object\]/],
+    ['latents', { latents: [0, 1] }, /latents = array\(2\)/],
+    ['latents', { latents: new Float32Array([Number.NaN]) }, /latents = \[Float32Array\]: expected a non-empty Float32Array of finite values/],
     ['onProgress', { onProgress: 'cb' }, /onProgress = "cb"/],
   ])('rejects a bad %s with a typed error naming the field and the value', (field, patch, message) => {
     let err: unknown;

@@ -1,0 +1,34 @@
+import type { DecoderKind } from '../engine/request.js';
+import type { LatentBackend } from '../schedulers/latents.js';
+
+/**
+ * What the text-to-image loop needs from a backend: the three networks and a place for
+ * latents. The WebGPU executor implements it with our kernels, the ONNX executor with
+ * onnxruntime-web; the loop itself (`runTextToImage`) is shared, so both follow diffusers'
+ * `StableDiffusionPipeline` the same way.
+ */
+export interface DiffusionComponents<T> {
+  /** Where latents live, and the scheduler's linear-combination kernel. */
+  readonly latents: LatentBackend<T>;
+  /** Channels of the denoised space (4 for SD latents, 3 for a pixel-space model). */
+  readonly latentChannels: number;
+  /** Image pixels per latent pixel (8 for SD's VAE, 1 without a VAE). */
+  readonly vaeScaleFactor: number;
+  /** The UNet's native latent size (`sample_size`), giving the default image size. */
+  readonly sampleSize: number;
+  /** Decoders this model can use. */
+  readonly decoders: readonly DecoderKind[];
+  /** `last_hidden_state` [B, 77, D] of the text encoder for token ids [B, 77]. */
+  encodeText(inputIds: Int32Array, batch: number): Promise<T> | T;
+  /** One UNet call; the timestep is broadcast over the batch. */
+  unet(sample: T, timestep: number, encoderHiddenStates: T): Promise<T> | T;
+  /**
+   * Latents → image [B, 3, H, W] in [0, 1], unclamped: the decoder divides by its
+   * `scaling_factor` and maps its output range itself.
+   */
+  decode(latents: T, decoder: DecoderKind): Promise<T> | T;
+  /** Rows [start, end) of dim 0. */
+  sliceBatch(x: T, start: number, end: number): T;
+  /** [a; b] along dim 0. */
+  concatBatch(a: T, b: T): T;
+}

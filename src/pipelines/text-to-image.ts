@@ -1,0 +1,144 @@
+import type { DecoderKind } from '../engine/request.js';
+import { AbortError } from '../errors.js';
+import { linearCombination } from '../schedulers/latents.js';
+import { Rng } from '../schedulers/rng.js';
+import type { Scheduler } from '../schedulers/scheduler.js';
+import type { DiffusionComponents } from './components.js';
+
+/** Turns prompts into token ids [B, 77] (padding and truncation per the model's tokenizer). */
+export type PromptTokenizer = (prompts: readonly string[]) => Int32Array;
+
+/** One text-to-image job, already validated and resolved against the model's defaults. */
+export interface TextToImageJob {
+  prompt: string;
+  negativePrompt: string | null;
+  numInferenceSteps: number;
+  guidanceScale: number;
+  height: number;
+  width: number;
+  /** Seed of image i is `seed + i`: its initial noise and any noise the scheduler draws. */
+  seed: number;
+  numImages: number;
+  decoder: DecoderKind;
+  returnTrajectoryLatents: boolean;
+  /** diffusers' `latents`: initial noise [B, C, h, w], used instead of drawing it (fixtures pass it). */
+  latents?: Float32Array;
+}
+
+/** Per-step hooks: progress, cancellation, preview. */
+export interface TextToImageHooks<T> {
+  signal?: AbortSignal;
+  onStep?: (step: number, total: number, latents: T) => void | Promise<void>;
+}
+
+export interface TextToImageResult {
+  /** [B, 3, H, W] in [0, 1], clamped. */
+  images: Float32Array;
+  trajectoryLatents: Float32Array[] | null;
+  trajectoryTimesteps: number[];
+  seeds: number[];
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason instanceof Error && signal.reason.name === 'AbortError' ? signal.reason : new AbortError('The request was aborted.');
+}
+
+/** Standard-normal noise, each image's slice from its own generator, so an image does not depend on its batch. */
+export function drawNoise(rngs: readonly Rng[], perImage: number): Float32Array {
+  const out = new Float32Array(rngs.length * perImage);
+  rngs.forEach((rng, i) => out.set(rng.randn(perImage), i * perImage));
+  return out;
+}
+
+/**
+ * diffusers' `StableDiffusionPipeline.__call__` for text-to-image: tokenize, encode the prompt
+ * (and the negative prompt under classifier-free guidance, as one batched call), run the
+ * scheduler loop with one UNet call per step over [uncond, cond], and decode.
+ *
+ * Nothing is read back inside the loop unless trajectory latents are asked for; every
+ * intermediate tensor is released as soon as it is dead, also when the job is aborted.
+ */
+export async function runTextToImage<T>(
+  components: DiffusionComponents<T>,
+  tokenize: PromptTokenizer,
+  scheduler: Scheduler<T>,
+  job: TextToImageJob,
+  hooks: TextToImageHooks<T> = {},
+): Promise<TextToImageResult> {
+  const lat = components.latents;
+  const B = job.numImages;
+  const cfg = job.guidanceScale > 1;
+  const h = job.height / components.vaeScaleFactor;
+  const w = job.width / components.vaeScaleFactor;
+  const shape = [B, components.latentChannels, h, w];
+  const perImage = components.latentChannels * h * w;
+  const seeds = Array.from({ length: B }, (_, i) => job.seed + i);
+  const live = new Set<T>();
+  const keep = (t: T): T => {
+    live.add(t);
+    return t;
+  };
+  const drop = (t: T): void => {
+    if (live.delete(t)) lat.release(t);
+  };
+
+  try {
+    throwIfAborted(hooks.signal);
+    const prompts = cfg ? [...Array<string>(B).fill(job.negativePrompt ?? ''), ...Array<string>(B).fill(job.prompt)] : Array<string>(B).fill(job.prompt);
+    const embeds = keep(await components.encodeText(tokenize(prompts), prompts.length));
+
+    scheduler.setTimesteps(job.numInferenceSteps);
+    // One generator per image, as diffusers does with a list of generators: it draws the
+    // initial noise, then any noise the scheduler needs, so an image depends only on its seed.
+    const rngs = seeds.map((s) => new Rng(s));
+    const noise = job.latents ?? drawNoise(rngs, perImage);
+    if (noise.length !== B * perImage) {
+      throw new RangeError(`Initial latents hold ${noise.length} values; [${shape.join(', ')}] needs ${B * perImage}.`);
+    }
+    const scaled = Float32Array.from(noise, (v) => v * scheduler.initNoiseSigma);
+    let latents = keep(lat.fromArray(scaled, shape));
+    const trajectory: Float32Array[] | null = job.returnTrajectoryLatents ? [] : null;
+    const timesteps = [...scheduler.timesteps];
+
+    for (let i = 0; i < timesteps.length; i++) {
+      throwIfAborted(hooks.signal);
+      const t = timesteps[i]!;
+      const doubled = cfg ? keep(components.concatBatch(latents, latents)) : latents;
+      const input = scheduler.scaleModelInput(doubled, t);
+      if (input !== doubled) keep(input);
+      const raw = keep(await components.unet(input, t, embeds));
+      if (input !== doubled) drop(input);
+      if (doubled !== latents) drop(doubled);
+      let eps = raw;
+      if (cfg) {
+        const uncond = keep(components.sliceBatch(raw, 0, B));
+        const cond = keep(components.sliceBatch(raw, B, 2 * B));
+        drop(raw);
+        eps = keep(linearCombination(lat, [
+          [1 - job.guidanceScale, uncond],
+          [job.guidanceScale, cond],
+        ]));
+        drop(uncond);
+        drop(cond);
+      }
+      const stepNoise = scheduler.drawsNoise ? keep(lat.fromArray(drawNoise(rngs, perImage), shape)) : undefined;
+      const { prevSample, predOriginalSample } = scheduler.step(eps, t, latents, stepNoise ? { noise: stepNoise } : {});
+      if (predOriginalSample) lat.release(predOriginalSample);
+      if (stepNoise) drop(stepNoise);
+      drop(eps);
+      drop(latents);
+      latents = keep(prevSample);
+      if (trajectory) trajectory.push(await lat.toArray(latents));
+      await hooks.onStep?.(i + 1, timesteps.length, latents);
+    }
+
+    throwIfAborted(hooks.signal);
+    const decoded = keep(await components.decode(latents, job.decoder));
+    const pixels = await lat.toArray(decoded);
+    for (let k = 0; k < pixels.length; k++) pixels[k] = Math.min(1, Math.max(0, pixels[k]!));
+    return { images: pixels, trajectoryLatents: trajectory, trajectoryTimesteps: timesteps, seeds };
+  } finally {
+    for (const t of live) lat.release(t);
+    scheduler.dispose();
+  }
+}

@@ -1,0 +1,168 @@
+/** Bytes of one file read so far. `total` is null while the size is unknown. */
+export interface ByteProgress {
+  file: string;
+  loaded: number;
+  total: number | null;
+}
+
+/** Receives byte-level progress. */
+export type ProgressCallback = (progress: ByteProgress) => void;
+
+/** A file as a stream of bytes, with its size when known up front. */
+export interface ByteStream {
+  stream: ReadableStream<Uint8Array>;
+  size: number | null;
+}
+
+import { AbortError } from '../errors.js';
+
+/** A file on the local disk (Node only), read in chunks rather than loaded whole. */
+export interface NodeFilePath {
+  nodePath: string;
+}
+
+/**
+ * Anything that can deliver a file's bytes: a stream (of a `fetch` body, say), a `Blob`/`File`,
+ * bytes already in memory, an opened `ByteStream`, or a Node file path.
+ */
+export type ByteSource = ReadableStream<Uint8Array> | Blob | ArrayBuffer | ArrayBufferView | ByteStream | NodeFilePath;
+
+/** Chunk size for reads from disk and from Blobs: large enough to amortise calls, small next to a weights file. */
+const READ_CHUNK_BYTES = 4 << 20;
+
+/** Turns any `ByteSource` into a stream, without reading it whole. */
+export async function openByteSource(source: ByteSource): Promise<ByteStream> {
+  if (source instanceof ReadableStream) return { stream: source, size: null };
+  if (typeof Blob !== 'undefined' && source instanceof Blob) return { stream: blobStream(source), size: source.size };
+  if (source instanceof ArrayBuffer) return { stream: bytesStream(new Uint8Array(source)), size: source.byteLength };
+  if (ArrayBuffer.isView(source)) {
+    const bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    return { stream: bytesStream(bytes), size: bytes.byteLength };
+  }
+  if ('nodePath' in source) return openNodeFile(source.nodePath);
+  return source as ByteStream;
+}
+
+/** Opens a file on disk as a pull stream; the file is closed when the stream ends or is cancelled. */
+export async function openNodeFile(path: string): Promise<ByteStream> {
+  const fs = await import('node:fs/promises');
+  const handle = await fs.open(path, 'r');
+  let size: number;
+  try {
+    size = (await handle.stat()).size;
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  let position = 0;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await handle.close();
+  };
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = new Uint8Array(Math.min(READ_CHUNK_BYTES, Math.max(size - position, 1)));
+        const { bytesRead } = await handle.read(chunk, 0, chunk.byteLength, position);
+        if (bytesRead === 0) {
+          await close();
+          controller.close();
+          return;
+        }
+        position += bytesRead;
+        controller.enqueue(bytesRead === chunk.byteLength ? chunk : chunk.subarray(0, bytesRead));
+      } catch (err) {
+        await close().catch(() => undefined);
+        controller.error(err);
+      }
+    },
+    cancel: close,
+  });
+  return { stream, size };
+}
+
+function blobStream(blob: Blob): ReadableStream<Uint8Array> {
+  let position = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (position >= blob.size) {
+        controller.close();
+        return;
+      }
+      const end = Math.min(position + READ_CHUNK_BYTES, blob.size);
+      const chunk = new Uint8Array(await blob.slice(position, end).arrayBuffer());
+      position = end;
+      controller.enqueue(chunk);
+    },
+  });
+}
+
+function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+/**
+ * Passes a stream through unchanged, calling `onProgress` after every chunk and once at the end
+ * (so a consumer always sees the final count, even for an empty file).
+ */
+export function withProgress(
+  stream: ReadableStream<Uint8Array>,
+  file: string,
+  total: number | null,
+  onProgress: ProgressCallback,
+): ReadableStream<Uint8Array> {
+  let loaded = 0;
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        loaded += chunk.byteLength;
+        controller.enqueue(chunk);
+        onProgress({ file, loaded, total });
+      },
+      flush() {
+        onProgress({ file, loaded, total: total ?? loaded });
+      },
+    }),
+  );
+}
+
+/** Reads a whole stream into one buffer. For small files (configs, vocabularies) and tests. */
+export async function readAllBytes(stream: ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      throwIfAborted(signal);
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      length += value.byteLength;
+    }
+  } catch (err) {
+    reader.cancel(err).catch(() => undefined);
+    throw err;
+  } finally {
+    reader.releaseLock();
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Throws this library's `AbortError` (not a DOMException) when `signal` has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError('Loading was cancelled.', { cause: signal.reason });
+}

@@ -1,0 +1,99 @@
+import type { ByteStream } from './byte-source.js';
+import type { CacheWriter, ModelCache } from './cache.js';
+import { CacheError, CacheQuotaError } from './errors.js';
+
+/** Cache Storage entries need http(s) URLs; this origin is never fetched, it only names entries. */
+const KEY_ORIGIN = 'https://omni-diffusion.cache/';
+
+/** Model files cached in the browser's Cache Storage (`caches.open(name)`). */
+export class CacheStorageCache implements ModelCache {
+  private opened: Promise<Cache> | null = null;
+
+  /** `storage` defaults to `globalThis.caches`. */
+  constructor(
+    readonly cacheName = 'omni-diffusion',
+    private readonly storage: CacheStorage | undefined = globalThis.caches,
+  ) {}
+
+  private open(key: string): Promise<Cache> {
+    if (!this.storage) {
+      return Promise.reject(new CacheError(key, 'Cache Storage is not available here (it needs a secure context: https or localhost).'));
+    }
+    this.opened ??= this.storage.open(this.cacheName).catch((err: unknown) => {
+      this.opened = null;
+      throw toCacheError(err, key, `Opening the "${this.cacheName}" cache failed`);
+    });
+    return this.opened;
+  }
+
+  private requestOf(key: string): string {
+    return KEY_ORIGIN + key.split('/').map(encodeURIComponent).join('/');
+  }
+
+  async get(key: string): Promise<ByteStream | null> {
+    const cache = await this.open(key);
+    const response = await cache.match(this.requestOf(key));
+    if (!response?.body) return null;
+    const length = Number(response.headers.get('content-length'));
+    return { stream: response.body, size: Number.isSafeInteger(length) && response.headers.has('content-length') ? length : null };
+  }
+
+  async createWriter(key: string, size: number | null): Promise<CacheWriter> {
+    const cache = await this.open(key);
+    const pipe = new TransformStream<Uint8Array, Uint8Array>();
+    const writer = pipe.writable.getWriter();
+    const headers: Record<string, string> = size === null ? {} : { 'content-length': String(size) };
+    const put = cache.put(this.requestOf(key), new Response(pipe.readable, { headers }));
+    // put() settles only after the whole body is read; a quota failure shows up there, and
+    // writes must not wait forever on a body nobody reads any more.
+    const putFailed = put.then(
+      () => new Promise<never>(() => undefined),
+      (err: unknown) => Promise.reject(toCacheError(err, key, `Storing ${key} in Cache Storage failed`)),
+    );
+    putFailed.catch(() => undefined);
+    const guard = async (step: Promise<void>, what: string) => {
+      try {
+        await Promise.race([step, putFailed]);
+      } catch (err) {
+        // A failed write means the body errored, so put() is about to settle: prefer its reason.
+        const putErr = await put.then(
+          () => null,
+          (e: unknown) => e,
+        );
+        throw toCacheError(putErr ?? err, key, what);
+      }
+    };
+    return {
+      write: (chunk) => guard(writer.write(chunk), `Writing ${key} to Cache Storage failed`),
+      async commit() {
+        await guard(writer.close(), `Storing ${key} in Cache Storage failed`);
+        try {
+          await put;
+        } catch (err) {
+          throw toCacheError(err, key, `Storing ${key} in Cache Storage failed`);
+        }
+      },
+      async abort() {
+        await writer.abort(new CacheError(key, 'download abandoned')).catch(() => undefined);
+        await put.catch(() => undefined);
+      },
+    };
+  }
+
+  async delete(key: string): Promise<void> {
+    const cache = await this.open(key);
+    await cache.delete(this.requestOf(key));
+  }
+}
+
+function toCacheError(err: unknown, key: string, what: string): CacheError {
+  if (err instanceof CacheError) return err;
+  const name = (err as { name?: unknown }).name;
+  const reason = err instanceof Error ? err.message : String(err);
+  if (name === 'QuotaExceededError') {
+    return new CacheQuotaError(key, `${what}: the browser's storage quota is exhausted (${reason}). Free site storage or load without a cache.`, {
+      cause: err,
+    });
+  }
+  return new CacheError(key, `${what}: ${reason}`, { cause: err });
+}

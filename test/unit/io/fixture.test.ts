@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { FixtureError } from '../../../src/io/errors.js';
+import { findFixtures, loadFixture, loadFixtureFrom, type Fixture } from '../../../src/io/fixture.js';
+import { BlobSource } from '../../../src/io/sources/blob-source.js';
+import { fixturePath, fixturesDir } from '../../helpers/fixtures.js';
+
+const unetJson = {
+  kind: 'unet',
+  description: 'd',
+  component_config: { sample_size: 8 },
+  inputs: ['sample', 'timestep'],
+  outputs: ['out_sample'],
+  tolerance: { max_abs: 1e-3, max_rel_l2: 5e-4 },
+  weights: 'model.safetensors',
+  io_pairs: [['timestep', 'out_sample']],
+};
+
+function fromJson(value: unknown): Promise<Fixture> {
+  return loadFixtureFrom(new BlobSource({ 'fixture.json': new Blob([JSON.stringify(value)]) }, 'mem'));
+}
+
+async function fixtureError(value: unknown): Promise<FixtureError> {
+  const err = await fromJson(value).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(FixtureError);
+  expect((err as FixtureError).file).toBe('mem/fixture.json');
+  return err as FixtureError;
+}
+
+describe('loadFixture', () => {
+  it('reads every fixture, and every io.safetensors with all its inputs and outputs', async () => {
+    const paths = await findFixtures(fixturesDir());
+    const kinds = new Set<string>();
+    for (const path of paths) {
+      const fixture = await loadFixture(path);
+      kinds.add(fixture.kind);
+      if ('readIo' in fixture) {
+        const io = await fixture.readIo();
+        for (const name of [...fixture.inputs, ...fixture.outputs]) expect(io.get(name)!.data.length, `${path} ${name}`).toBeGreaterThan(0);
+      }
+      if (fixture.kind === 'tokenizer') expect((await fixture.readCases()).length).toBe(fixture.numCases);
+    }
+    expect([...kinds].sort()).toEqual(['pipeline', 'scheduler', 'taesd_decoder', 'text_encoder', 'tokenizer', 'unet', 'vae_decoder']);
+    expect(paths.filter((p) => p.endsWith('.json')).length).toBeGreaterThan(100);
+  });
+
+  it('types the fields of a UNet fixture, fp16 weights and token ids included', async () => {
+    const fixture = await loadFixture(fixturePath('unet-sd21-tiny'));
+    if (fixture.kind !== 'unet') throw new Error(`kind ${fixture.kind}`);
+    expect(fixture.weightsFp16).toBe('model.fp16.safetensors');
+    expect(fixture.toleranceFp16).toEqual({ maxAbs: 0.02, maxRelL2: 0.01 });
+    expect(fixture.ioPairs).toEqual([
+      ['timestep', 'out_sample'],
+      ['timestep_1', 'out_sample_1'],
+    ]);
+    const te = await loadFixture(fixturePath('text-encoder-clip-tiny'));
+    if (te.kind !== 'text_encoder') throw new Error(`kind ${te.kind}`);
+    const ids = (await te.readIo()).get('input_ids')!;
+    expect(ids.data).toBeInstanceOf(Int32Array);
+    expect(ids.shape[1]).toBe(77);
+    expect(ids.data[0]).toBe(49406);
+  });
+
+  it('reads a scheduler case file with its trajectory as float32 arrays', async () => {
+    const fixture = await loadFixture(fixturePath('schedulers', 'dpmpp_2m-leading-epsilon-2.json'));
+    if (fixture.kind !== 'scheduler') throw new Error(`kind ${fixture.kind}`);
+    expect(fixture.config.lambda_min_clipped).toBe(-Infinity);
+    expect(fixture.trajectory).toHaveLength(fixture.timesteps.length);
+    const size = fixture.shape.reduce((a, b) => a * b, 1);
+    expect(fixture.initialSample).toHaveLength(size);
+    expect(fixture.trajectory[0]!.prevSample).toBeInstanceOf(Float32Array);
+    expect(fixture.tolerance.timestepsMaxAbs).toBeGreaterThan(0);
+  });
+
+  it('reads the pipeline fields, ONNX description included', async () => {
+    const fixture = await loadFixture(fixturePath('pipeline-sdturbo-tiny-onnx'));
+    if (fixture.kind !== 'pipeline') throw new Error(`kind ${fixture.kind}`);
+    expect(fixture.negativePrompt).toBeNull();
+    expect(fixture.onnx).not.toBeNull();
+    expect(fixture.modelIndex.vae).toEqual(['diffusers', 'AutoencoderKL']);
+    expect(fixture.tolerance.latentsMaxAbs).toBeGreaterThan(fixture.tolerance.maxAbs);
+  });
+
+  it('names the field of an unknown kind, a missing field, and a mistyped one', async () => {
+    expect((await fixtureError({ ...unetJson, kind: 'unet3d' })).field).toBe('kind');
+    const { weights: _w, ...noWeights } = unetJson;
+    expect((await fixtureError(noWeights)).field).toBe('weights');
+    expect((await fixtureError({ ...unetJson, tolerance: { max_abs: '1e-3', max_rel_l2: 1 } })).field).toBe('tolerance.max_abs');
+    expect((await fixtureError({ ...unetJson, io_pairs: [['t', 'out_sample']] })).field).toBe('io_pairs[0]');
+  });
+
+  it('reports io.safetensors lacking a tensor that the fixture names', async () => {
+    const fixture = await fromJson(unetJson);
+    expect(fixture.kind).toBe('unet');
+    const source = new BlobSource(
+      { 'fixture.json': new Blob([JSON.stringify(unetJson)]), 'io.safetensors': new Blob([new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 123, 125])]) },
+      'mem',
+    );
+    const withIo = await loadFixtureFrom(source);
+    if (!('readIo' in withIo)) throw new Error('no io');
+    const err = await withIo.readIo().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FixtureError);
+    expect((err as FixtureError).message).toContain('"sample"');
+  });
+
+  it('reports a scheduler trajectory of the wrong length', async () => {
+    const fixture = await loadFixture(fixturePath('schedulers', 'euler-leading-v_prediction-2.json'));
+    const raw = { ...fixture.raw, trajectory: (fixture.raw.trajectory as unknown[]).slice(1) };
+    expect((await fixtureError(raw)).field).toBe('trajectory');
+  });
+});

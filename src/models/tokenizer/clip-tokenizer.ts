@@ -1,0 +1,162 @@
+/**
+ * The CLIP BPE tokenizer of Stable Diffusion's text encoders.
+ *
+ * Our own implementation rather than a library. `@huggingface/transformers` was ruled out for
+ * size (it brings onnxruntime). `@huggingface/tokenizers` 0.2 (pure JS, about 36 kB minified, no
+ * dependencies) was tried offline against the golden cases and matches all 58, but it
+ * reproduces transformers' fast tokenizer, not CLIP's own cleaning, and differs from CLIP on
+ * inputs the cases leave out: it does not unescape HTML, it does not treat U+001C–U+001F as
+ * whitespace (Python does), and its case-sensitive pattern splits `'ſ` where CLIP's does not.
+ * It also needs a `tokenizer.json`, which diffusers repos do not ship, so we would have to
+ * synthesise its pipeline description from `vocab.json` and `merges.txt` anyway. What is left
+ * to own is a BPE loop and a word pattern: a few hundred lines, no dependency.
+ *
+ * @module
+ */
+import { BytePairEncoder } from './bpe.js';
+import { cleanText } from './clean.js';
+import { TokenizerFileError, TokenizerInputError } from './errors.js';
+import { splitWords } from './pre-tokenize.js';
+import { resolveSpecialTokens, type SpecialTokens } from './special-tokens.js';
+import { buildMergeRanks, parseMergesText, parseTokenizerJson, parseVocab, readJsonInput, type JsonFileInput } from './vocab-files.js';
+
+/**
+ * The files of a tokenizer folder, as text or already parsed. Give `vocab` and `merges` (the
+ * layout diffusers repos use) or `tokenizerJson` (the Hugging Face fast-tokenizer file).
+ * `DiffusersRepo.readTokenizerFiles` returns this shape.
+ */
+export interface CLIPTokenizerFiles {
+  /** `vocab.json`. */
+  vocab?: JsonFileInput;
+  /** `merges.txt`, `#version` line included. */
+  merges?: string;
+  /** `tokenizer.json`; used when `vocab` is not given. */
+  tokenizerJson?: JsonFileInput;
+  /** `tokenizer_config.json`: `model_max_length` and the special tokens. */
+  config?: JsonFileInput | null;
+  /** `special_tokens_map.json`: special tokens, overriding `config`'s. */
+  specialTokensMap?: JsonFileInput | null;
+  /** Prefix of the file names in error messages, e.g. `stabilityai/sd-turbo/tokenizer`. */
+  location?: string;
+}
+
+/** Options of `CLIPTokenizer.call`, named after transformers' tokenizer call. */
+export interface CLIPTokenizerCallOptions {
+  /** Only `max_length` (every row padded to `maxLength`), as Stable Diffusion pipelines do. */
+  padding?: 'max_length';
+  /** Row length, special tokens included. Default `modelMaxLength` (77). */
+  maxLength?: number;
+  /** Cut prompts that do not fit, keeping EOS last. Default true; when false an over-long prompt throws. */
+  truncation?: boolean;
+}
+
+/**
+ * CLIP's tokenizer, as openai/CLIP's `simple_tokenizer` and transformers' `CLIPTokenizer` run it:
+ * text is cleaned (`cleanText`), split with CLIP's word pattern (`splitWords`), and each word
+ * is BPE-encoded over its UTF-8 bytes.
+ *
+ * `!` is an ordinary token here, so `!!!` is one token (995). Where `pad_token` is `!` (Stable
+ * Diffusion 2.x), transformers instead treats every `!` in a prompt as the pad token (id 0,
+ * never merged); we follow CLIP's BPE, which the text encoders were trained with, and use `!`
+ * only as the padding id.
+ */
+export class CLIPTokenizer {
+  /** `<|startoftext|>`, 49406 in CLIP's vocabulary. */
+  readonly bosTokenId: number;
+  /** `<|endoftext|>`, 49407. */
+  readonly eosTokenId: number;
+  /** The padding id: 49407 for Stable Diffusion 1.x, 0 (`!`) for 2.x and SD-Turbo. */
+  readonly padTokenId: number;
+  /** `model_max_length`: the row length of `call`, specials included (77). */
+  readonly modelMaxLength: number;
+  /** Number of tokens in the vocabulary, added tokens included. */
+  readonly vocabSize: number;
+  private readonly bpe: BytePairEncoder;
+  private readonly specialIds: ReadonlyMap<string, number>;
+
+  private constructor(vocab: Map<string, number>, ranks: Map<string, number>, special: SpecialTokens) {
+    this.bpe = new BytePairEncoder(vocab, ranks);
+    this.bosTokenId = special.bosTokenId;
+    this.eosTokenId = special.eosTokenId;
+    this.padTokenId = special.padTokenId;
+    this.modelMaxLength = special.modelMaxLength;
+    this.vocabSize = vocab.size;
+    const specialIds = new Map<string, number>();
+    for (const token of ['<|startoftext|>', '<|endoftext|>']) {
+      const id = vocab.get(token);
+      if (id !== undefined) specialIds.set(token, id);
+    }
+    this.specialIds = specialIds;
+  }
+
+  /**
+   * Builds a tokenizer from a folder's files. Throws `TokenizerFileError` naming the file and
+   * the entry at fault when a file is missing or malformed, or when vocabulary and merges do
+   * not belong together; `JsonParseError` when a JSON file does not parse.
+   */
+  static fromFiles(files: CLIPTokenizerFiles): CLIPTokenizer {
+    const at = (name: string): string => (files.location ? `${files.location}/${name}` : name);
+    let vocab: Map<string, number>;
+    let merges: string[];
+    let vocabFile: string;
+    let mergesFile: string;
+    if (files.vocab !== undefined) {
+      vocabFile = at('vocab.json');
+      mergesFile = at('merges.txt');
+      if (files.merges === undefined) throw new TokenizerFileError(mergesFile, `missing: ${vocabFile} needs its merges.txt.`);
+      vocab = parseVocab(readJsonInput(files.vocab, vocabFile), vocabFile);
+      merges = parseMergesText(files.merges, mergesFile);
+    } else if (files.tokenizerJson !== undefined) {
+      vocabFile = mergesFile = at('tokenizer.json');
+      ({ vocab, merges } = parseTokenizerJson(readJsonInput(files.tokenizerJson, vocabFile), vocabFile));
+    } else {
+      throw new TokenizerFileError(at('vocab.json'), 'missing: a CLIP tokenizer needs vocab.json and merges.txt, or tokenizer.json.');
+    }
+    const ranks = buildMergeRanks(vocab, merges, { vocab: vocabFile, merges: mergesFile });
+    const source = (input: JsonFileInput | null | undefined, name: string) =>
+      input === undefined || input === null ? null : { json: readJsonInput(input, at(name)), file: at(name) };
+    const special = resolveSpecialTokens(vocab, vocabFile, source(files.config, 'tokenizer_config.json'), source(files.specialTokensMap, 'special_tokens_map.json'));
+    return new CLIPTokenizer(vocab, ranks, special);
+  }
+
+  /** The ids of `text`, without BOS, EOS or padding, and of any length. */
+  encode(text: string): number[] {
+    const ids: number[] = [];
+    for (const word of splitWords(cleanText(text))) {
+      const special = this.specialIds.get(word);
+      if (special !== undefined) ids.push(special);
+      else for (const id of this.bpe.encodeWord(word)) ids.push(id);
+    }
+    return ids;
+  }
+
+  /**
+   * The `input_ids` of a batch, row-major `[texts.length, maxLength]`: each row is
+   * `[BOS, ...ids[:maxLength - 2], EOS]`, then the pad id to the end. Truncation cuts the
+   * prompt's ids, never EOS.
+   */
+  call(texts: string | readonly string[], options: CLIPTokenizerCallOptions = {}): Int32Array {
+    const list = typeof texts === 'string' ? [texts] : texts;
+    const maxLength = options.maxLength ?? this.modelMaxLength;
+    if (options.padding !== undefined && options.padding !== 'max_length') {
+      throw new TokenizerInputError(`CLIPTokenizer.call: padding ${JSON.stringify(options.padding)} is not supported; only "max_length".`);
+    }
+    if (!Number.isSafeInteger(maxLength) || maxLength < 2) {
+      throw new TokenizerInputError(`CLIPTokenizer.call: maxLength ${String(maxLength)} must be an integer >= 2, room for BOS and EOS.`);
+    }
+    const room = maxLength - 2;
+    const out = new Int32Array(list.length * maxLength).fill(this.padTokenId);
+    list.forEach((text, row) => {
+      const ids = this.encode(text);
+      if (ids.length > room && options.truncation === false) {
+        throw new TokenizerInputError(`CLIPTokenizer.call: text ${row} has ${ids.length} tokens, more than the ${room} that fit in ${maxLength}, and truncation is off.`);
+      }
+      const kept = Math.min(ids.length, room);
+      const base = row * maxLength;
+      out[base] = this.bosTokenId;
+      for (let i = 0; i < kept; i++) out[base + 1 + i] = ids[i];
+      out[base + 1 + kept] = this.eosTokenId;
+    });
+    return out;
+  }
+}

@@ -1,0 +1,4 @@
+export { CLIPTokenizer } from './clip-tokenizer.js';
+export type { CLIPTokenizerCallOptions, CLIPTokenizerFiles } from './clip-tokenizer.js';
+export { loadCLIPTokenizer } from './load.js';
+export { TokenizerFileError, TokenizerInputError } from './errors.js';

@@ -1,0 +1,151 @@
+import type { TensorLike, TensorOps } from '../../kernels/ops.js';
+import type { StateDict } from '../../io/state-dict.js';
+import { stripPrefix } from '../../io/state-dict-renames.js';
+import { ModelInputError } from '../errors.js';
+import { LayerNorm, Linear } from '../layers.js';
+import { moveReshape, swap } from '../lifetime.js';
+import { ModelWeights, type WeightOptions } from '../weights.js';
+import type { CLIPTextConfig } from './config.js';
+
+/** `last_hidden_state` [B, L, hidden] and `pooler_output` [B, hidden]. */
+export interface CLIPTextOutput<T> {
+  lastHiddenState: T;
+  poolerOutput: T;
+}
+
+/** One pre-LayerNorm encoder layer: causal self-attention, then the MLP, each residual. */
+class CLIPEncoderLayer<T extends TensorLike> {
+  private constructor(
+    private readonly norm1: LayerNorm<T>,
+    private readonly q: Linear<T>,
+    private readonly k: Linear<T>,
+    private readonly v: Linear<T>,
+    private readonly out: Linear<T>,
+    private readonly norm2: LayerNorm<T>,
+    private readonly fc1: Linear<T>,
+    private readonly fc2: Linear<T>,
+    private readonly c: CLIPTextConfig,
+  ) {}
+
+  static load<T extends TensorLike>(w: ModelWeights<T>, prefix: string, c: CLIPTextConfig): CLIPEncoderLayer<T> {
+    const d = c.hiddenSize;
+    return new CLIPEncoderLayer(
+      LayerNorm.load(w, `${prefix}.layer_norm1`, d, c.layerNormEps),
+      Linear.load(w, `${prefix}.self_attn.q_proj`, d, d),
+      Linear.load(w, `${prefix}.self_attn.k_proj`, d, d),
+      Linear.load(w, `${prefix}.self_attn.v_proj`, d, d),
+      Linear.load(w, `${prefix}.self_attn.out_proj`, d, d),
+      LayerNorm.load(w, `${prefix}.layer_norm2`, d, c.layerNormEps),
+      Linear.load(w, `${prefix}.mlp.fc1`, d, c.intermediateSize),
+      Linear.load(w, `${prefix}.mlp.fc2`, c.intermediateSize, d),
+      c,
+    );
+  }
+
+  /** Consumes `x` [B, L, hidden]. */
+  forward(ops: TensorOps<T>, x: T): T {
+    const n = this.norm1.forward(ops, x);
+    const q = this.q.forward(ops, n);
+    const k = this.k.forward(ops, n);
+    const v = this.v.forward(ops, n);
+    ops.release(n);
+    let a = ops.attention(q, k, v, { heads: this.c.numAttentionHeads, causal: true });
+    ops.release(q);
+    ops.release(k);
+    ops.release(v);
+    a = swap(ops, a, this.out.forward(ops, a));
+    x = swap(ops, x, ops.add(x, a));
+    ops.release(a);
+
+    let h = this.norm2.forward(ops, x);
+    h = swap(ops, h, this.fc1.forward(ops, h, this.c.hiddenAct));
+    h = swap(ops, h, this.fc2.forward(ops, h));
+    x = swap(ops, x, ops.add(x, h));
+    ops.release(h);
+    return x;
+  }
+}
+
+/**
+ * transformers' `CLIPTextModel` as Stable Diffusion calls it: no attention mask, a causal mask,
+ * `final_layer_norm`, and the pooled output at the EOS position.
+ */
+export class CLIPTextModel<T extends TensorLike> {
+  private constructor(
+    readonly config: CLIPTextConfig,
+    private readonly ops: TensorOps<T>,
+    private readonly weights: ModelWeights<T>,
+    private readonly tokenEmbedding: T,
+    private readonly positionEmbedding: T,
+    private readonly layers: CLIPEncoderLayer<T>[],
+    private readonly finalNorm: LayerNorm<T>,
+  ) {}
+
+  /**
+   * Builds the model from `dict`. Keys may carry the `text_model.` prefix (SD checkpoints) or not
+   * (transformers 5); the `position_ids` buffer is ignored. Calls `dict.finish()`.
+   */
+  static load<T extends TensorLike>(ops: TensorOps<T>, config: CLIPTextConfig, dict: StateDict, options: WeightOptions = {}): CLIPTextModel<T> {
+    dict.rename(stripPrefix('text_model.')).ignore('embeddings.position_ids');
+    const w = new ModelWeights(ops, dict, options.dtype);
+    try {
+      const d = config.hiddenSize;
+      const model = new CLIPTextModel(
+        config,
+        ops,
+        w,
+        w.tensor('embeddings.token_embedding.weight', [config.vocabSize, d]),
+        w.tensor('embeddings.position_embedding.weight', [config.maxPositionEmbeddings, d]),
+        Array.from({ length: config.numHiddenLayers }, (_, i) => CLIPEncoderLayer.load(w, `encoder.layers.${i}`, config)),
+        LayerNorm.load(w, 'final_layer_norm', d, config.layerNormEps),
+      );
+      dict.finish();
+      return model;
+    } catch (err) {
+      w.releaseAll();
+      throw err;
+    }
+  }
+
+  /** Encodes token ids [B, L] (L ≤ max_position_embeddings), row-major. The outputs are the caller's to release. */
+  forward(inputIds: Int32Array, shape: readonly [number, number]): CLIPTextOutput<T> {
+    const ops = this.ops;
+    const c = this.config;
+    const [B, L] = shape;
+    if (inputIds.length !== B * L) throw new ModelInputError('CLIPTextModel', `${inputIds.length} ids for shape [${B}, ${L}].`);
+    if (L > c.maxPositionEmbeddings) throw new ModelInputError('CLIPTextModel', `${L} tokens exceed max_position_embeddings (${c.maxPositionEmbeddings}).`);
+    for (const id of inputIds) {
+      if (!(id >= 0 && id < c.vocabSize)) throw new ModelInputError('CLIPTextModel', `token id ${id} is outside the vocabulary (size ${c.vocabSize}).`);
+    }
+
+    const tokens = ops.embedding(inputIds, [B, L], this.tokenEmbedding);
+    const positions = Int32Array.from({ length: L }, (_, i) => i);
+    const pos = moveReshape(ops, ops.embedding(positions, [1, L], this.positionEmbedding), [L, c.hiddenSize]);
+    let x = ops.add(tokens, pos);
+    ops.release(tokens);
+    ops.release(pos);
+    for (const layer of this.layers) x = layer.forward(ops, x);
+    const last = swap(ops, x, this.finalNorm.forward(ops, x));
+    return { lastHiddenState: last, poolerOutput: ops.gatherRows(last, this.poolPositions(inputIds, B, L)) };
+  }
+
+  /** Releases the model's weights. */
+  release(): void {
+    this.weights.releaseAll();
+  }
+
+  /** transformers' rule: argmax of the ids for the legacy `eos_token_id` 2, else the first EOS (0 when none). */
+  private poolPositions(ids: Int32Array, B: number, L: number): number[] {
+    const eos = this.config.eosTokenId;
+    return Array.from({ length: B }, (_, b) => {
+      const row = ids.subarray(b * L, (b + 1) * L);
+      if (eos === 2) {
+        let best = 0;
+        for (let i = 1; i < L; i++) if (row[i]! > row[best]!) best = i;
+        return best;
+      }
+      const first = row.indexOf(eos);
+      return first < 0 ? 0 : first;
+    });
+  }
+}

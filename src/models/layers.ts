@@ -1,0 +1,86 @@
+import type { Activation, Conv2dOptions, TensorLike, TensorOps } from '../kernels/ops.js';
+import type { ModelWeights } from './weights.js';
+
+/**
+ * The parameterised layers the diffusers models are built from. Each holds its uploaded weights
+ * and knows its checkpoint keys; `forward` enqueues the op and never releases its input, so the
+ * caller decides each tensor's lifetime.
+ */
+
+/** `torch.nn.Conv2d` with kernel 1 or 3 (`<prefix>.weight` [Cout, Cin, k, k], `<prefix>.bias`). */
+export class Conv2d<T extends TensorLike> {
+  private constructor(
+    readonly weight: T,
+    readonly bias: T | undefined,
+    readonly stride: 1 | 2,
+  ) {}
+
+  static load<T extends TensorLike>(
+    w: ModelWeights<T>,
+    prefix: string,
+    cin: number,
+    cout: number,
+    kernel: 1 | 3,
+    options: { bias?: boolean; stride?: 1 | 2 } = {},
+  ): Conv2d<T> {
+    const weight = w.tensor(`${prefix}.weight`, [cout, cin, kernel, kernel]);
+    const bias = options.bias === false ? undefined : w.tensor(`${prefix}.bias`, [cout]);
+    return new Conv2d(weight, bias, options.stride ?? 1);
+  }
+
+  forward(ops: TensorOps<T>, x: T, options: Omit<Conv2dOptions, 'stride' | 'padding'> = {}): T {
+    const padding = this.weight.shape[2] === 3 ? 1 : 0;
+    return ops.conv2d(x, this.weight, this.bias, { ...options, stride: this.stride, padding });
+  }
+}
+
+/** `torch.nn.Linear` (`<prefix>.weight` [N, K], `<prefix>.bias` [N]). */
+export class Linear<T extends TensorLike> {
+  private constructor(
+    readonly weight: T,
+    readonly bias: T | undefined,
+  ) {}
+
+  static load<T extends TensorLike>(w: ModelWeights<T>, prefix: string, inFeatures: number, outFeatures: number, bias = true): Linear<T> {
+    return new Linear(w.tensor(`${prefix}.weight`, [outFeatures, inFeatures]), bias ? w.tensor(`${prefix}.bias`, [outFeatures]) : undefined);
+  }
+
+  forward(ops: TensorOps<T>, x: T, act?: Activation): T {
+    return ops.linear(x, this.weight, this.bias, act ? { act } : undefined);
+  }
+}
+
+/** `torch.nn.GroupNorm` with affine weights, optionally fused with the SiLU that follows it. */
+export class GroupNorm<T extends TensorLike> {
+  private constructor(
+    readonly gamma: T,
+    readonly beta: T,
+    readonly groups: number,
+    readonly eps: number,
+  ) {}
+
+  static load<T extends TensorLike>(w: ModelWeights<T>, prefix: string, channels: number, groups: number, eps: number): GroupNorm<T> {
+    return new GroupNorm(w.tensor(`${prefix}.weight`, [channels]), w.tensor(`${prefix}.bias`, [channels]), groups, eps);
+  }
+
+  forward(ops: TensorOps<T>, x: T, silu = false): T {
+    return ops.groupNorm(x, this.gamma, this.beta, { groups: this.groups, eps: this.eps, silu });
+  }
+}
+
+/** `torch.nn.LayerNorm` over the last dim. */
+export class LayerNorm<T extends TensorLike> {
+  private constructor(
+    readonly gamma: T,
+    readonly beta: T,
+    readonly eps: number,
+  ) {}
+
+  static load<T extends TensorLike>(w: ModelWeights<T>, prefix: string, channels: number, eps: number): LayerNorm<T> {
+    return new LayerNorm(w.tensor(`${prefix}.weight`, [channels]), w.tensor(`${prefix}.bias`, [channels]), eps);
+  }
+
+  forward(ops: TensorOps<T>, x: T): T {
+    return ops.layerNorm(x, this.gamma, this.beta, this.eps);
+  }
+}

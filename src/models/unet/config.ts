@@ -1,0 +1,110 @@
+import { ConfigReader } from '../config-reader.js';
+
+export const DOWN_BLOCK_TYPES = ['CrossAttnDownBlock2D', 'DownBlock2D'] as const;
+export const UP_BLOCK_TYPES = ['CrossAttnUpBlock2D', 'UpBlock2D'] as const;
+export type DownBlockType = (typeof DOWN_BLOCK_TYPES)[number];
+export type UpBlockType = (typeof UP_BLOCK_TYPES)[number];
+
+/** The fields of a diffusers `UNet2DConditionModel` config that shape the math, validated. */
+export interface UNetConfig {
+  inChannels: number;
+  outChannels: number;
+  /** Channels of each down block (`block_out_channels`); up blocks use them reversed. */
+  blockOutChannels: number[];
+  downBlockTypes: DownBlockType[];
+  upBlockTypes: UpBlockType[];
+  layersPerBlock: number;
+  normNumGroups: number;
+  normEps: number;
+  crossAttentionDim: number;
+  /**
+   * Attention head count of each down block's transformers: `num_attention_heads`, or when that
+   * is null, `attention_head_dim` (which, despite its name, holds head counts). Up block i uses
+   * entry `n-1-i`; the mid block uses the last.
+   */
+  headsPerBlock: number[];
+  /** SD 2.x: `proj_in`/`proj_out` are Linear layers rather than 1x1 convs. */
+  useLinearProjection: boolean;
+  /**
+   * Attention scores and softmax in float32 even when activations are float16. Every `TensorOps`
+   * backend here computes attention in float32, so the flag holds by construction; it is kept
+   * for backends that would not.
+   */
+  upcastAttention: boolean;
+  flipSinToCos: boolean;
+  freqShift: number;
+  /** Width of `timestep_cond` (an LCM's guidance embedding), or null when the model takes none. */
+  timeCondProjDim: number | null;
+  /** Nominal latent size; inputs may have other sizes. */
+  sampleSize: number;
+}
+
+/**
+ * Validates a `UNet2DConditionModel` config.json. Fields this library does not implement (3-D
+ * blocks, class or addition embeddings, several transformer layers per block, …) are rejected
+ * with a `ModelConfigError` naming `fileName` and the field, rather than silently ignored.
+ */
+export function parseUNetConfig(json: unknown, fileName: string): UNetConfig {
+  const r = new ConfigReader(json, fileName);
+  const blockOutChannels = r.intList('block_out_channels');
+  const n = blockOutChannels.length;
+  const downBlockTypes = r.choiceList('down_block_types', DOWN_BLOCK_TYPES);
+  const upBlockTypes = r.choiceList('up_block_types', UP_BLOCK_TYPES);
+  if (downBlockTypes.length !== n) r.fail('down_block_types', r.raw('down_block_types'), `${n} entries, one per block_out_channels entry`);
+  if (upBlockTypes.length !== n) r.fail('up_block_types', r.raw('up_block_types'), `${n} entries, one per block_out_channels entry`);
+
+  r.requireDefault('mid_block_type', ['UNetMidBlock2DCrossAttn']);
+  r.requireDefault('act_fn', ['silu']);
+  r.requireDefault('time_embedding_type', ['positional']);
+  r.requireDefault('time_embedding_dim', [null]);
+  r.requireDefault('time_embedding_act_fn', [null]);
+  r.requireDefault('timestep_post_act', [null]);
+  r.requireDefault('class_embed_type', [null]);
+  r.requireDefault('num_class_embeds', [null]);
+  r.requireDefault('addition_embed_type', [null]);
+  r.requireDefault('encoder_hid_dim', [null]);
+  r.requireDefault('encoder_hid_dim_type', [null]);
+  r.requireDefault('resnet_time_scale_shift', ['default']);
+  r.requireDefault('resnet_skip_time_act', [false]);
+  r.requireDefault('resnet_out_scale_factor', [1]);
+  r.requireDefault('mid_block_scale_factor', [1]);
+  r.requireDefault('center_input_sample', [false]);
+  r.requireDefault('dual_cross_attention', [false]);
+  r.requireDefault('only_cross_attention', [false]);
+  r.requireDefault('mid_block_only_cross_attention', [null, false]);
+  r.requireDefault('cross_attention_norm', [null]);
+  r.requireDefault('attention_type', ['default']);
+  r.requireDefault('conv_in_kernel', [3]);
+  r.requireDefault('conv_out_kernel', [3]);
+  r.requireDefault('downsample_padding', [1]);
+  r.requireDefault('reverse_transformer_layers_per_block', [null]);
+  const tlpb = r.raw('transformer_layers_per_block');
+  const oneLayer = tlpb === undefined || tlpb === 1 || (Array.isArray(tlpb) && tlpb.every((v) => v === 1));
+  if (!oneLayer) r.fail('transformer_layers_per_block', tlpb, '1 (one transformer layer per attention block)');
+
+  const headsField = r.raw('num_attention_heads') != null ? 'num_attention_heads' : 'attention_head_dim';
+  const config: UNetConfig = {
+    inChannels: r.int('in_channels', 4),
+    outChannels: r.int('out_channels', 4),
+    blockOutChannels,
+    downBlockTypes,
+    upBlockTypes,
+    layersPerBlock: r.int('layers_per_block', 2),
+    normNumGroups: r.int('norm_num_groups', 32),
+    normEps: r.number('norm_eps', 1e-5),
+    crossAttentionDim: r.int('cross_attention_dim', 1280),
+    headsPerBlock: r.intPerBlock(headsField, n, 8),
+    useLinearProjection: r.bool('use_linear_projection', false),
+    upcastAttention: r.bool('upcast_attention', false),
+    flipSinToCos: r.bool('flip_sin_to_cos', true),
+    freqShift: r.int('freq_shift', 0, 0),
+    timeCondProjDim: r.intOrNull('time_cond_proj_dim'),
+    sampleSize: r.int('sample_size', 64),
+  };
+  blockOutChannels.forEach((c, i) => {
+    if (c % config.normNumGroups !== 0) r.fail(`block_out_channels[${i}]`, c, `a multiple of norm_num_groups (${config.normNumGroups})`);
+    if (c % config.headsPerBlock[i]! !== 0) r.fail(`${headsField}[${i}]`, config.headsPerBlock[i], `a head count dividing block_out_channels[${i}] (${c})`);
+  });
+  if (blockOutChannels[0]! % 2 !== 0) r.fail('block_out_channels[0]', blockOutChannels[0], 'an even width (the sinusoidal time embedding has sin and cos halves)');
+  return config;
+}

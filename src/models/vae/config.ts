@@ -1,0 +1,45 @@
+import { ConfigReader } from '../config-reader.js';
+
+/** The fields of a diffusers `AutoencoderKL` config that shape decoding, validated. */
+export interface AutoencoderKLConfig {
+  latentChannels: number;
+  outChannels: number;
+  /** Encoder widths; the decoder uses them reversed. */
+  blockOutChannels: number[];
+  layersPerBlock: number;
+  normNumGroups: number;
+  /** The pipeline decodes `latents / scalingFactor`. */
+  scalingFactor: number;
+  /** Subtracted after scaling by some VAEs (SD3, Flux); 0 for SD 1.x/2.x. */
+  shiftFactor: number;
+  usePostQuantConv: boolean;
+  midBlockAddAttention: boolean;
+}
+
+/** Validates an `AutoencoderKL` config.json; unsupported blocks or activations raise `ModelConfigError`. */
+export function parseAutoencoderKLConfig(json: unknown, fileName: string): AutoencoderKLConfig {
+  const r = new ConfigReader(json, fileName);
+  const blockOutChannels = r.intList('block_out_channels', [64]);
+  const upBlockTypes = r.choiceList('up_block_types', ['UpDecoderBlock2D'], ['UpDecoderBlock2D']);
+  if (upBlockTypes.length !== blockOutChannels.length) {
+    r.fail('up_block_types', r.raw('up_block_types'), `${blockOutChannels.length} entries, one per block_out_channels entry`);
+  }
+  r.requireDefault('act_fn', ['silu']);
+  r.requireDefault('latents_mean', [null]);
+  r.requireDefault('latents_std', [null]);
+  const config: AutoencoderKLConfig = {
+    latentChannels: r.int('latent_channels', 4),
+    outChannels: r.int('out_channels', 3),
+    blockOutChannels,
+    layersPerBlock: r.int('layers_per_block', 1),
+    normNumGroups: r.int('norm_num_groups', 32),
+    scalingFactor: r.number('scaling_factor', 0.18215),
+    shiftFactor: r.number('shift_factor', 0),
+    usePostQuantConv: r.bool('use_post_quant_conv', true),
+    midBlockAddAttention: r.bool('mid_block_add_attention', true),
+  };
+  blockOutChannels.forEach((c, i) => {
+    if (c % config.normNumGroups !== 0) r.fail(`block_out_channels[${i}]`, c, `a multiple of norm_num_groups (${config.normNumGroups})`);
+  });
+  return config;
+}

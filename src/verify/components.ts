@@ -1,0 +1,141 @@
+import type { TensorDType, TensorLike, TensorOps } from '../kernels/ops.js';
+import { FixtureError } from '../io/errors.js';
+import { loadFixture, type ComponentFixture, type FixtureTensor, type Tolerance } from '../io/fixture.js';
+import { readSafetensors } from '../io/safetensors.js';
+import { StateDict } from '../io/state-dict.js';
+import { CLIPTextModel } from '../models/clip/clip-text-model.js';
+import { parseCLIPTextConfig } from '../models/clip/config.js';
+import { AutoencoderTinyDecoder } from '../models/taesd/autoencoder-tiny-decoder.js';
+import { parseAutoencoderTinyConfig } from '../models/taesd/config.js';
+import { parseUNetConfig } from '../models/unet/config.js';
+import { UNet2DConditionModel } from '../models/unet/unet-2d-condition.js';
+import { AutoencoderKLDecoder } from '../models/vae/autoencoder-kl-decoder.js';
+import { parseAutoencoderKLConfig } from '../models/vae/config.js';
+import { compareTensors, type CompareResult } from './compare.js';
+
+export interface ComponentRunOptions {
+  /**
+   * Run the fixture's float16 weights (`weights_fp16`), uploaded as f16, and judge by
+   * `tolerance_fp16`. Inputs stay float32: activation precision is the backend's choice.
+   * Throws `FixtureError` when the fixture has no float16 weights.
+   */
+  fp16?: boolean;
+}
+
+/** The kinds of component fixture this runner executes. */
+export const COMPONENT_KINDS: readonly ComponentFixture['kind'][] = ['unet', 'vae_decoder', 'taesd_decoder', 'text_encoder'];
+
+/**
+ * Runs one component fixture (`unet`, `vae_decoder`, `taesd_decoder`, `text_encoder`) on `ops`:
+ * builds the model from the fixture's config and weights, feeds its inputs, and compares each
+ * output with the expected one under the fixture's tolerance. `fixture` is a fixture directory
+ * (Node) or an already loaded fixture (any source, e.g. HTTP in a browser).
+ */
+export async function runComponentFixture<T extends TensorLike>(
+  fixture: string | ComponentFixture,
+  ops: TensorOps<T>,
+  options: ComponentRunOptions = {},
+): Promise<CompareResult[]> {
+  const fx = typeof fixture === 'string' ? await loadFixture(fixture) : fixture;
+  if (!isComponent(fx)) throw new FixtureError(fx.file, 'kind', `"${fx.kind}" is not a component fixture kind (${COMPONENT_KINDS.join(', ')})`);
+  const weightsFile = options.fp16 ? fx.weightsFp16 : fx.weights;
+  const tolerance = options.fp16 ? fx.toleranceFp16 : fx.tolerance;
+  if (weightsFile === null || tolerance === null) throw new FixtureError(fx.file, 'weights_fp16', 'the fixture has no float16 weights');
+  const dtype: TensorDType = options.fp16 ? 'f16' : 'f32';
+  const dict = new StateDict(await readSafetensors(await fx.source.fetchFile(weightsFile), { file: weightsFile }), `${fx.source.id}/${weightsFile}`);
+  const io = await fx.readIo();
+  const run = new Run(ops, io, tolerance);
+  const configName = `${fx.file} (component_config)`;
+
+  switch (fx.kind) {
+    case 'unet': {
+      const model = UNet2DConditionModel.load(ops, parseUNetConfig(fx.config, configName), dict, { dtype });
+      try {
+        const sample = run.input('sample');
+        const ehs = run.input('encoder_hidden_states');
+        const cond = fx.inputs.includes('timestep_cond') ? run.input('timestep_cond') : undefined;
+        for (const [timestepName, outputName] of fx.ioPairs) {
+          const t = run.tensor(timestepName);
+          await run.check(outputName, model.forward(sample, Array.from(t.data), ehs, cond));
+        }
+      } finally {
+        run.releaseInputs();
+        model.release();
+      }
+      break;
+    }
+    case 'vae_decoder':
+    case 'taesd_decoder': {
+      const model =
+        fx.kind === 'vae_decoder'
+          ? AutoencoderKLDecoder.load(ops, parseAutoencoderKLConfig(fx.config, configName), dict, { dtype })
+          : AutoencoderTinyDecoder.load(ops, parseAutoencoderTinyConfig(fx.config, configName), dict, { dtype });
+      try {
+        await run.check('image', model.decode(run.input('latents')));
+      } finally {
+        run.releaseInputs();
+        model.release();
+      }
+      break;
+    }
+    case 'text_encoder': {
+      const model = CLIPTextModel.load(ops, parseCLIPTextConfig(fx.config, configName), dict, { dtype });
+      try {
+        const ids = run.tensor('input_ids');
+        if (!(ids.data instanceof Int32Array) || ids.shape.length !== 2) throw new FixtureError(fx.file, 'inputs', '"input_ids" must be integer ids [B, L]');
+        const out = model.forward(ids.data, [ids.shape[0]!, ids.shape[1]!]);
+        await run.check('last_hidden_state', out.lastHiddenState);
+        await run.check('pooler_output', out.poolerOutput);
+      } finally {
+        model.release();
+      }
+      break;
+    }
+  }
+  return run.results;
+}
+
+function isComponent(fx: { kind: string }): fx is ComponentFixture {
+  return (COMPONENT_KINDS as readonly string[]).includes(fx.kind);
+}
+
+/** The inputs uploaded for one fixture run, and the comparisons made so far. */
+class Run<T extends TensorLike> {
+  readonly results: CompareResult[] = [];
+  private readonly inputs: T[] = [];
+
+  constructor(
+    private readonly ops: TensorOps<T>,
+    private readonly io: Map<string, FixtureTensor>,
+    private readonly tolerance: Tolerance,
+  ) {}
+
+  tensor(name: string): FixtureTensor {
+    const t = this.io.get(name);
+    if (!t) throw new FixtureError('io.safetensors', name, 'tensor missing');
+    return t;
+  }
+
+  /** Uploads a float input; released by `releaseInputs`. */
+  input(name: string): T {
+    const t = this.tensor(name);
+    const x = this.ops.upload(Float32Array.from(t.data), t.shape);
+    this.inputs.push(x);
+    return x;
+  }
+
+  /** Reads `actual` back, releases it, and records its comparison with the expected output `name`. */
+  async check(name: string, actual: T): Promise<void> {
+    const expected = this.tensor(name);
+    const got = await this.ops.read(actual);
+    this.ops.release(actual);
+    if (actual.shape.length !== expected.shape.length || actual.shape.some((d, i) => d !== expected.shape[i])) {
+      throw new FixtureError('io.safetensors', name, `the model gave shape [${actual.shape}], expected [${expected.shape}]`);
+    }
+    this.results.push(compareTensors(name, got, expected.data, this.tolerance));
+  }
+
+  releaseInputs(): void {
+    for (const x of this.inputs.splice(0)) this.ops.release(x);
+  }
+}

@@ -1,0 +1,158 @@
+import prelude from '../../shaders/prelude.wgsl?raw';
+import { TensorShapeError } from './errors.js';
+import { preprocess, type ShaderDefines } from './preprocess.js';
+
+/** Access of a storage binding as the WGSL declares it. */
+export type StorageAccess = 'read' | 'read_write';
+
+/**
+ * A compute kernel: one entry point of one WGSL family file. Define each once at module level
+ * (`defineKernel`); the pipeline cache is keyed on this object, so the source text is never
+ * hashed or compared.
+ *
+ * Binding convention, fixed for every kernel: `@group(0) @binding(0)` is the uniform struct
+ * (all 4-byte scalars: u32, i32, f32, in the order `dispatch` passes them), `@binding(1..)` are
+ * the storage buffers in `storage` order (at most 8).
+ */
+export interface KernelDef {
+  /** The WGSL family (file name without extension): part of error messages and labels. */
+  readonly family: string;
+  readonly entryPoint: string;
+  /** Raw WGSL, `#if` directives allowed (see `preprocess`). */
+  readonly source: string;
+  readonly storage: readonly StorageAccess[];
+}
+
+/** Declares a kernel. */
+export function defineKernel(def: KernelDef): KernelDef {
+  return Object.freeze({ ...def, storage: Object.freeze([...def.storage]) });
+}
+
+/** A uniform scalar, tagged with its WGSL type. */
+export type UniformValue = { readonly u32: number } | { readonly i32: number } | { readonly f32: number };
+
+export const u32 = (v: number): UniformValue => ({ u32: v });
+export const i32 = (v: number): UniformValue => ({ i32: v });
+export const f32 = (v: number): UniformValue => ({ f32: v });
+
+/** Packs uniforms as a WGSL struct of 4-byte scalars, padded to 16 bytes (uniform structs round up to 16). */
+export function packUniforms(values: readonly UniformValue[]): ArrayBuffer {
+  const buf = new ArrayBuffer(Math.max(16, Math.ceil((values.length * 4) / 16) * 16));
+  const view = new DataView(buf);
+  values.forEach((v, i) => {
+    if ('u32' in v) {
+      if (!Number.isInteger(v.u32) || v.u32 < 0 || v.u32 > 0xffffffff) throw new TensorShapeError(`uniform ${i}: ${v.u32} is not a u32`);
+      view.setUint32(i * 4, v.u32, true);
+    } else if ('i32' in v) view.setInt32(i * 4, v.i32, true);
+    else view.setFloat32(i * 4, v.f32, true);
+  });
+  return buf;
+}
+
+/**
+ * Lays `count` workgroups of a 1-D launch out as a grid within `maxPerDim` per dimension.
+ * The grid may hold a few more than `count`; WGSL recovers the index with
+ * `linear_workgroup_index(workgroup_id, num_workgroups)` and bounds-checks it.
+ */
+export function foldWorkgroups(count: number, maxPerDim: number): [number, number, number] {
+  if (count <= maxPerDim) return [Math.max(count, 1), 1, 1];
+  const y = Math.ceil(count / maxPerDim);
+  if (y <= maxPerDim) return [Math.ceil(count / y), y, 1];
+  const z = Math.ceil(y / maxPerDim);
+  const yz = Math.ceil(count / (maxPerDim * z));
+  if (z > maxPerDim) throw new TensorShapeError(`${count} workgroups exceed the ${maxPerDim}³ grid`);
+  return [maxPerDim, yz, z];
+}
+
+/** The full WGSL text of a kernel specialisation. */
+export function kernelSource(def: KernelDef, defines: ShaderDefines): string {
+  const head = defines.SHADER_F16 ? 'enable f16;\n' : '';
+  return head + preprocess(prelude, defines, 'prelude.wgsl') + '\n' + preprocess(def.source, defines, `${def.family}.wgsl`);
+}
+
+/** Cache key of a specialisation: exactly what the WGSL depends on besides the kernel itself. */
+export function specialisationKey(defines: ShaderDefines, constants: Readonly<Record<string, number>>): string {
+  const flags = Object.keys(defines)
+    .filter((k) => defines[k])
+    .sort()
+    .join(',');
+  const consts = Object.keys(constants)
+    .sort()
+    .map((k) => `${k}=${constants[k]}`)
+    .join(',');
+  return `${flags}|${consts}`;
+}
+
+interface DeviceKernels {
+  pipelines: WeakMap<KernelDef, Map<string, GPUComputePipeline>>;
+  layouts: WeakMap<KernelDef, GPUBindGroupLayout>;
+}
+
+/** Device-scoped: a lost device's pipelines go with it. */
+const deviceKernels = new WeakMap<GPUDevice, DeviceKernels>();
+
+function kernelsOf(device: GPUDevice): DeviceKernels {
+  let k = deviceKernels.get(device);
+  if (!k) {
+    k = { pipelines: new WeakMap(), layouts: new WeakMap() };
+    deviceKernels.set(device, k);
+  }
+  return k;
+}
+
+/** The explicit bind group layout of a kernel (binding 0 uniforms, then its storage buffers). */
+export function bindGroupLayout(device: GPUDevice, def: KernelDef): GPUBindGroupLayout {
+  const k = kernelsOf(device);
+  let layout = k.layouts.get(def);
+  if (!layout) {
+    layout = device.createBindGroupLayout({
+      label: `${def.family}.${def.entryPoint}`,
+      entries: [
+        { binding: 0, visibility: GPUShaderStageCompute, buffer: { type: 'uniform' } },
+        ...def.storage.map((access, i) => ({
+          binding: i + 1,
+          visibility: GPUShaderStageCompute,
+          buffer: { type: access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+        })),
+      ],
+    });
+    k.layouts.set(def, layout);
+  }
+  return layout;
+}
+
+/** `GPUShaderStage.COMPUTE`, spelled out for the same reason as `BufferUsage`. */
+const GPUShaderStageCompute = 0x4;
+
+/**
+ * The compiled pipeline of a specialisation, from the device's cache or compiled now.
+ * `onCompile` is called only on a cache miss (the runtime counts compilations with it).
+ */
+export function getPipeline(
+  device: GPUDevice,
+  def: KernelDef,
+  defines: ShaderDefines,
+  constants: Readonly<Record<string, number>>,
+  onCompile: () => void,
+): GPUComputePipeline {
+  const k = kernelsOf(device);
+  let variants = k.pipelines.get(def);
+  if (!variants) {
+    variants = new Map();
+    k.pipelines.set(def, variants);
+  }
+  const key = specialisationKey(defines, constants);
+  let pipeline = variants.get(key);
+  if (!pipeline) {
+    const label = `${def.family}.${def.entryPoint}[${key}]`;
+    const module = device.createShaderModule({ label, code: kernelSource(def, defines) });
+    pipeline = device.createComputePipeline({
+      label,
+      layout: device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout(device, def)] }),
+      compute: { module, entryPoint: def.entryPoint, constants: { ...constants } },
+    });
+    variants.set(key, pipeline);
+    onCompile();
+  }
+  return pipeline;
+}

@@ -1,0 +1,360 @@
+import { GpuDeviceLostError, GpuValidationError, TensorShapeError } from './errors.js';
+import { BufferPool, type PooledBuffer } from './buffer-pool.js';
+import { decodeHalf, encodeHalf } from './half.js';
+import {
+  bindGroupLayout,
+  foldWorkgroups,
+  getPipeline,
+  packUniforms,
+  type KernelDef,
+  type UniformValue,
+} from './kernel.js';
+import { DEFAULT_LIMITS, deviceCapabilities, MAX_STORAGE_BINDINGS, type GpuCapabilities, type GpuLimits } from './limits.js';
+import type { ShaderDefines } from './preprocess.js';
+import { align4, bytesPerElement, GpuTensor, numel, planChunks, TensorStorage, type GpuDType, type TensorChunk } from './tensor.js';
+import { BufferUsage, MapMode } from './usage.js';
+
+/** `execute` runs on a device; `plan` only does shapes and accounting (no device, no buffers). */
+export type RuntimeMode = 'execute' | 'plan';
+
+/** Options of a plan-mode runtime: the device it pretends to be. */
+export interface PlanOptions {
+  /** Limits to plan under; unspecified ones are the WebGPU defaults. */
+  limits?: Partial<GpuLimits>;
+  /** Plan as if the device had shader-f16 (affects only specialisation keys, not bytes). */
+  shaderF16?: boolean;
+  subgroups?: boolean;
+}
+
+/** Counters of recorded work since the runtime was created. */
+export interface RuntimeStats {
+  readonly dispatches: number;
+  /** Buffer-to-buffer copies recorded by ops. */
+  readonly copies: number;
+  readonly submits: number;
+  /** Pipelines this runtime compiled (cache misses). */
+  readonly pipelinesCompiled: number;
+  /** Largest single storage binding of any dispatch. */
+  readonly largestBindingBytes: number;
+}
+
+/** What `dispatch` needs besides the kernel. */
+export interface DispatchArgs {
+  /** Storage bindings 1..n, in the kernel's `storage` order: a single-chunk tensor or one chunk of a tensor. */
+  readonly bindings: readonly (GpuTensor | TensorChunk)[];
+  /** The uniform struct at binding 0. */
+  readonly uniforms?: readonly UniformValue[];
+  /** Preprocessor flags; `SHADER_F16` is added by the runtime. */
+  readonly defines?: ShaderDefines;
+  /** `override` constants (workgroup and tile sizes). */
+  readonly constants?: Readonly<Record<string, number>>;
+  /** A workgroup count to fold into a grid, or an explicit grid (each dimension checked against the limit). */
+  readonly workgroups: number | readonly [number, number, number];
+}
+
+const UNIFORM_CHUNK_BYTES = 65_536;
+
+interface UniformChunk {
+  buffer: GPUBuffer;
+  staging: Uint8Array<ArrayBuffer>;
+  used: number;
+}
+
+/**
+ * The runtime every kernel binding runs on: tensors, the buffer pool, the pipeline cache and the
+ * current command encoder. Ops record into the encoder; `flush()` submits, `read()` flushes and
+ * maps. In plan mode the same bindings run through the same code with no device: shapes,
+ * chunking, dispatch validation and byte accounting happen, GPU work does not.
+ */
+export class GpuRuntime {
+  readonly mode: RuntimeMode;
+  /** The device; null in plan mode. */
+  readonly device: GPUDevice | null;
+  readonly capabilities: GpuCapabilities;
+  readonly pool: BufferPool;
+  #encoder: GPUCommandEncoder | null = null;
+  #scopeOpen = false;
+  /** First WebGPU error of the flushed segments not yet checked; one chain, so unchecked flushes don't pile up. */
+  #pendingError: Promise<GPUError | null> = Promise.resolve(null);
+  #uniformChunks: UniformChunk[] = [];
+  #uniformChunkIndex = 0;
+  #lost: GPUDeviceLostInfo | null = null;
+  #stats = { dispatches: 0, copies: 0, submits: 0, pipelinesCompiled: 0, largestBindingBytes: 0 };
+
+  constructor(device: GPUDevice, capabilities?: GpuCapabilities);
+  constructor(device: null, capabilities: GpuCapabilities);
+  constructor(device: GPUDevice | null, capabilities: GpuCapabilities = deviceCapabilities(device!)) {
+    this.mode = device ? 'execute' : 'plan';
+    this.device = device;
+    this.capabilities = capabilities;
+    this.pool = new BufferPool(device, capabilities.limits.maxBufferSize);
+    device?.lost.then((info) => {
+      this.#lost = info;
+    });
+  }
+
+  /** A plan-mode runtime: no device is needed, so it runs anywhere (e.g. to size a full model under default limits). */
+  static plan(options: PlanOptions = {}): GpuRuntime {
+    return new GpuRuntime(null, {
+      shaderF16: options.shaderF16 ?? false,
+      subgroups: options.subgroups ?? false,
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+    });
+  }
+
+  get limits(): GpuLimits {
+    return this.capabilities.limits;
+  }
+
+  /** f16 tensors are `array<f16>` in WGSL (true) or packed two per u32 (false). */
+  get shaderF16(): boolean {
+    return this.capabilities.shaderF16;
+  }
+
+  get stats(): RuntimeStats {
+    return { ...this.#stats };
+  }
+
+  /** Preprocessor flags for a tensor bound under `role`: `<role>_F16` (array<f16>) or `<role>_F16_PACKED` (array<u32>); neither for f32. */
+  storageDefines(role: string, t: GpuTensor): Record<string, boolean> {
+    const half = t.dtype === 'f16';
+    return { [`${role}_F16`]: half && this.shaderF16, [`${role}_F16_PACKED`]: half && !this.shaderF16 };
+  }
+
+  /** A new tensor with undefined contents, for a kernel to write. */
+  empty(shape: readonly number[], dtype: GpuDType = 'f32'): GpuTensor {
+    return this.#allocate(shape, dtype, false);
+  }
+
+  /** Copies host data into a new tensor (f16 is rounded to nearest even on the host). */
+  upload(data: Float32Array | Int32Array, shape: readonly number[], dtype: GpuDType = data instanceof Int32Array ? 'i32' : 'f32'): GpuTensor {
+    if (data.length !== numel(shape)) throw new TensorShapeError(`upload: ${data.length} values for shape [${shape}]`);
+    if ((dtype === 'i32') !== data instanceof Int32Array) throw new TensorShapeError(`upload: ${dtype} tensor from ${data.constructor.name}`);
+    const t = this.#allocate(shape, dtype, true);
+    if (!this.device) return t;
+    const bytes = dtype === 'f16' ? encodeHalf(data as Float32Array) : data;
+    for (const chunk of t.chunks) {
+      const part = bytes.subarray(chunk.elementOffset, chunk.elementOffset + chunk.elements);
+      const raw = new Uint8Array(part.buffer as ArrayBuffer, part.byteOffset, part.byteLength);
+      this.device.queue.writeBuffer(chunk.buffer!, 0, raw.byteLength === chunk.byteSize ? raw : copyPadded(raw, chunk.byteSize));
+    }
+    return t;
+  }
+
+  /** Same storage, new shape (no copy). Release each view separately. */
+  reshape(t: GpuTensor, shape: readonly number[]): GpuTensor {
+    return t.view(shape);
+  }
+
+  /** Releases a view; the memory goes back to the pool when its last view is released. */
+  release(t: GpuTensor): void {
+    const storage = t.storage;
+    if (t.markReleased()) for (const p of storage.pooled) this.pool.release(p);
+  }
+
+  /**
+   * Flushes and copies a tensor back as float32. In plan mode resolves to zeros of the right
+   * length, so host-side control flow around a planned model still runs.
+   */
+  async read(t: GpuTensor): Promise<Float32Array> {
+    const chunks = t.chunks;
+    if (!this.device) return new Float32Array(t.size);
+    const device = this.#live();
+    const encoder = this.#encoderNow();
+    const staging = chunks.map((c) => {
+      const b = device.createBuffer({ size: c.byteSize, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+      encoder.copyBufferToBuffer(c.buffer!, 0, b, 0, c.byteSize);
+      return b;
+    });
+    const dtype = t.dtype;
+    this.flush();
+    try {
+      await Promise.all(staging.map((b) => b.mapAsync(MapMode.READ)));
+    } catch (err) {
+      throw this.#lost ? this.#lostError() : err;
+    }
+    await this.#checkErrors();
+    const out = new Float32Array(t.size);
+    chunks.forEach((c, i) => {
+      const mapped = staging[i]!.getMappedRange();
+      const values =
+        dtype === 'f16' ? decodeHalf(new Uint16Array(mapped, 0, c.elements)) : dtype === 'i32' ? Float32Array.from(new Int32Array(mapped, 0, c.elements)) : new Float32Array(mapped, 0, c.elements);
+      out.set(values, c.elementOffset);
+      staging[i]!.unmap();
+      staging[i]!.destroy();
+    });
+    return out;
+  }
+
+  /** Records one kernel dispatch (its own compute pass) into the current encoder. */
+  dispatch(kernel: KernelDef, args: DispatchArgs): void {
+    const name = `${kernel.family}.${kernel.entryPoint}`;
+    if (args.bindings.length !== kernel.storage.length) {
+      throw new TensorShapeError(`${name}: ${args.bindings.length} bindings for ${kernel.storage.length} storage slots`);
+    }
+    if (kernel.storage.length > Math.min(MAX_STORAGE_BINDINGS, this.limits.maxStorageBuffersPerShaderStage)) {
+      throw new TensorShapeError(`${name}: ${kernel.storage.length} storage buffers, more than the ${MAX_STORAGE_BINDINGS} a kernel may use`);
+    }
+    const chunks = args.bindings.map((b, i) => this.#chunkOf(b, `${name} binding ${i + 1}`));
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    const grid = typeof args.workgroups === 'number' ? foldWorkgroups(args.workgroups, max) : args.workgroups;
+    if (grid.some((d) => d > max || d < 0 || !Number.isInteger(d))) {
+      throw new TensorShapeError(`${name}: workgroup grid [${grid}] is invalid or exceeds maxComputeWorkgroupsPerDimension = ${max}`);
+    }
+    this.#stats.dispatches++;
+    for (const c of chunks) if (c.byteSize > this.#stats.largestBindingBytes) this.#stats.largestBindingBytes = c.byteSize;
+    const uniforms = packUniforms(args.uniforms ?? []);
+    if (!this.device) return;
+    const device = this.#live();
+    const encoder = this.#encoderNow();
+    const defines = { ...args.defines, SHADER_F16: this.shaderF16 };
+    const pipeline = getPipeline(device, kernel, defines, args.constants ?? {}, () => this.#stats.pipelinesCompiled++);
+    const uniform = this.#uniformSlot(device, uniforms);
+    const bindGroup = device.createBindGroup({
+      layout: bindGroupLayout(device, kernel),
+      entries: [
+        { binding: 0, resource: uniform },
+        ...chunks.map((c, i) => ({ binding: i + 1, resource: { buffer: c.buffer!, offset: 0, size: c.byteSize } })),
+      ],
+    });
+    const pass = encoder.beginComputePass({ label: name });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    pass.end();
+  }
+
+  /** Records a copy of `elements` 4-byte elements between single-chunk tensors of the same 4-byte dtype. */
+  copyElements(src: GpuTensor, srcOffset: number, dst: GpuTensor, dstOffset: number, elements: number): void {
+    if (src.dtype !== dst.dtype || bytesPerElement(src.dtype) !== 4) {
+      throw new TensorShapeError(`copyElements: ${src.dtype} → ${dst.dtype}; only same-dtype 4-byte tensors copy directly`);
+    }
+    if (srcOffset + elements > src.size || dstOffset + elements > dst.size) {
+      throw new TensorShapeError(`copyElements: range of ${elements} at ${srcOffset}/${dstOffset} outside [${src.shape}]/[${dst.shape}]`);
+    }
+    const s = this.#chunkOf(src, 'copy source');
+    const d = this.#chunkOf(dst, 'copy destination');
+    this.#stats.copies++;
+    if (!this.device || elements === 0) return;
+    this.#live();
+    this.#encoderNow().copyBufferToBuffer(s.buffer!, srcOffset * 4, d.buffer!, dstOffset * 4, elements * 4);
+  }
+
+  /** Submits what was recorded. Cheap when nothing was. */
+  flush(): void {
+    if (!this.device) {
+      this.pool.markSubmitted();
+      return;
+    }
+    if (!this.#encoder && !this.#scopeOpen) return;
+    const device = this.#live();
+    for (const chunk of this.#uniformChunks.slice(0, this.#uniformChunkIndex + 1)) {
+      if (chunk.used) device.queue.writeBuffer(chunk.buffer, 0, chunk.staging, 0, chunk.used);
+      chunk.used = 0;
+    }
+    this.#uniformChunkIndex = 0;
+    if (this.#encoder) {
+      device.queue.submit([this.#encoder.finish()]);
+      this.#encoder = null;
+      this.#stats.submits++;
+    }
+    this.pool.markSubmitted();
+    if (this.#scopeOpen) {
+      const previous = this.#pendingError;
+      const scopes = [device.popErrorScope(), device.popErrorScope()].map((p) => p.catch(() => null));
+      this.#pendingError = Promise.all([previous, ...scopes]).then((errors) => errors.find((e) => e) ?? null);
+      this.#scopeOpen = false;
+    }
+  }
+
+  /** Flushes, waits for the GPU to finish, and throws the first WebGPU error any recorded command raised. */
+  async sync(): Promise<void> {
+    this.flush();
+    if (!this.device) return;
+    await this.device.queue.onSubmittedWorkDone();
+    await this.#checkErrors();
+  }
+
+  /** Starts a new peak-bytes measurement. */
+  resetPeak(): void {
+    this.pool.resetPeak();
+  }
+
+  #allocate(shape: readonly number[], dtype: GpuDType, hostWrite: boolean): GpuTensor {
+    if (this.device) this.#live();
+    const maxBinding = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    const plan = planChunks(shape, dtype, maxBinding);
+    if (this.device) this.#openScope(this.device);
+    const pooled: PooledBuffer[] = plan.map((c) => this.pool.acquire(c.byteSize, { hostWrite }));
+    const chunks: TensorChunk[] = plan.map((c, i) => ({ ...c, buffer: pooled[i]!.buffer }));
+    return new GpuTensor(shape, new TensorStorage(dtype, numel(shape), chunks, pooled));
+  }
+
+  #chunkOf(b: GpuTensor | TensorChunk, what: string): TensorChunk {
+    if (!(b instanceof GpuTensor)) return b;
+    const chunks = b.chunks;
+    if (chunks.length !== 1) {
+      throw new TensorShapeError(
+        `${what}: tensor [${b.shape}] ${b.dtype} is ${chunks.length} chunks (larger than maxStorageBufferBindingSize = ${this.limits.maxStorageBufferBindingSize}); this kernel binds whole tensors only`,
+      );
+    }
+    return chunks[0]!;
+  }
+
+  #encoderNow(): GPUCommandEncoder {
+    const device = this.device!;
+    this.#openScope(device);
+    this.#encoder ??= device.createCommandEncoder();
+    return this.#encoder;
+  }
+
+  // Every GPU call between two flushes runs inside one validation and one OOM error scope, so
+  // sync()/read() can report errors as exceptions instead of console noise.
+  #openScope(device: GPUDevice): void {
+    if (this.#scopeOpen) return;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    this.#scopeOpen = true;
+  }
+
+  async #checkErrors(): Promise<void> {
+    const pending = this.#pendingError;
+    this.#pendingError = Promise.resolve(null);
+    const first = await pending;
+    if (this.#lost) throw this.#lostError();
+    if (first) throw new GpuValidationError(`WebGPU error in recorded commands: ${first.message}`);
+  }
+
+  #uniformSlot(device: GPUDevice, data: ArrayBuffer): GPUBufferBinding {
+    const align = this.limits.minUniformBufferOffsetAlignment;
+    let chunk = this.#uniformChunks[this.#uniformChunkIndex];
+    if (chunk && chunk.used + data.byteLength > UNIFORM_CHUNK_BYTES) chunk = this.#uniformChunks[++this.#uniformChunkIndex];
+    if (!chunk) {
+      chunk = {
+        buffer: device.createBuffer({ size: UNIFORM_CHUNK_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST }),
+        staging: new Uint8Array(UNIFORM_CHUNK_BYTES),
+        used: 0,
+      };
+      this.#uniformChunks.push(chunk);
+    }
+    const offset = chunk.used;
+    chunk.staging.set(new Uint8Array(data), offset);
+    chunk.used = Math.ceil((offset + data.byteLength) / align) * align;
+    return { buffer: chunk.buffer, offset, size: data.byteLength };
+  }
+
+  #live(): GPUDevice {
+    if (this.#lost) throw this.#lostError();
+    return this.device!;
+  }
+
+  #lostError(): GpuDeviceLostError {
+    return new GpuDeviceLostError(this.#lost!.reason, this.#lost!.message);
+  }
+}
+
+function copyPadded(raw: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(align4(size));
+  out.set(raw);
+  return out;
+}

@@ -1,0 +1,89 @@
+import src from '../../shaders/elementwise.wgsl?raw';
+import { TensorShapeError } from '../gpu/errors.js';
+import { defineKernel, f32, u32 } from '../gpu/kernel.js';
+import type { GpuRuntime } from '../gpu/runtime.js';
+import type { GpuTensor } from '../gpu/tensor.js';
+import type { Activation } from './ops.js';
+
+const WG = 256;
+const BINARY = defineKernel({ family: 'elementwise', entryPoint: 'binary', source: src, storage: ['read', 'read', 'read_write'] });
+const SCALE_SHIFT = defineKernel({ family: 'elementwise', entryPoint: 'scale_shift', source: src, storage: ['read', 'read_write'] });
+const UNARY = defineKernel({ family: 'elementwise', entryPoint: 'unary', source: src, storage: ['read', 'read_write'] });
+const GEGLU = defineKernel({ family: 'elementwise', entryPoint: 'geglu', source: src, storage: ['read', 'read_write'] });
+
+/** `ACT` override values of elementwise.wgsl. */
+const ACT_CODES: Record<Activation | 'tanh', number> = { none: 0, silu: 1, gelu: 2, quick_gelu: 3, relu: 4, tanh: 5 };
+
+/** How `b` is indexed for element i of `a`: same shape (0), a prefix of a's shape (1, b[i / inner]), a suffix (2, b[i % m]). */
+function broadcastMode(a: readonly number[], b: readonly number[], op: string): { mode: number; inner: number } {
+  const same = a.length === b.length && a.every((d, i) => d === b[i]);
+  if (same) return { mode: 0, inner: 1 };
+  if (b.length < a.length && b.every((d, i) => d === a[i])) return { mode: 1, inner: a.slice(b.length).reduce((p, d) => p * d, 1) };
+  if (b.length < a.length && b.every((d, i) => d === a[a.length - b.length + i])) return { mode: 2, inner: 1 };
+  throw new TensorShapeError(`${op}: cannot broadcast [${b}] onto [${a}] (b must equal a, or be a prefix or suffix of a's shape)`);
+}
+
+function binary(rt: GpuRuntime, a: GpuTensor, b: GpuTensor, op: 'add' | 'mul'): GpuTensor {
+  const { mode, inner } = broadcastMode(a.shape, b.shape, op);
+  const out = rt.empty(a.shape);
+  rt.dispatch(BINARY, {
+    bindings: [a, b, out],
+    uniforms: [u32(a.size), u32(b.size), u32(mode), u32(inner)],
+    defines: { ...rt.storageDefines('A', a), ...rt.storageDefines('B', b) },
+    constants: { WG, OP: op === 'add' ? 0 : 1 },
+    workgroups: Math.ceil(a.size / WG),
+  });
+  return out;
+}
+
+/** a + b, with b equal to a's shape or broadcast as a prefix/suffix of it (see `TensorOps.add`). */
+export function add(rt: GpuRuntime, a: GpuTensor, b: GpuTensor): GpuTensor {
+  return binary(rt, a, b, 'add');
+}
+
+/** a * b, broadcasting as `add`. */
+export function mul(rt: GpuRuntime, a: GpuTensor, b: GpuTensor): GpuTensor {
+  return binary(rt, a, b, 'mul');
+}
+
+/** a * s + t. */
+export function scale(rt: GpuRuntime, a: GpuTensor, s: number, t = 0): GpuTensor {
+  const out = rt.empty(a.shape);
+  rt.dispatch(SCALE_SHIFT, {
+    bindings: [a, out],
+    uniforms: [u32(a.size), f32(s), f32(t)],
+    defines: rt.storageDefines('X', a),
+    constants: { WG },
+    workgroups: Math.ceil(a.size / WG),
+  });
+  return out;
+}
+
+/** An activation applied elementwise. */
+export function unary(rt: GpuRuntime, x: GpuTensor, fn: Activation | 'tanh'): GpuTensor {
+  const out = rt.empty(x.shape);
+  rt.dispatch(UNARY, {
+    bindings: [x, out],
+    uniforms: [u32(x.size), u32(0), u32(0), u32(0)],
+    defines: rt.storageDefines('X', x),
+    constants: { WG, ACT: ACT_CODES[fn] },
+    workgroups: Math.ceil(x.size / WG),
+  });
+  return out;
+}
+
+/** x [..., 2N] → x[..., :N] * gelu(x[..., N:]). */
+export function geglu(rt: GpuRuntime, x: GpuTensor): GpuTensor {
+  const last = x.shape[x.shape.length - 1] ?? 0;
+  if (last % 2 !== 0) throw new TensorShapeError(`geglu: last dim of [${x.shape}] must be even`);
+  const half = last / 2;
+  const out = rt.empty([...x.shape.slice(0, -1), half]);
+  rt.dispatch(GEGLU, {
+    bindings: [x, out],
+    uniforms: [u32(out.size), u32(half), u32(0), u32(0)],
+    defines: rt.storageDefines('X', x),
+    constants: { WG },
+    workgroups: Math.ceil(out.size / WG),
+  });
+  return out;
+}

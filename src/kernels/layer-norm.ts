@@ -1,0 +1,26 @@
+import src from '../../shaders/layer-norm.wgsl?raw';
+import { TensorShapeError } from '../gpu/errors.js';
+import { defineKernel, f32, u32 } from '../gpu/kernel.js';
+import type { GpuRuntime } from '../gpu/runtime.js';
+import type { GpuTensor } from '../gpu/tensor.js';
+
+const WG = 256;
+const LAYER_NORM = defineKernel({ family: 'layer-norm', entryPoint: 'layer_norm', source: src, storage: ['read', 'read', 'read', 'read_write'] });
+
+/** x [..., C] normalised over the last dim (two-pass, f32), then gamma/beta [C]. */
+export function layerNorm(rt: GpuRuntime, x: GpuTensor, gamma: GpuTensor, beta: GpuTensor, eps: number): GpuTensor {
+  const cols = x.shape[x.shape.length - 1] ?? 1;
+  if (gamma.size !== cols || beta.size !== cols) {
+    throw new TensorShapeError(`layerNorm: gamma [${gamma.shape}] / beta [${beta.shape}] must have ${cols} elements for x [${x.shape}]`);
+  }
+  const rows = x.size / cols;
+  const out = rt.empty(x.shape);
+  rt.dispatch(LAYER_NORM, {
+    bindings: [x, gamma, beta, out],
+    uniforms: [u32(rows), u32(cols), f32(eps)],
+    defines: { ...rt.storageDefines('X', x), ...rt.storageDefines('G', gamma), ...rt.storageDefines('B', beta) },
+    constants: { WG },
+    workgroups: rows,
+  });
+  return out;
+}

@@ -1,0 +1,22 @@
+import src from '../../shaders/softmax.wgsl?raw';
+import { defineKernel, u32 } from '../gpu/kernel.js';
+import type { GpuRuntime } from '../gpu/runtime.js';
+import type { GpuTensor } from '../gpu/tensor.js';
+
+const WG = 256;
+const SOFTMAX = defineKernel({ family: 'softmax', entryPoint: 'softmax', source: src, storage: ['read', 'read_write'] });
+
+/** Softmax over the last dim, f32 reductions. */
+export function softmax(rt: GpuRuntime, x: GpuTensor): GpuTensor {
+  const cols = x.shape[x.shape.length - 1] ?? 1;
+  const rows = x.size / cols;
+  const out = rt.empty(x.shape);
+  rt.dispatch(SOFTMAX, {
+    bindings: [x, out],
+    uniforms: [u32(rows), u32(cols)],
+    defines: rt.storageDefines('X', x),
+    constants: { WG },
+    workgroups: rows,
+  });
+  return out;
+}

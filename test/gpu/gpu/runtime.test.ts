@@ -1,0 +1,125 @@
+import { describe, expect, test } from 'vitest';
+import { GpuValidationError, TensorReleasedError } from '../../../src/gpu/errors.js';
+import { defineKernel, u32 } from '../../../src/gpu/kernel.js';
+import { GpuRuntime } from '../../../src/gpu/runtime.js';
+import { GpuOps } from '../../../src/kernels/gpu-ops.js';
+import { randomNormal } from '../../helpers/rng.js';
+import { f16Layouts, gpuContext, gpuRuntime } from '../helpers/device.js';
+import { roundToHalf } from '../helpers/reference.js';
+
+/** Writes each element's index: a one-thread-per-workgroup kernel makes a huge 1-D launch cheap. */
+const IOTA = defineKernel({
+  family: 'runtime-test',
+  entryPoint: 'iota',
+  source: `
+struct U { n: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(1)
+fn iota(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_workgroup_index(wid, nwg);
+  if (i < u.n) { out[i] = f32(i); }
+}`,
+  storage: ['read_write'],
+});
+
+async function iota(rt: GpuRuntime, n: number): Promise<Float32Array> {
+  const out = rt.empty([n]);
+  rt.dispatch(IOTA, { bindings: [out], uniforms: [u32(n)], workgroups: n });
+  return rt.read(out);
+}
+
+describe('dispatch folding', () => {
+  test('a 1-D launch of more than 65535 workgroups is folded into a grid and reaches every index once', async () => {
+    const n = 70_003;
+    const got = await iota(await gpuRuntime(), n);
+    expect(got.every((v, i) => v === i)).toBe(true);
+  });
+
+  test('a launch beyond max² workgroups folds into three dimensions', async () => {
+    const ctx = await gpuContext();
+    // Pretend the per-dimension limit is 7 so 300 workgroups need a 7×7×7 grid.
+    const rt = new GpuRuntime(ctx.device, { ...ctx.capabilities, limits: { ...ctx.capabilities.limits, maxComputeWorkgroupsPerDimension: 7 } });
+    const got = await iota(rt, 300);
+    expect(got.every((v, i) => v === i)).toBe(true);
+  });
+});
+
+test('a second run of the same ops compiles no pipeline; a new specialisation compiles one', async () => {
+  const rt = await gpuRuntime();
+  const ops = new GpuOps(rt);
+  const x = ops.upload(randomNormal(33, 1), [33]);
+  const run = () => ops.unary(ops.add(x, x), 'silu');
+  await ops.read(run());
+  const compiled = rt.stats.pipelinesCompiled;
+  await ops.read(run());
+  expect(rt.stats.pipelinesCompiled).toBe(compiled);
+  await ops.read(ops.unary(x, 'relu'));
+  expect(rt.stats.pipelinesCompiled).toBe(compiled + 1);
+});
+
+test('ops record into one encoder: nothing is submitted until read or flush', async () => {
+  const rt = await gpuRuntime();
+  const ops = new GpuOps(rt);
+  const x = ops.upload(randomNormal(7, 2), [7]);
+  const submits = rt.stats.submits;
+  const y = ops.scale(ops.scale(ops.scale(x, 2), 3), 4);
+  expect(rt.stats.submits).toBe(submits);
+  const got = await ops.read(y);
+  expect(rt.stats.submits).toBe(submits + 1);
+  const data = randomNormal(7, 2);
+  got.forEach((v, i) => expect(v).toBeCloseTo(data[i]! * 24, 5));
+});
+
+describe.each(f16Layouts.map((l) => [l.name, l] as const))('f16 storage on a device with %s', (_l, layout) => {
+  test('an f16 tensor holds half-precision values in half the bytes', async () => {
+    const rt = await layout.runtime();
+    const data = randomNormal(77, 3);
+    const f32 = rt.upload(data, [7, 11]);
+    const f16 = rt.upload(data, [7, 11], 'f16');
+    expect(f16.chunks[0]!.byteSize).toBe(Math.ceil((77 * 2) / 4) * 4);
+    expect(f32.chunks[0]!.byteSize).toBe(77 * 4);
+    expect(Array.from(await rt.read(f16))).toEqual(Array.from(roundToHalf(data)));
+  });
+
+  test('kernels specialise on the layout actually in use', async () => {
+    const rt = await layout.runtime();
+    const f16 = rt.upload(new Float32Array(3), [3], 'f16');
+    const defines = rt.storageDefines('X', f16);
+    expect(rt.shaderF16).toBe(layout.name === 'shader-f16');
+    expect(defines).toEqual({ X_F16: rt.shaderF16, X_F16_PACKED: !rt.shaderF16 });
+  });
+});
+
+test('a tensor larger than one binding is stored in chunks and reads back whole', async () => {
+  const ctx = await gpuContext();
+  const rt = new GpuRuntime(ctx.device, { ...ctx.capabilities, limits: { ...ctx.capabilities.limits, maxStorageBufferBindingSize: 256 } });
+  const data = randomNormal(33 * 7, 4);
+  const t = rt.upload(data, [33, 7]);
+  expect(t.chunks.map((c) => c.elements)).toEqual([63, 63, 63, 42]);
+  expect(Array.from(await rt.read(t))).toEqual(Array.from(data));
+  expect(() => new GpuOps(rt).scale(t, 2)).toThrow(/4 chunks/);
+});
+
+test('WebGPU errors in recorded commands surface as GpuValidationError on sync', async () => {
+  const rt = await gpuRuntime();
+  const broken = defineKernel({ family: 'runtime-test', entryPoint: 'broken', source: '@compute @workgroup_size(1) fn broken() { let x: u32 = 1.5; }', storage: [] });
+  rt.dispatch(broken, { bindings: [], workgroups: 1 });
+  await expect(rt.sync()).rejects.toThrow(GpuValidationError);
+  await expect(rt.sync()).resolves.toBeUndefined();
+});
+
+test('a reshaped view shares storage, survives release of the original, and use after release throws', async () => {
+  const rt = await gpuRuntime();
+  const data = randomNormal(12, 5);
+  const x = rt.upload(data, [3, 4]);
+  const live = rt.pool.stats.liveBytes;
+  const v = rt.reshape(x, [2, 6]);
+  expect(rt.pool.stats.liveBytes).toBe(live);
+  rt.release(x);
+  expect(rt.pool.stats.liveBytes).toBe(live);
+  expect(Array.from(await rt.read(v))).toEqual(Array.from(data));
+  rt.release(v);
+  expect(rt.pool.stats.liveBytes).toBeLessThan(live);
+  await expect(rt.read(v)).rejects.toThrow(TensorReleasedError);
+});

@@ -19,3 +19,23 @@ export {
   WebGPUDiffusionExecutor,
 } from './executors/builtins.js';
 export * from './errors.js';
+export * from './models/tokenizer/index.js';
+export * from './io/errors.js';
+export { parseLenientJson } from './io/json.js';
+export type { JsonValue } from './io/json.js';
+export { parseSafetensorsHeader, readSafetensors, streamSafetensors, MAX_HEADER_BYTES } from './io/safetensors.js';
+export type { SafetensorsEntry, SafetensorsHeader, SafetensorsTensor } from './io/safetensors.js';
+export type { ByteProgress, ByteSource, ProgressCallback } from './io/byte-source.js';
+export type { FetchFileOptions, ModelSource } from './io/sources/model-source.js';
+export { UrlSource } from './io/sources/url-source.js';
+export { HubSource } from './io/sources/hub-source.js';
+export type { HubSourceOptions } from './io/sources/hub-source.js';
+export { LocalFolderSource } from './io/sources/local-folder-source.js';
+export { BlobSource } from './io/sources/blob-source.js';
+export { resolveModelSource } from './io/sources/resolve-source.js';
+export { DiffusersRepo } from './io/diffusers-repo.js';
+export { CachedModelSource, defaultModelCache } from './io/cache.js';
+export type { ModelCache } from './io/cache.js';
+export { NodeFolderCache } from './io/cache-node.js';
+export { CacheStorageCache } from './io/cache-storage.js';
+export { StateDict } from './io/state-dict.js';

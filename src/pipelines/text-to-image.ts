@@ -37,6 +37,8 @@ export interface TextToImageResult {
   trajectoryLatents: Float32Array[] | null;
   trajectoryTimesteps: number[];
   seeds: number[];
+  /** Wall time of the denoising loop alone. */
+  loopMs: number;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -99,6 +101,7 @@ export async function runTextToImage<T>(
     let latents = keep(lat.fromArray(scaled, shape));
     const trajectory: Float32Array[] | null = job.returnTrajectoryLatents ? [] : null;
     const timesteps = [...scheduler.timesteps];
+    const loopStart = performance.now();
 
     for (let i = 0; i < timesteps.length; i++) {
       throwIfAborted(hooks.signal);
@@ -132,11 +135,12 @@ export async function runTextToImage<T>(
       await hooks.onStep?.(i + 1, timesteps.length, latents);
     }
 
+    const loopMs = performance.now() - loopStart;
     throwIfAborted(hooks.signal);
     const decoded = keep(await components.decode(latents, job.decoder));
     const pixels = await lat.toArray(decoded);
     for (let k = 0; k < pixels.length; k++) pixels[k] = Math.min(1, Math.max(0, pixels[k]!));
-    return { images: pixels, trajectoryLatents: trajectory, trajectoryTimesteps: timesteps, seeds };
+    return { images: pixels, trajectoryLatents: trajectory, trajectoryTimesteps: timesteps, seeds, loopMs };
   } finally {
     for (const t of live) lat.release(t);
     scheduler.dispose();

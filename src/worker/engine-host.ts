@@ -1,0 +1,144 @@
+import type { DiffusionImage } from '../engine/image.js';
+import { AbortError, ExecutorUnavailableError } from '../errors.js';
+import { GpuContext } from '../gpu/device.js';
+import { GpuDeviceLostError } from '../gpu/errors.js';
+import { CachedModelSource, defaultModelCache } from '../io/cache.js';
+import { LocalFolderSource } from '../io/sources/local-folder-source.js';
+import { resolveModelSource } from '../io/sources/resolve-source.js';
+import type { ModelSource } from '../io/sources/model-source.js';
+import { StableDiffusionPipeline } from '../pipelines/stable-diffusion.js';
+import { toRgbaImages } from '../pipelines/images.js';
+import type { TextToImageJob } from '../pipelines/text-to-image.js';
+import type { EngineHostApi, HostInfo, HostMemory, ModelSpec, WireProgress, WireRequest, WireResult } from './protocol.js';
+
+/** Remote models go through the download cache, so a reload after device loss does no network I/O; local folders are read in place. */
+async function cachedSource(nameOrPath: string): Promise<ModelSource> {
+  const source = await resolveModelSource(nameOrPath);
+  return source instanceof LocalFolderSource ? source : new CachedModelSource(source, defaultModelCache());
+}
+
+/**
+ * Owns the GPU device and the loaded model, and runs one request at a time. It is the worker
+ * side of the WebGPU executor (exposed through comlink in the browser) and runs in-process in
+ * Node. After a device loss, the request in flight fails with `GpuDeviceLostError`; the next
+ * request re-creates the device and reloads the model (from the cache, without network I/O).
+ */
+export class EngineHost implements EngineHostApi {
+  #ctx: GpuContext | null = null;
+  #spec: ModelSpec | null = null;
+  #source: ModelSource | null = null;
+  #taesd: ModelSource | null = null;
+  #pipeline: StableDiffusionPipeline | null = null;
+  #lost: GpuDeviceLostError | null = null;
+  #cancelled = new Set<string>();
+  #info: HostInfo | null = null;
+
+  async load(spec: ModelSpec): Promise<HostInfo> {
+    if (!spec.modelNameOrPath) throw new ExecutorUnavailableError('The webgpu executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or folder).');
+    this.#spec = spec;
+    this.#source = await cachedSource(spec.modelNameOrPath);
+    this.#taesd = spec.taesd ? await cachedSource(spec.taesd) : null;
+    this.#ctx = await GpuContext.create();
+    this.#ctx.onLost((event) => {
+      this.#lost = new GpuDeviceLostError(event.reason, event.message);
+    });
+    return this.#loadPipeline();
+  }
+
+  async #loadPipeline(): Promise<HostInfo> {
+    const ctx = this.#ctx!;
+    const dtype = this.#spec!.dtype === 'auto' ? (ctx.capabilities.shaderF16 ? 'f16' : 'f32') : this.#spec!.dtype;
+    this.#pipeline?.release();
+    this.#pipeline = await StableDiffusionPipeline.load(this.#source!, ctx.runtime, { dtype, taesd: this.#taesd, variant: this.#spec!.variant ?? null });
+    const info = ctx.adapter.info;
+    this.#info = {
+      adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter',
+      features: [...ctx.device.features],
+      model: this.#source!.id,
+      defaults: this.#pipeline.defaults,
+    };
+    return this.#info;
+  }
+
+  /** Re-creates a lost device and reloads the model onto it. */
+  async #recover(): Promise<void> {
+    this.#pipeline = null;
+    await this.#ctx!.recreate();
+    this.#lost = null;
+    await this.#loadPipeline();
+  }
+
+  async generate(request: WireRequest, onProgress?: (p: WireProgress) => void): Promise<WireResult> {
+    if (!this.#ctx || !this.#spec) throw new ExecutorUnavailableError('EngineHost.generate called before load().');
+    if (this.#lost || !this.#pipeline) await this.#recover();
+    const pipeline = this.#pipeline!;
+    const started = performance.now();
+    const abort = new AbortController();
+    const checkCancel = (): void => {
+      if (this.#cancelled.delete(request.requestId)) abort.abort(new AbortError(`Request ${request.requestId} was cancelled.`));
+    };
+    try {
+      const d = pipeline.defaults;
+      const job: TextToImageJob = {
+        prompt: request.prompt,
+        negativePrompt: request.negativePrompt,
+        numInferenceSteps: request.numInferenceSteps ?? d.steps,
+        guidanceScale: request.guidanceScale ?? d.guidanceScale,
+        height: request.height ?? d.height,
+        width: request.width ?? d.width,
+        seed: request.seed,
+        numImages: request.numOutputsPerPrompt,
+        decoder: request.decoder ?? 'vae',
+        returnTrajectoryLatents: request.returnTrajectoryLatents,
+        ...(request.latents ? { latents: request.latents } : {}),
+      };
+      const result = await pipeline.generate(
+        job,
+        request.scheduler,
+        {
+          signal: abort.signal,
+          onStep: async (step, total, latents) => {
+            checkCancel();
+            if (this.#lost) throw this.#lost;
+            let preview: DiffusionImage | undefined;
+            if (request.preview) preview = await pipeline.preview(latents);
+            onProgress?.({ step, total, elapsedMs: performance.now() - started, ...(preview ? { preview } : {}) });
+          },
+        },
+      );
+      const totalMs = performance.now() - started;
+      const steps = result.trajectoryTimesteps.length;
+      return {
+        images: toRgbaImages(result.images, request.numOutputsPerPrompt, result.seeds, job.height, job.width),
+        trajectoryLatents: result.trajectoryLatents,
+        trajectoryTimesteps: request.returnTrajectoryLatents ? result.trajectoryTimesteps : null,
+        metrics: { totalMs, perStepMs: steps > 0 ? result.loopMs / steps : 0, seeds: result.seeds, executor: 'webgpu', adapter: this.#info?.adapter },
+      };
+    } catch (err) {
+      if (this.#lost) throw this.#lost;
+      throw err;
+    } finally {
+      this.#cancelled.delete(request.requestId);
+    }
+  }
+
+  cancel(requestId: string): void {
+    this.#cancelled.add(requestId);
+  }
+
+  memory(): HostMemory {
+    const stats = this.#ctx?.runtime.pool.stats;
+    return { liveBytes: stats?.liveBytes ?? 0, peakBytes: stats?.peakBytes ?? 0 };
+  }
+
+  loseDevice(): void {
+    this.#ctx?.destroy();
+  }
+
+  async dispose(): Promise<void> {
+    this.#pipeline?.release();
+    this.#pipeline = null;
+    this.#ctx?.destroy();
+    this.#ctx = null;
+  }
+}

@@ -1,0 +1,73 @@
+import type { DTypeOption } from '../engine/config.js';
+import type { DiffusionImage } from '../engine/image.js';
+import type { DiffusionMetrics } from '../engine/output.js';
+import type { DecoderKind } from '../engine/request.js';
+
+/** What to load: the engine config's model fields, in a form that crosses a worker boundary. */
+export interface ModelSpec {
+  modelNameOrPath: string;
+  dtype: DTypeOption;
+  /** Hub weights variant, e.g. `fp16`. */
+  variant?: string | null;
+  /** A TAESD repo (diffusers `AutoencoderTiny` layout) for `decoder: 'taesd'` and previews. */
+  taesd?: string | null;
+}
+
+/** A request without its signal and callback (those stay on the caller's side). */
+export interface WireRequest {
+  requestId: string;
+  prompt: string;
+  negativePrompt: string | null;
+  numInferenceSteps?: number;
+  guidanceScale?: number;
+  height?: number;
+  width?: number;
+  seed: number;
+  numOutputsPerPrompt: number;
+  scheduler?: string;
+  returnTrajectoryLatents: boolean;
+  decoder?: DecoderKind;
+  latents?: Float32Array;
+  /** Whether to make a preview image each step (costs a small readback). */
+  preview: boolean;
+}
+
+/** Progress of one step, as sent from the host. */
+export interface WireProgress {
+  step: number;
+  total: number;
+  elapsedMs: number;
+  preview?: DiffusionImage;
+}
+
+export interface WireResult {
+  images: DiffusionImage[];
+  trajectoryLatents: Float32Array[] | null;
+  trajectoryTimesteps: number[] | null;
+  metrics: DiffusionMetrics;
+}
+
+/** Facts about the loaded model and device, for UIs and logs. */
+export interface HostInfo {
+  adapter: string;
+  features: string[];
+  model: string;
+  defaults: { steps: number; guidanceScale: number; height: number; width: number; scheduler: string };
+}
+
+/** Live GPU memory of the host's runtime. */
+export interface HostMemory {
+  liveBytes: number;
+  peakBytes: number;
+}
+
+/** The interface of the engine host, in-process or behind a worker (comlink). */
+export interface EngineHostApi {
+  load(spec: ModelSpec): Promise<HostInfo>;
+  generate(request: WireRequest, onProgress?: (p: WireProgress) => void): Promise<WireResult>;
+  cancel(requestId: string): void;
+  memory(): HostMemory;
+  /** Test hook: destroys the device, as a driver reset would. */
+  loseDevice(): void;
+  dispose(): Promise<void>;
+}

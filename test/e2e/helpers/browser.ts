@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
-import { repoRoot } from '../../helpers/fixtures.js';
+import { fixturesDir, repoRoot } from '../../helpers/fixtures.js';
+
+/** URL path under which a page server serves a golden fixture directory. */
+export function fixtureUrlPath(name: string): string {
+  return `/@fs${fixturesDir()}/${name}/`;
+}
 
 /** Debian's Chromium; never a downloaded browser. Override with OMNI_CHROMIUM. */
 export const chromiumPath = process.env.OMNI_CHROMIUM ?? '/usr/bin/chromium';
@@ -29,14 +34,27 @@ export async function launchChromium(options: { webgpu?: boolean } = {}): Promis
 
 /**
  * A Vite dev server on 127.0.0.1 rooted at the repository, so test pages under
- * test/e2e/pages/ import `/src/...` TypeScript (workers included) directly.
+ * test/e2e/pages/ import `/src/...` TypeScript (workers included) directly. `proxy` maps URL
+ * prefixes to loopback servers, so pages reach test servers without CORS.
  */
-export async function startPageServer(): Promise<{ server: ViteDevServer; url: string }> {
+export async function startPageServer(options: { proxy?: Record<string, string> } = {}): Promise<{ server: ViteDevServer; url: string }> {
+  const proxy = Object.fromEntries(
+    Object.entries(options.proxy ?? {}).map(([prefix, target]) => [prefix, { target, rewrite: (p: string) => p.slice(prefix.length) || '/' }]),
+  );
   const server = await createServer({
     root: repoRoot,
     configFile: false,
     logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
+    server: {
+      host: '127.0.0.1',
+      port: 0,
+      strictPort: false,
+      hmr: false,
+      watch: null,
+      proxy,
+      // The golden fixtures live beside the checkout; pages load them as models over HTTP.
+      fs: { allow: [repoRoot, fixturesDir()] },
+    },
     optimizeDeps: { noDiscovery: true, include: [] },
   });
   await server.listen();

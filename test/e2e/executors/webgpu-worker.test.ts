@@ -1,0 +1,93 @@
+import type { Browser, Page } from 'playwright-core';
+import type { ViteDevServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openaiImagesResponder } from '../../helpers/fake-image-api.js';
+import { FaultServer } from '../../helpers/fault-server.js';
+import { collectErrors, fixtureUrlPath, launchChromium, startPageServer } from '../helpers/browser.js';
+
+type EnginePage = typeof import('../pages/engine-page.js');
+
+async function openEnginePage(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage();
+  const errors = collectErrors(page);
+  await page.goto(`${url}/test/e2e/pages/engine.html`);
+  await page.waitForFunction(() => (window as unknown as { enginePageReady?: boolean }).enginePageReady === true);
+  return { page, errors };
+}
+
+function call<K extends keyof EnginePage>(page: Page, name: K, ...args: Parameters<EnginePage[K]>): Promise<Awaited<ReturnType<EnginePage[K]>>> {
+  return page.evaluate(
+    ([n, a]) => {
+      const mod = (window as unknown as { enginePage: Record<string, (...x: unknown[]) => unknown> }).enginePage;
+      return mod[n as string]!(...(a as unknown[]));
+    },
+    [name, args] as const,
+  ) as Promise<Awaited<ReturnType<EnginePage[K]>>>;
+}
+
+describe('browser e2e: the webgpu executor in a worker', () => {
+  let server: ViteDevServer;
+  let url: string;
+  let browser: Browser;
+  let api: FaultServer;
+
+  beforeAll(async () => {
+    api = await FaultServer.start();
+    api.route('POST /v1/images/generations', openaiImagesResponder);
+    api.route('GET /health', [{ status: 200, json: { status: 'ok' } }]);
+    ({ server, url } = await startPageServer({ proxy: { '/fake-api': api.url } }));
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await api?.close();
+  });
+
+  it('generates with progress, cancels a second request mid-way, then generates a third', async () => {
+    const { page, errors } = await openEnginePage(browser, url);
+    const created = await call(page, 'create', { modelNameOrPath: `${url}${fixtureUrlPath('pipeline-sdturbo-tiny')}`, dtype: 'f32', preview: true });
+    expect(created).toEqual({ executorName: 'webgpu', fallbackReason: null });
+
+    const first = await call(page, 'generate', { numInferenceSteps: 3, guidanceScale: 0, seed: 1, width: 64, height: 64 });
+    expect(first.error).toBeNull();
+    expect(first.progress).toEqual([1, 2, 3]);
+    expect(first.previews).toBe(3);
+    expect(first.images).toEqual([expect.objectContaining({ width: 64, height: 64, bytes: 64 * 64 * 4 })]);
+    expect(first.mainThreadTicks).toBeGreaterThan(0);
+
+    const second = await call(page, 'generate', { numInferenceSteps: 6, guidanceScale: 0, seed: 2 }, 2);
+    expect(second.errorName).toBe('AbortError');
+    expect(second.images).toEqual([]);
+    expect(second.progress.length).toBeLessThan(6);
+
+    const third = await call(page, 'generate', { numInferenceSteps: 2, guidanceScale: 0, seed: 1 });
+    expect(third.error).toBeNull();
+    expect(third.images).toHaveLength(1);
+
+    await call(page, 'close');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('falls back to http when Chromium has no WebGPU, and still returns an image', async () => {
+    const noGpu = await launchChromium({ webgpu: false });
+    try {
+      const { page } = await openEnginePage(noGpu, url);
+      const created = await call(page, 'create', {
+        modelNameOrPath: `${url}${fixtureUrlPath('pipeline-sdturbo-tiny')}`,
+        fallback: 'http',
+        http: { baseUrl: `${url}/fake-api`, maxRetries: 0 },
+      });
+      expect(created.executorName).toBe('http');
+      expect(created.fallbackReason).toMatch(/^webgpu: /);
+      const out = await call(page, 'generate', { width: 32, height: 32, seed: 5 });
+      expect(out.error).toBeNull();
+      expect(out.images).toEqual([expect.objectContaining({ width: 32, height: 32 })]);
+      await call(page, 'close');
+    } finally {
+      await noGpu.close();
+    }
+  });
+});

@@ -1,0 +1,66 @@
+import { DiffusionEngine, type DiffusionConfigOptions, type DiffusionOutput } from '../../../src/index.js';
+
+let engine: DiffusionEngine | null = null;
+
+/** Creates the page's engine; resolves with where it runs. */
+export async function create(options: DiffusionConfigOptions): Promise<{ executorName: string; fallbackReason: string | null }> {
+  engine = await DiffusionEngine.create(options);
+  return { executorName: engine.executorName, fallbackReason: engine.fallbackReason };
+}
+
+/** Summary of an output that crosses back to the test as JSON. */
+export interface OutputSummary {
+  error: string | null;
+  errorName: string | null | undefined;
+  images: Array<{ width: number; height: number; bytes: number; mean: number }>;
+  progress: number[];
+  previews: number;
+  mainThreadTicks: number;
+}
+
+/**
+ * Generates; with `cancelAtStep`, aborts once that step's progress arrives. Counts main-thread
+ * timer ticks meanwhile, to show the page stays responsive while the worker computes.
+ */
+export async function generate(request: Record<string, unknown>, cancelAtStep?: number): Promise<OutputSummary> {
+  if (!engine) throw new Error('create() first');
+  const controller = new AbortController();
+  const progress: number[] = [];
+  let previews = 0;
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 10);
+  try {
+    const [out] = (await engine.step([
+      {
+        prompt: 'a photo of a cat',
+        ...request,
+        signal: controller.signal,
+        onProgress: (p) => {
+          progress.push(p.step);
+          if (p.preview) previews++;
+          if (cancelAtStep !== undefined && p.step >= cancelAtStep) controller.abort();
+        },
+      },
+    ])) as [DiffusionOutput];
+    return {
+      error: out.error,
+      errorName: out.errorName,
+      images: out.images.map((img) => ({
+        width: img.width,
+        height: img.height,
+        bytes: img.data.length,
+        mean: img.data.reduce((a, b) => a + b, 0) / img.data.length,
+      })),
+      progress,
+      previews,
+      mainThreadTicks: ticks,
+    };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export async function close(): Promise<void> {
+  await engine?.close();
+  engine = null;
+}

@@ -1,13 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { CliUsageError, formatUsage, parseArgs, type CommandSpec } from './args.js';
+import { CliUsageError, formatUsage, parseArgs } from './args.js';
+import './commands/plan.js';
+import './commands/verify.js';
+import { commands } from './registry.js';
 
-/** Subcommands; each module is loaded only when its command runs. */
-const commands: Record<string, CommandSpec> = {};
-
-/** Registers a subcommand (the command modules call this). */
-export function defineCommand(spec: CommandSpec): void {
-  commands[spec.name] = spec;
-}
+export { defineCommand } from './registry.js';
 
 /** The package version, read from package.json beside dist/ (built) or src/ (tests). */
 function packageVersion(): string {

@@ -71,6 +71,19 @@ describe('browser e2e: the webgpu executor in a worker', () => {
     await page.close();
   });
 
+  it('fails the request in flight when the worker crashes, then restarts it for the next request', async () => {
+    const { page } = await openEnginePage(browser, url);
+    await call(page, 'create', { modelNameOrPath: `${url}${fixtureUrlPath('pipeline-sdturbo-tiny')}`, dtype: 'f32' });
+    const crashed = await call(page, 'generate', { numInferenceSteps: 8, guidanceScale: 0, seed: 3, width: 64, height: 64 }, undefined, 1);
+    expect(crashed.error).toMatch(/engine worker crashed/);
+    expect(crashed.images).toEqual([]);
+    const next = await call(page, 'generate', { numInferenceSteps: 1, guidanceScale: 0, seed: 3, width: 64, height: 64 });
+    expect(next.error).toBeNull();
+    expect(next.images).toHaveLength(1);
+    await call(page, 'close');
+    await page.close();
+  });
+
   it('falls back to http when Chromium has no WebGPU, and still returns an image', async () => {
     const noGpu = await launchChromium({ webgpu: false });
     try {

@@ -22,7 +22,7 @@ export interface OutputSummary {
  * Generates; with `cancelAtStep`, aborts once that step's progress arrives. Counts main-thread
  * timer ticks meanwhile, to show the page stays responsive while the worker computes.
  */
-export async function generate(request: Record<string, unknown>, cancelAtStep?: number): Promise<OutputSummary> {
+export async function generate(request: Record<string, unknown>, cancelAtStep?: number, crashAtStep?: number): Promise<OutputSummary> {
   if (!engine) throw new Error('create() first');
   const controller = new AbortController();
   const progress: number[] = [];
@@ -39,6 +39,7 @@ export async function generate(request: Record<string, unknown>, cancelAtStep?: 
           progress.push(p.step);
           if (p.preview) previews++;
           if (cancelAtStep !== undefined && p.step >= cancelAtStep) controller.abort();
+          if (crashAtStep !== undefined && p.step === crashAtStep) void engine!.collectiveRpc('crashWorker');
         },
       },
     ])) as [DiffusionOutput];

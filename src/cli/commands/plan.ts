@@ -1,0 +1,90 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseLenientJson } from '../../io/json.js';
+import type { GpuLimits } from '../../gpu/limits.js';
+import { PlanError } from '../../plan/errors.js';
+import { formatPlanReport } from '../../plan/format-report.js';
+import { planModel, type PlanConfigs } from '../../plan/plan-model.js';
+import { CliUsageError, type CommandSpec, type ParsedArgs } from '../args.js';
+import { defineCommand } from '../registry.js';
+
+/**
+ * `omni-diffusion plan <model-dir>`: plans a model's device memory and work from its config
+ * files alone (generated weights, no GPU) and prints `key=value` lines; see `planModel`.
+ */
+export const planCommand: CommandSpec = {
+  name: 'plan',
+  summary: 'Plan device memory and dispatches of a model from its configs (no weights, no GPU).',
+  usage: 'plan <model-dir> [--width 512] [--height 512] [--batch 2] [--dtype f16]',
+  options: [
+    { name: 'width', type: 'number', description: 'image width in pixels (default 512)' },
+    { name: 'height', type: 'number', description: 'image height in pixels (default 512)' },
+    { name: 'batch', type: 'number', description: 'UNet and text-encoder batch, 2 for classifier-free guidance (default 2)' },
+    { name: 'dtype', type: 'string', description: 'weight storage, f16 or f32 (default f16)' },
+    { name: 'packed-f16', type: 'boolean', description: 'plan for a device without shader-f16 (f16 packed in u32 words)' },
+    { name: 'max-storage-binding', type: 'number', description: 'maxStorageBufferBindingSize in bytes (default: the WebGPU default, 128 MiB)' },
+    { name: 'max-buffer', type: 'number', description: 'maxBufferSize in bytes (default 256 MiB)' },
+    { name: 'max-workgroup-storage', type: 'number', description: 'maxComputeWorkgroupStorageSize in bytes (default 16384)' },
+  ],
+  async run(args, io) {
+    const [dir] = args.positionals;
+    if (!dir || args.positionals.length > 1) throw new CliUsageError('expects exactly one model folder');
+    const dtype = args.options.dtype ?? 'f16';
+    if (dtype !== 'f16' && dtype !== 'f32') throw new CliUsageError(`option --dtype expects f16 or f32, got "${String(dtype)}"`);
+    const configs = await readConfigs(resolve(dir));
+    const report = planModel(configs, {
+      width: positiveInt(args, 'width', 512),
+      height: positiveInt(args, 'height', 512),
+      batch: positiveInt(args, 'batch', 2),
+      dtype,
+      shaderF16: args.options['packed-f16'] !== true,
+      limits: limitsFrom(args),
+    });
+    for (const line of formatPlanReport(report)) io.out(`${line}\n`);
+    return 0;
+  },
+};
+
+defineCommand(planCommand);
+
+function positiveInt(args: ParsedArgs, name: string, fallback: number): number {
+  const v = args.options[name] ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new CliUsageError(`option --${name} expects a positive integer, got ${String(v)}`);
+  return v;
+}
+
+function limitsFrom(args: ParsedArgs): Partial<GpuLimits> {
+  const limits: { -readonly [K in keyof GpuLimits]?: number } = {};
+  const fields = [
+    ['max-storage-binding', 'maxStorageBufferBindingSize'],
+    ['max-buffer', 'maxBufferSize'],
+    ['max-workgroup-storage', 'maxComputeWorkgroupStorageSize'],
+  ] as const;
+  for (const [option, field] of fields) {
+    if (args.options[option] !== undefined) limits[field] = positiveInt(args, option, 0);
+  }
+  return limits;
+}
+
+/** The configs of a diffusers folder (or a folder of just its config files): unet required, vae and text_encoder when present. */
+async function readConfigs(dir: string): Promise<PlanConfigs> {
+  const unet = await readConfig(dir, 'unet');
+  if (unet === undefined) {
+    throw new PlanError(`${join(dir, 'unet', 'config.json')} not found: plan needs a diffusers model folder, or a folder with at least unet/config.json (and optionally vae/ and text_encoder/config.json).`);
+  }
+  const vae = await readConfig(dir, 'vae');
+  const textEncoder = await readConfig(dir, 'text_encoder');
+  return { unet, source: dir, ...(vae === undefined ? {} : { vae }), ...(textEncoder === undefined ? {} : { textEncoder }) };
+}
+
+async function readConfig(dir: string, component: string): Promise<unknown> {
+  const path = join(dir, component, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+  return parseLenientJson(text, path);
+}

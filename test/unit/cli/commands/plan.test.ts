@@ -1,0 +1,92 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../../src/cli/main.js';
+import { formatPlanReport } from '../../../../src/plan/format-report.js';
+import { planModel } from '../../../../src/plan/plan-model.js';
+import { repoRoot } from '../../../helpers/fixtures.js';
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+function values(out: string): Map<string, string> {
+  return new Map(out.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]));
+}
+
+const sdTurbo = resolve(repoRoot, 'bench/configs/sd-turbo');
+const configOf = (component: string): unknown => JSON.parse(readFileSync(join(sdTurbo, component, 'config.json'), 'utf8'));
+const scratch = mkdtempSync(join(tmpdir(), 'plan-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('omni-diffusion plan', () => {
+  it('prints the planned weights, activation peak, largest binding and dispatches per UNet call as key=value lines', async () => {
+    const { code, out, err } = await run(['plan', sdTurbo, '--width', '512', '--height', '512', '--batch', '2', '--dtype', 'f16']);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const v = values(out);
+    for (const key of ['weights_bytes', 'peak_activation_bytes', 'largest_binding_bytes', 'dispatches_per_unet']) {
+      expect(v.get(key), key).toMatch(/^[1-9]\d*$/);
+    }
+    expect(v.get('score_matrix_buffers')).toBe('0');
+    const report = planModel({ unet: configOf('unet'), vae: configOf('vae'), textEncoder: configOf('text_encoder'), source: sdTurbo }, { width: 512, height: 512, batch: 2, dtype: 'f16' });
+    expect(out).toBe(`${formatPlanReport(report).join('\n')}\n`);
+  });
+
+  it('plans a folder holding only unet/config.json, with the defaults 512x512, batch 2, f16', async () => {
+    const dir = join(scratch, 'unet-only');
+    mkdirSync(join(dir, 'unet'), { recursive: true });
+    copyFileSync(join(sdTurbo, 'unet', 'config.json'), join(dir, 'unet', 'config.json'));
+    const { code, out } = await run(['plan', dir]);
+    expect(code).toBe(0);
+    const v = values(out);
+    expect([v.get('width'), v.get('height'), v.get('batch'), v.get('dtype')]).toEqual(['512', '512', '2', 'f16']);
+    expect(v.get('unet.input')).toBe('[2,4,64,64]');
+    expect([...v.keys()].some((k) => k.startsWith('vae_decoder.') || k.startsWith('text_encoder.'))).toBe(false);
+  });
+
+  it('plans under raised limits and without shader-f16 when asked', async () => {
+    const { code, out } = await run(['plan', sdTurbo, '--max-storage-binding', String(1 << 30), '--max-buffer', String(1 << 30), '--max-workgroup-storage', '32768', '--packed-f16']);
+    expect(code).toBe(0);
+    const v = values(out);
+    expect(v.get('max_storage_buffer_binding_size')).toBe(String(1 << 30));
+    expect(v.get('shader_f16')).toBe('false');
+    expect(v.get('within_limits')).toBe('true');
+    expect(v.has('vae_decoder.error')).toBe(false);
+  });
+
+  it.each([
+    [['plan'], 'expects exactly one model folder'],
+    [['plan', sdTurbo, 'other'], 'expects exactly one model folder'],
+    [['plan', sdTurbo, '--dtype', 'bf16'], '--dtype expects f16 or f32'],
+    [['plan', sdTurbo, '--width', 'wide'], '--width expects a number'],
+    [['plan', sdTurbo, '--batch', '1.5'], '--batch expects a positive integer'],
+    [['plan', sdTurbo, '--height', '0'], '--height expects a positive integer'],
+    [['plan', sdTurbo, '--frobnicate'], 'unknown option --frobnicate'],
+  ])('rejects %j with exit code 2 and the usage', async (argv, message) => {
+    const { code, err } = await run(argv);
+    expect(code).toBe(2);
+    expect(err).toContain(message);
+    expect(err).toContain('Usage: omni-diffusion plan <model-dir>');
+  });
+
+  it('fails with exit code 1 and names the missing unet/config.json', async () => {
+    const dir = join(scratch, 'empty');
+    mkdirSync(dir, { recursive: true });
+    const { code, err, out } = await run(['plan', dir]);
+    expect(code).toBe(1);
+    expect(out).toBe('');
+    expect(err).toContain('PlanError');
+    expect(err).toContain(join(dir, 'unet', 'config.json'));
+  });
+
+  it('fails with exit code 1 on an image size the model cannot divide', async () => {
+    const { code, err } = await run(['plan', sdTurbo, '--width', '500']);
+    expect(code).toBe(1);
+    expect(err).toContain('width 500 is not a multiple of 64');
+  });
+});

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../../../src/gpu/limits.js';
+import { ModelConfigError } from '../../../src/models/errors.js';
+import { PlanError } from '../../../src/plan/errors.js';
+import { planModel, type ComponentPlan, type PlanConfigs, type PlanModelOptions, type PlanReport } from '../../../src/plan/plan-model.js';
+import { fixturePath, repoRoot } from '../../helpers/fixtures.js';
+
+function benchConfigs(model: string): PlanConfigs {
+  const read = (component: string): unknown => JSON.parse(readFileSync(resolve(repoRoot, 'bench/configs', model, component, 'config.json'), 'utf8'));
+  return { unet: read('unet'), vae: read('vae'), textEncoder: read('text_encoder'), source: model };
+}
+
+const at512: PlanModelOptions = { width: 512, height: 512, batch: 2, dtype: 'f16' };
+/** Limits a desktop GPU grants when asked: enough for the VAE decoder at 512x512. */
+const desktop = { maxStorageBufferBindingSize: 1 << 30, maxBufferSize: 1 << 30, maxComputeWorkgroupStorageSize: 32_768 };
+
+function component(report: PlanReport, name: ComponentPlan['name']): ComponentPlan {
+  const c = report.components.find((x) => x.name === name);
+  if (!c) throw new Error(`no ${name} in the plan`);
+  return c;
+}
+
+describe('planModel on the published full-size configs at 512x512', () => {
+  describe.each(['sd15', 'sd-turbo'])('%s', (model) => {
+    const report = planModel(benchConfigs(model), at512);
+    const unet = component(report, 'unet');
+
+    it('plans the UNet at batch 2 with every binding within the default 128 MiB and activations under 400 MB', () => {
+      expect(unet.error).toBeNull();
+      expect(unet.input).toEqual([2, 4, 64, 64]);
+      expect(unet.largestBindingBytes).toBeLessThanOrEqual(DEFAULT_LIMITS.maxStorageBufferBindingSize);
+      expect(unet.peakActivationBytes).toBeGreaterThan(0);
+      expect(unet.peakActivationBytes).toBeLessThan(400e6);
+      expect(report.dispatchesPerUnet).toBe(unet.dispatchesPerCall[0]);
+    });
+
+    it('never allocates a buffer the size of an attention score matrix', () => {
+      expect(unet.attentionCalls).toBeGreaterThan(0);
+      expect(unet.scoreMatrixBuffers).toBe(0);
+      expect(unet.maxAllocationBytes).toBeLessThan(unet.largestScoreMatrixBytes);
+      expect(report.scoreMatrixBuffers).toBe(0);
+    });
+
+    it('records the same dispatches on every UNet call and releases all it allocates', () => {
+      expect(unet.dispatchesPerCall).toHaveLength(2);
+      expect(unet.dispatchesPerCall[0]).toBeGreaterThan(0);
+      expect(unet.dispatchesPerCall[1]).toBe(unet.dispatchesPerCall[0]);
+      for (const c of report.components) if (c.error === null) expect(c.leakedBytes).toBe(0);
+    });
+
+    it('holds f16 weights: at least 2 bytes per parameter, at most the pool bucket rounding (12.5 %) more', () => {
+      for (const c of report.components) {
+        expect(c.weightsBytes).toBeGreaterThanOrEqual(2 * c.parameters);
+        expect(c.weightsBytes).toBeLessThanOrEqual(2 * c.parameters * 1.125 + 256 * 1024);
+      }
+      expect(report.weightsBytes).toBe(report.components.reduce((n, c) => n + c.weightsBytes, 0));
+      expect(report.peakBytes).toBe(report.weightsBytes + report.peakActivationBytes);
+    });
+
+    it('plans the text encoder at batch 2 x 77 tokens within the default limits', () => {
+      const text = component(report, 'text_encoder');
+      expect(text.error).toBeNull();
+      expect(text.input).toEqual([2, 77]);
+      expect(text.largestBindingBytes).toBeLessThanOrEqual(DEFAULT_LIMITS.maxStorageBufferBindingSize);
+      expect(text.scoreMatrixBuffers).toBe(0);
+    });
+
+    it('reports the VAE decoder as over the default limits at 512x512 instead of throwing, and plans it under desktop limits', () => {
+      const vae = component(report, 'vae_decoder');
+      expect(vae.error).toMatch(/^TensorShapeError: /);
+      expect(report.withinLimits).toBe(false);
+      const raised = component(planModel(benchConfigs(model), { ...at512, limits: desktop }), 'vae_decoder');
+      expect(raised.error).toBeNull();
+      expect(raised.input).toEqual([1, 4, 64, 64]);
+      expect(raised.largestBindingBytes).toBeGreaterThan(DEFAULT_LIMITS.maxStorageBufferBindingSize);
+      expect(raised.scoreMatrixBuffers).toBe(0);
+      expect(raised.leakedBytes).toBe(0);
+    });
+  });
+
+  it('plans the same bytes and dispatches for packed f16 (no shader-f16) as for shader-f16', () => {
+    const f16 = planModel(benchConfigs('sd-turbo'), { ...at512, limits: desktop });
+    const packed = planModel(benchConfigs('sd-turbo'), { ...at512, limits: desktop, shaderF16: false });
+    expect(packed.shaderF16).toBe(false);
+    expect({ ...packed, shaderF16: true }).toEqual(f16);
+  });
+
+  it('stores f32 weights at twice the f16 bytes, give or take bucket rounding', () => {
+    const { unet } = benchConfigs('sd15');
+    const f16 = component(planModel({ unet }, { ...at512, batch: 1 }), 'unet');
+    const f32 = component(planModel({ unet }, { ...at512, batch: 1, dtype: 'f32' }), 'unet');
+    expect(f32.parameters).toBe(f16.parameters);
+    expect(f32.weightsBytes).toBeGreaterThanOrEqual(4 * f32.parameters);
+    expect(f32.weightsBytes / f16.weightsBytes).toBeCloseTo(2, 1);
+  });
+});
+
+describe('planModel inputs', () => {
+  const { unet } = benchConfigs('sd15');
+
+  it('plans a UNet alone, assuming the SD VAE factor of 8', () => {
+    const report = planModel({ unet }, { ...at512, width: 256, batch: 1 });
+    expect(report.components.map((c) => c.name)).toEqual(['unet']);
+    expect(component(report, 'unet').input).toEqual([1, 4, 64, 32]);
+    expect(report.withinLimits).toBe(true);
+  });
+
+  it('feeds an LCM UNet its guidance embedding (time_cond_proj_dim)', () => {
+    const lcm = JSON.parse(readFileSync(fixturePath('unet-lcm-tiny', 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(lcm['time_cond_proj_dim']).toEqual(expect.any(Number));
+    const options = { ...at512, width: 128, height: 128 };
+    const withCond = component(planModel({ unet: lcm }, options), 'unet');
+    const without = component(planModel({ unet: { ...lcm, time_cond_proj_dim: null } }, options), 'unet');
+    expect(withCond.error).toBeNull();
+    expect(withCond.parameters).toBeGreaterThan(without.parameters);
+    expect(withCond.dispatchesPerCall[0]).toBeGreaterThan(without.dispatchesPerCall[0]!);
+  });
+
+  it('rejects an image size the VAE and UNet cannot divide, naming the field', () => {
+    expect(() => planModel({ unet }, { ...at512, width: 500 })).toThrow(PlanError);
+    expect(() => planModel({ unet }, { ...at512, width: 500 })).toThrow(/width 500 is not a multiple of 64/);
+  });
+
+  it('rejects non-positive sizes and unknown dtypes', () => {
+    expect(() => planModel({ unet }, { ...at512, batch: 0 })).toThrow(/batch = 0/);
+    expect(() => planModel({ unet }, { ...at512, dtype: 'bf16' as 'f16' })).toThrow(PlanError);
+  });
+
+  it('throws config errors naming the source folder and the file', () => {
+    expect(() => planModel({ unet: { ...(unet as object), block_out_channels: 'wide' }, source: 'my-model' }, at512)).toThrow(ModelConfigError);
+    expect(() => planModel({ unet: { ...(unet as object), block_out_channels: 'wide' }, source: 'my-model' }, at512)).toThrow(/my-model\/unet\/config\.json/);
+  });
+});

@@ -182,6 +182,11 @@ export class StableDiffusionPipeline {
     return runTextToImage(components, (prompts) => this.tokenizer.call(prompts), scheduler, loopJob, hooks);
   }
 
+  /** Submits the recorded work and resolves when the GPU has finished it (no readback). */
+  async stepDone(): Promise<void> {
+    await this.ops.runtime.sync();
+  }
+
   /** A cheap preview of the first image of `latents`: one small readback, no decoder. */
   async preview(latents: GpuTensor): Promise<DiffusionImage> {
     const [, c, h, w] = latents.shape as [number, number, number, number];

@@ -1,5 +1,5 @@
 import type { DiffusionImage } from '../engine/image.js';
-import { AbortError, ExecutorUnavailableError } from '../errors.js';
+import { AbortError, ConfigValidationError, ExecutorUnavailableError } from '../errors.js';
 import { GpuContext } from '../gpu/device.js';
 import { GpuDeviceLostError } from '../gpu/errors.js';
 import { CachedModelSource, defaultModelCache } from '../io/cache.js';
@@ -34,7 +34,7 @@ export class EngineHost implements EngineHostApi {
   #info: HostInfo | null = null;
 
   async load(spec: ModelSpec): Promise<HostInfo> {
-    if (!spec.modelNameOrPath) throw new ExecutorUnavailableError('The webgpu executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or folder).');
+    if (!spec.modelNameOrPath) throw new ConfigValidationError('modelNameOrPath', spec.modelNameOrPath, 'a Hub id, URL or local folder');
     this.#spec = spec;
     this.#source = await cachedSource(spec.modelNameOrPath);
     this.#taesd = spec.taesd ? await cachedSource(spec.taesd) : null;
@@ -98,6 +98,9 @@ export class EngineHost implements EngineHostApi {
         {
           signal: abort.signal,
           onStep: async (step, total, latents) => {
+            // Submit this step's encoder and wait for it: progress then reports finished work, and
+            // a cancel posted meanwhile is seen before the next step is recorded.
+            await pipeline.stepDone();
             checkCancel();
             if (this.#lost) throw this.#lost;
             let preview: DiffusionImage | undefined;

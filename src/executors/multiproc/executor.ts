@@ -1,19 +1,103 @@
 import type { DiffusionOutput } from '../../engine/output.js';
 import type { DiffusionRequest } from '../../engine/request.js';
-import { ExecutorUnavailableError } from '../../errors.js';
-import { DiffusionExecutor } from '../executor.js';
+import { ConfigValidationError } from '../../errors.js';
+import { requestGpuDevice } from '../../gpu/device.js';
+import type { HostInfo, HostMemory } from '../../worker/protocol.js';
+import { DiffusionExecutor, withTimeout, type CollectiveRpcOptions } from '../executor.js';
+import { HostConnection } from '../webgpu/host-connection.js';
+import { launchEngineHost } from '../webgpu/launch.js';
+import { modelSpecOf } from '../webgpu/wire.js';
+import { HostPool } from './host-pool.js';
 
 /**
- * The `multiproc` executor: a pool of WebGPU workers.
- * Not built yet: initialisation throws `ExecutorUnavailableError`, so configs that list a
- * `fallback` move on to it.
+ * The `multiproc` (`mp`) executor: a pool of `config.numGpus` engine hosts, each with its own
+ * GPU device and copy of the model (module Web Workers in the browser, in-process hosts on
+ * separate Dawn devices in Node). Each request goes to the first idle host, in the order
+ * requests arrive; outputs keep request order, and an image depends only on its seed, so
+ * results match the `webgpu` executor's byte for byte.
+ *
+ * Config fields read: those of the `webgpu` executor (`modelNameOrPath`, `dtype`, `variant`,
+ * `taesd`, `worker`, `preview`) and `numGpus` (at least 1). Each output's metrics carry
+ * `hostIndex`, the pool member that ran it.
  */
 export class MultiProcDiffusionExecutor extends DiffusionExecutor {
-  initExecutor(): void {
-    throw new ExecutorUnavailableError('The "multiproc" executor is not built yet.');
+  #connections: HostConnection[] = [];
+  #pool: HostPool<HostConnection> | null = null;
+  #running = new Set<Promise<unknown>>();
+
+  /** Adapter, features, model and defaults of each host; null for one not started. */
+  get info(): Array<HostInfo | null> {
+    return this.#connections.map((c) => c.info);
   }
 
-  executeModel(_requests: DiffusionRequest[]): Promise<DiffusionOutput[]> {
-    return Promise.reject(new ExecutorUnavailableError('The "multiproc" executor is not built yet.'));
+  async initExecutor(): Promise<void> {
+    const n = this.config.numGpus;
+    if (!Number.isInteger(n) || n < 1) throw new ConfigValidationError('numGpus', n, 'an integer >= 1 (the number of engine hosts of the multiproc executor)');
+    // Probe first, so a machine without WebGPU falls back before any model download.
+    const probe = await requestGpuDevice();
+    probe.device.destroy();
+    const spec = modelSpecOf(this.config, 'multiproc');
+    this.#connections = Array.from(
+      { length: n },
+      (_, i) =>
+        new HostConnection(() => launchEngineHost({ worker: this.config.worker, name: `omni-diffusion-${i}` }), spec, {
+          preview: this.config.preview === true,
+          metrics: { hostIndex: i },
+        }),
+    );
+    // Settle every start before failing, so `shutdown` sees each host that did come up.
+    const started = await Promise.allSettled(this.#connections.map((c) => c.start()));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    this.#pool = new HostPool(this.#connections);
+  }
+
+  executeModel(requests: DiffusionRequest[]): Promise<DiffusionOutput[]> {
+    const pool = this.#pool!;
+    const run = Promise.all(requests.map((r) => pool.use((connection) => connection.run(r))));
+    this.#running.add(run);
+    void run.finally(() => this.#running.delete(run));
+    return run;
+  }
+
+  /** Requests each host has run, by host index. */
+  served(): number[] {
+    return this.#connections.map((c) => c.served);
+  }
+
+  /** GPU memory of each host. */
+  memory(): Promise<HostMemory[]> {
+    return Promise.all(this.#connections.map((c) => c.memory()));
+  }
+
+  /** Fault injection for tests: loses the GPU device of host `index`. */
+  async loseDevice(index = 0): Promise<void> {
+    const connection = this.#connections[index];
+    if (!connection) throw new RangeError(`loseDevice: no host ${index} (the pool has ${this.#connections.length}).`);
+    if (connection.host) await connection.call('loseDevice', []);
+  }
+
+  /**
+   * Calls `method` on every engine host (`memory`, `loseDevice`, ...) and returns one result
+   * per host, in host order.
+   */
+  override async collectiveRpc(method: string, args: unknown[] = [], options: CollectiveRpcOptions = {}): Promise<unknown[]> {
+    const calls = Promise.all(this.#connections.map((c) => c.call(method, args)));
+    return withTimeout(calls, options.timeoutMs, `collectiveRpc("${method}")`);
+  }
+
+  override async checkHealth(): Promise<void> {
+    if (this.#connections.length === 0) throw new Error('The multiproc executor has no engine hosts (it was not initialised or is closed).');
+    const results = await Promise.allSettled(this.#connections.map((c) => c.checkHealth()));
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`host ${i}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : []));
+    if (failed.length > 0) throw new Error(`The multiproc executor has unhealthy engine hosts: ${failed.join('; ')}`);
+  }
+
+  override async shutdown(): Promise<void> {
+    await Promise.allSettled(this.#running);
+    const connections = this.#connections;
+    this.#connections = [];
+    this.#pool = null;
+    await Promise.all(connections.map((c) => c.close()));
   }
 }

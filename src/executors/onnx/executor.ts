@@ -1,19 +1,202 @@
-import type { DiffusionOutput } from '../../engine/output.js';
+import { failedOutput, type DiffusionMetrics, type DiffusionOutput } from '../../engine/output.js';
 import type { DiffusionRequest } from '../../engine/request.js';
-import { ExecutorUnavailableError } from '../../errors.js';
+import { AbortError, ConfigValidationError, EngineClosedError, ExecutorUnavailableError, OmniDiffusionError, RequestValidationError } from '../../errors.js';
+import { CachedModelSource, defaultModelCache } from '../../io/cache.js';
+import { LocalFolderSource } from '../../io/sources/local-folder-source.js';
+import type { ModelSource } from '../../io/sources/model-source.js';
+import { resolveModelSource } from '../../io/sources/resolve-source.js';
+import { toRgbaImages } from '../../pipelines/images.js';
+import { runTextToImage, type TextToImageJob } from '../../pipelines/text-to-image.js';
+import type { HostTensor } from '../../schedulers/latents.js';
+import { createScheduler } from '../../schedulers/registry.js';
 import { DiffusionExecutor } from '../executor.js';
+import { loadOnnxStableDiffusion, type OnnxStableDiffusion } from './components.js';
+import type { OnnxExecutionProvider } from './session.js';
+
+/** Settings of the `onnx` executor, given as the config field `onnx`. */
+export interface OnnxExecutorOptions {
+  /** Force an execution provider; left out, WebGPU where the browser has an adapter, else wasm. */
+  executionProvider?: OnnxExecutionProvider;
+}
+
+/** Defaults a request falls back to, from the model's configs. */
+export interface OnnxPipelineDefaults {
+  steps: number;
+  guidanceScale: number;
+  height: number;
+  width: number;
+  /** The class of `scheduler/scheduler_config.json`. */
+  scheduler: string;
+}
 
 /**
- * The `onnx` executor: ONNX Stable Diffusion exports through onnxruntime-web.
- * Not built yet: initialisation throws `ExecutorUnavailableError`, so configs that list a
- * `fallback` move on to it.
+ * The `onnx` executor: ONNX Stable Diffusion exports (the layout of diffusers'
+ * `OnnxStableDiffusionPipeline`: `text_encoder/`, `unet/`, `vae_decoder/` with `model.onnx`,
+ * `tokenizer/`, `scheduler/`) through onnxruntime-web, on its WebGPU EP in browsers that have
+ * an adapter and on its wasm EP elsewhere (Node, browsers without WebGPU). Configure it with
+ * `modelNameOrPath` (Hub id, URL or folder) and optionally `onnx: { executionProvider }`.
+ *
+ * - onnxruntime-web is imported when the executor initialises; when it cannot be loaded,
+ *   `initExecutor` throws `ExecutorUnavailableError`, so a configured `fallback` takes over.
+ * - Requests run one at a time, in order, also across `executeModel` calls. The denoising loop
+ *   is the shared `runTextToImage` (diffusers' `StableDiffusionPipeline`); latents and the
+ *   scheduler live on the CPU, only the three networks run in onnxruntime-web.
+ * - Defaults for fields a request leaves out: 1 step and guidance 0 when the scheduler config
+ *   uses `trailing` timestep spacing (SD-Turbo), else 25 steps and guidance 7.5; the size is
+ *   `sample_size` × 8 from `unet/config.json`, 512 when the export has none; the scheduler is
+ *   the config's `_class_name`; the seed is drawn at random and reported.
+ * - `signal` cancels a request between steps (`errorName` `AbortError`); the engine stays
+ *   usable. `close()` cancels the request in flight the same way, then releases the sessions.
+ * - Only the model's VAE decodes (`decoder: 'taesd'` is refused); img2img is not supported.
+ * - Metrics: `totalMs`, `perStepMs`, `seeds`, `executor: 'onnx'`, `ep` (`webgpu` or `wasm`),
+ *   and the time spent in each network (`encodeMs`, `unetMs`, `decodeMs`).
  */
 export class OnnxDiffusionExecutor extends DiffusionExecutor {
-  initExecutor(): void {
-    throw new ExecutorUnavailableError('The "onnx" executor is not built yet.');
+  readonly #shutdown = new AbortController();
+  #model: OnnxStableDiffusion | null = null;
+  #defaults: OnnxPipelineDefaults | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** Loads onnxruntime-web and the model, and creates the three sessions. */
+  async initExecutor(): Promise<void> {
+    const name = this.config.modelNameOrPath;
+    if (!name) throw new ExecutorUnavailableError('The onnx executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or folder of an ONNX export).');
+    const options = readOptions(this.config.onnx);
+    const source = await cachedSource(name);
+    const model = await loadOnnxStableDiffusion(source, { ...options, signal: this.#shutdown.signal });
+    const spacing = model.schedulerConfig.timestep_spacing;
+    const turbo = spacing === 'trailing';
+    const size = model.components.sampleSize * model.components.vaeScaleFactor;
+    const scheduler = model.schedulerConfig._class_name;
+    this.#defaults = {
+      steps: turbo ? 1 : 25,
+      guidanceScale: turbo ? 0 : 7.5,
+      height: size,
+      width: size,
+      scheduler: typeof scheduler === 'string' ? scheduler : 'PNDMScheduler',
+    };
+    this.#model = model;
   }
 
-  executeModel(_requests: DiffusionRequest[]): Promise<DiffusionOutput[]> {
-    return Promise.reject(new ExecutorUnavailableError('The "onnx" executor is not built yet.'));
+  /** The defaults requests fall back to; null before `initExecutor`. */
+  get defaults(): OnnxPipelineDefaults | null {
+    return this.#defaults;
   }
+
+  /** The execution provider the sessions run on; null before `initExecutor`. */
+  get executionProvider(): OnnxExecutionProvider | null {
+    return this.#model?.components.executionProvider ?? null;
+  }
+
+  /** Runs the requests one after another, after any requests already queued; one output per request, in order. */
+  executeModel(requests: DiffusionRequest[]): Promise<DiffusionOutput[]> {
+    let model: OnnxStableDiffusion;
+    try {
+      model = this.#usableModel();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const run = this.#queue.then(async () => {
+      const outputs: DiffusionOutput[] = [];
+      for (const request of requests) outputs.push(await this.#runOne(model, request));
+      return outputs;
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  override async checkHealth(): Promise<void> {
+    this.#usableModel();
+  }
+
+  /** Cancels the request in flight (its output gets an `AbortError`), lets the queue drain, and releases the sessions. */
+  override async shutdown(): Promise<void> {
+    this.#shutdown.abort(new AbortError('The onnx executor was shut down.'));
+    await this.#queue;
+    await this.#model?.components.release();
+    this.#model = null;
+  }
+
+  #usableModel(): OnnxStableDiffusion {
+    if (this.#shutdown.signal.aborted) throw new EngineClosedError('The onnx executor was shut down; create a new engine.');
+    if (!this.#model) throw new OmniDiffusionError('The onnx executor is not initialised: call initExecutor() (DiffusionEngine.create does).');
+    return this.#model;
+  }
+
+  async #runOne(model: OnnxStableDiffusion, request: DiffusionRequest): Promise<DiffusionOutput> {
+    const started = performance.now();
+    const { components, tokenizer } = model;
+    components.resetTimings();
+    const metrics = (): DiffusionMetrics => ({ totalMs: performance.now() - started, executor: 'onnx', ep: components.executionProvider, ...components.timings });
+    try {
+      const job = this.#job(model, request);
+      const scheduler = createScheduler<HostTensor>(request.scheduler ?? this.#defaults!.scheduler, model.schedulerConfig);
+      const signals = request.signal ? [this.#shutdown.signal, request.signal] : [this.#shutdown.signal];
+      const result = await runTextToImage(components, (prompts) => tokenizer.call(prompts), scheduler, job, {
+        signal: AbortSignal.any(signals),
+        onStep: (step, total) => request.onProgress?.({ requestId: request.requestId, step, total, elapsedMs: performance.now() - started }),
+      });
+      const steps = result.trajectoryTimesteps.length;
+      return {
+        requestId: request.requestId,
+        images: toRgbaImages(result.images, job.numImages, result.seeds, job.height, job.width),
+        error: null,
+        errorName: null,
+        trajectoryLatents: result.trajectoryLatents,
+        trajectoryTimesteps: request.returnTrajectoryLatents ? result.trajectoryTimesteps : null,
+        metrics: { ...metrics(), perStepMs: steps > 0 ? result.loopMs / steps : 0, seeds: result.seeds },
+      };
+    } catch (err) {
+      const out = failedOutput(request.requestId, err);
+      out.metrics = metrics();
+      return out;
+    }
+  }
+
+  /** The request resolved against the model's defaults; fields this executor cannot honour are refused. */
+  #job(model: OnnxStableDiffusion, request: DiffusionRequest): TextToImageJob {
+    const d = this.#defaults!;
+    const c = model.components;
+    if (request.image !== undefined) throw new RequestValidationError('image', request.image, 'absent: the onnx executor runs text-to-image only');
+    const decoder = request.decoder ?? 'vae';
+    if (!c.decoders.includes(decoder)) throw new RequestValidationError('decoder', decoder, `one of ${c.decoders.map((k) => `'${k}'`).join(', ')} (the onnx executor has no TAESD)`);
+    const height = request.height ?? d.height;
+    const width = request.width ?? d.width;
+    const numImages = request.numOutputsPerPrompt;
+    if (request.latents !== undefined) {
+      const need = numImages * c.latentChannels * (height / c.vaeScaleFactor) * (width / c.vaeScaleFactor);
+      if (request.latents.length !== need) {
+        const shape = [numImages, c.latentChannels, height / c.vaeScaleFactor, width / c.vaeScaleFactor];
+        throw new RequestValidationError('latents', request.latents, `${need} values, the shape [${shape.join(', ')}] of the initial noise`);
+      }
+    }
+    return {
+      prompt: request.prompt,
+      negativePrompt: request.negativePrompt,
+      numInferenceSteps: request.numInferenceSteps ?? d.steps,
+      guidanceScale: request.guidanceScale ?? d.guidanceScale,
+      height,
+      width,
+      // Random seeds stay below 2^32 so that users can type them back in any tool.
+      seed: request.seed ?? Math.floor(Math.random() * 2 ** 32),
+      numImages,
+      decoder,
+      returnTrajectoryLatents: request.returnTrajectoryLatents,
+      ...(request.latents !== undefined ? { latents: request.latents } : {}),
+    };
+  }
+}
+
+function readOptions(value: unknown): OnnxExecutorOptions {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigValidationError('onnx', value, 'an object like { executionProvider: "wasm" }');
+  const ep = (value as { executionProvider?: unknown }).executionProvider;
+  if (ep !== undefined && ep !== 'webgpu' && ep !== 'wasm') throw new ConfigValidationError('onnx.executionProvider', ep, "'webgpu' or 'wasm'");
+  return ep === undefined ? {} : { executionProvider: ep };
+}
+
+/** Remote models go through the download cache; local folders are read in place. */
+async function cachedSource(nameOrPath: string): Promise<ModelSource> {
+  const source = await resolveModelSource(nameOrPath);
+  return source instanceof LocalFolderSource ? source : new CachedModelSource(source, defaultModelCache());
 }

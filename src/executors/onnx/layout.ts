@@ -1,0 +1,123 @@
+import { readAllBytes } from '../../io/byte-source.js';
+import type { JsonObject } from '../../io/diffusers-repo.js';
+import { ModelFileNotFoundError } from '../../io/errors.js';
+import { parseLenientJson } from '../../io/json.js';
+import type { FetchFileOptions, ModelSource } from '../../io/sources/model-source.js';
+import type { CLIPTokenizer } from '../../models/tokenizer/clip-tokenizer.js';
+import { loadCLIPTokenizer } from '../../models/tokenizer/load.js';
+import { OnnxModelFileError } from './errors.js';
+
+/** The three networks of an ONNX Stable Diffusion export, by their path in the repo. */
+export const ONNX_NETWORK_FILES = {
+  textEncoder: 'text_encoder/model.onnx',
+  unet: 'unet/model.onnx',
+  vaeDecoder: 'vae_decoder/model.onnx',
+} as const;
+
+/** Which of the three networks. */
+export type OnnxNetwork = keyof typeof ONNX_NETWORK_FILES;
+
+/** `scaling_factor` of SD 1.x/2.x VAEs, used when the export carries no `vae_decoder/config.json`. */
+export const DEFAULT_VAE_SCALING_FACTOR = 0.18215;
+
+/** Everything read from an ONNX Stable Diffusion repo, before any session is created. */
+export interface OnnxStableDiffusionFiles {
+  /** `model_index.json`, or null when the export has none (it is optional). */
+  modelIndex: JsonObject | null;
+  /** The serialized ONNX models. */
+  networks: Record<OnnxNetwork, Uint8Array>;
+  tokenizer: CLIPTokenizer;
+  /** `scheduler/scheduler_config.json`, read leniently. */
+  schedulerConfig: JsonObject;
+  /** `scaling_factor` of `vae_decoder/config.json`, else {@link DEFAULT_VAE_SCALING_FACTOR}. */
+  vaeScalingFactor: number;
+  /** Image pixels per latent pixel: 2^(blocks − 1) from `vae_decoder/config.json`'s `block_out_channels`, else 8. */
+  vaeScaleFactor: number;
+  /** `sample_size` of `unet/config.json`, or null when the export has no UNet config. */
+  sampleSize: number | null;
+}
+
+/**
+ * Reads a model in the layout of published ONNX Stable Diffusion exports (diffusers'
+ * `OnnxStableDiffusionPipeline`, Optimum): `text_encoder/model.onnx`, `unet/model.onnx`,
+ * `vae_decoder/model.onnx`, `tokenizer/*`, `scheduler/scheduler_config.json`; optionally
+ * `model_index.json`, `unet/config.json` and `vae_decoder/config.json`.
+ *
+ * A missing required file raises `OnnxModelFileError` naming it (`TokenizerFileError` for the
+ * tokenizer's files). Models whose weights live in external data files are not supported.
+ */
+export async function readOnnxStableDiffusion(source: ModelSource, options: FetchFileOptions = {}): Promise<OnnxStableDiffusionFiles> {
+  const modelIndex = await readOptionalJson(source, 'model_index.json', options);
+  const required = async <T>(path: string, read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (err) {
+      if (!(err instanceof ModelFileNotFoundError)) throw err;
+      throw new OnnxModelFileError(path, source.id, `${source.id} has no "${path}", which an ONNX Stable Diffusion export needs.${layoutHint(modelIndex)}`, { cause: err });
+    }
+  };
+  const network = (path: string): Promise<Uint8Array> =>
+    required(path, async () => readAllBytes((await source.fetchFile(path, options)).stream, options.signal));
+  const schedulerPath = 'scheduler/scheduler_config.json';
+  const [textEncoder, unet, vaeDecoder, schedulerText, unetConfig, vaeConfig, tokenizer] = await Promise.all([
+    network(ONNX_NETWORK_FILES.textEncoder),
+    network(ONNX_NETWORK_FILES.unet),
+    network(ONNX_NETWORK_FILES.vaeDecoder),
+    required(schedulerPath, () => source.readText(schedulerPath, options)),
+    readOptionalJson(source, 'unet/config.json', options),
+    readOptionalJson(source, 'vae_decoder/config.json', options),
+    loadCLIPTokenizer(source, 'tokenizer', options),
+  ]);
+  return {
+    modelIndex,
+    networks: { textEncoder, unet, vaeDecoder },
+    tokenizer,
+    schedulerConfig: jsonObject(parseLenientJson(schedulerText, `${source.id}/${schedulerPath}`), source, schedulerPath),
+    vaeScalingFactor: positiveNumber(vaeConfig, 'scaling_factor', source, 'vae_decoder/config.json') ?? DEFAULT_VAE_SCALING_FACTOR,
+    vaeScaleFactor: vaeScaleFactor(vaeConfig, source),
+    sampleSize: positiveNumber(unetConfig, 'sample_size', source, 'unet/config.json'),
+  };
+}
+
+async function readOptionalJson(source: ModelSource, path: string, options: FetchFileOptions): Promise<JsonObject | null> {
+  let text: string;
+  try {
+    text = await source.readText(path, options);
+  } catch (err) {
+    if (err instanceof ModelFileNotFoundError) return null;
+    throw err;
+  }
+  return jsonObject(parseLenientJson(text, `${source.id}/${path}`), source, path);
+}
+
+function jsonObject(value: unknown, source: ModelSource, path: string): JsonObject {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new OnnxModelFileError(path, source.id, `${source.id}/${path} is not a JSON object.`);
+  }
+  return value as JsonObject;
+}
+
+function positiveNumber(config: JsonObject | null, key: string, source: ModelSource, path: string): number | null {
+  if (config === null || config[key] === undefined || config[key] === null) return null;
+  const value = config[key];
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new OnnxModelFileError(path, source.id, `${source.id}/${path}: "${key}" is ${JSON.stringify(value)}; expected a positive number.`);
+  }
+  return value;
+}
+
+function vaeScaleFactor(config: JsonObject | null, source: ModelSource): number {
+  const blocks = config?.block_out_channels;
+  if (blocks === undefined || blocks === null) return 8;
+  if (!Array.isArray(blocks) || blocks.length === 0) {
+    throw new OnnxModelFileError('vae_decoder/config.json', source.id, `${source.id}/vae_decoder/config.json: "block_out_channels" is ${JSON.stringify(blocks)}; expected a non-empty list.`);
+  }
+  return 2 ** (blocks.length - 1);
+}
+
+/** Points at the likely mistake when `model_index.json` describes a PyTorch (safetensors) repo. */
+function layoutHint(modelIndex: JsonObject | null): string {
+  const cls = modelIndex?._class_name;
+  if (typeof cls !== 'string' || cls.startsWith('Onnx')) return '';
+  return ` Its model_index.json names ${cls}, not an ONNX pipeline: use the webgpu executor for this repo, or an ONNX export of it.`;
+}

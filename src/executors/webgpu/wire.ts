@@ -1,0 +1,47 @@
+import type { DiffusionConfig } from '../../engine/config.js';
+import type { DiffusionOutput } from '../../engine/output.js';
+import type { DiffusionRequest } from '../../engine/request.js';
+import { ExecutorUnavailableError } from '../../errors.js';
+import type { ModelSpec, WireRequest, WireResult } from '../../worker/protocol.js';
+
+/**
+ * The model fields of the engine config, as an engine host loads them. `executor` names the
+ * executor in the error a config without a model gets.
+ */
+export function modelSpecOf(config: DiffusionConfig, executor: string): ModelSpec {
+  if (!config.modelNameOrPath) throw new ExecutorUnavailableError(`The ${executor} executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or local folder).`);
+  return {
+    modelNameOrPath: config.modelNameOrPath,
+    dtype: config.dtype,
+    variant: typeof config.variant === 'string' ? config.variant : null,
+    taesd: typeof config.taesd === 'string' ? config.taesd : null,
+  };
+}
+
+/**
+ * A request without its signal and callback, ready to cross a worker boundary. A request
+ * without a seed gets a random one here, so the output can report it.
+ */
+export function toWireRequest(r: DiffusionRequest, preview: boolean): WireRequest {
+  return {
+    requestId: r.requestId,
+    prompt: r.prompt,
+    negativePrompt: r.negativePrompt,
+    seed: r.seed ?? Math.floor(Math.random() * 2 ** 31),
+    numOutputsPerPrompt: r.numOutputsPerPrompt,
+    returnTrajectoryLatents: r.returnTrajectoryLatents,
+    preview,
+    ...(r.numInferenceSteps !== undefined ? { numInferenceSteps: r.numInferenceSteps } : {}),
+    ...(r.guidanceScale !== undefined ? { guidanceScale: r.guidanceScale } : {}),
+    ...(r.height !== undefined ? { height: r.height } : {}),
+    ...(r.width !== undefined ? { width: r.width } : {}),
+    ...(r.scheduler !== undefined ? { scheduler: r.scheduler } : {}),
+    ...(r.decoder !== undefined ? { decoder: r.decoder } : {}),
+    ...(r.latents !== undefined ? { latents: r.latents } : {}),
+  };
+}
+
+/** The output of a request the host finished; `metrics` adds executor-side facts to the host's. */
+export function toOutput(requestId: string, result: WireResult, metrics: Record<string, unknown> = {}): DiffusionOutput {
+  return { requestId, error: null, errorName: null, ...result, metrics: { ...result.metrics, ...metrics } };
+}

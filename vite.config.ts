@@ -17,6 +17,9 @@ const external = [
 ];
 
 export default defineConfig({
+  // Relative asset URLs: the worker chunks are found next to the library wherever it is served
+  // from (node_modules, a CDN), not at the site root.
+  base: './',
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -1,0 +1,218 @@
+// 2-D convolution (NCHW, weights [Cout, Cin, k, k]) as an implicit GEMM: output channels are
+// the rows, output pixels the columns, and (ci, ky, kx) the reduction, with the input patch
+// gathered on the fly instead of materialising an im2col matrix.
+// out = act(conv + bias) + residual.
+//
+// Each thread owns 8 output channels × 4 consecutive output pixels (8 rather than 4 channels
+// amortises the input gather: 1.4× on lavapipe), reading operands straight from storage (see
+// matmul.wgsl for why no workgroup-memory staging). A workgroup covers 64 channels × 32 pixels.
+//
+// Flags (see src/kernels/conv2d.ts):
+//   X_VEC      1×1, stride 1, no padding and H·W % 4 == 0: the 4 pixels are one aligned vec4.
+//   OUT_VEC    Ho·Wo % 4 == 0: output (and residual) rows are written/read as vec4.
+//   W_F16 / W_F16_PACKED, BIAS_F16 / BIAS_F16_PACKED  f16 storage (GpuRuntime.storageDefines).
+//   HAS_BIAS, HAS_RESIDUAL
+
+struct Params {
+  Cin: u32,
+  H: u32,
+  W: u32,
+  Cout: u32,
+  Ho: u32,
+  Wo: u32,
+  batch: u32,
+  tilesP: u32,
+  tilesC: u32,
+}
+
+override KSIZE: u32 = 3u;
+override STRIDE: u32 = 1u;
+override PAD: u32 = 1u;
+// 0 none, 1 silu, 2 gelu (erf), 3 quick_gelu, 4 relu.
+override ACT: u32 = 0u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+#if X_VEC
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+#else
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
+#if W_F16
+@group(0) @binding(2) var<storage, read> w: array<f16>;
+#elif W_F16_PACKED
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+#else
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+#endif
+#if HAS_BIAS
+#if BIAS_F16
+@group(0) @binding(3) var<storage, read> bias: array<f16>;
+#elif BIAS_F16_PACKED
+@group(0) @binding(3) var<storage, read> bias: array<u32>;
+#else
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+#endif
+#endif
+#if OUT_VEC
+#if HAS_RESIDUAL
+@group(0) @binding(4) var<storage, read> residual: array<vec4<f32>>;
+#endif
+@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
+#else
+#if HAS_RESIDUAL
+@group(0) @binding(4) var<storage, read> residual: array<f32>;
+#endif
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+#endif
+
+fn load_w(e: u32) -> f32 {
+#if W_F16
+  return f32(w[e]);
+#elif W_F16_PACKED
+  return unpack_half(w[e >> 1u], e);
+#else
+  return w[e];
+#endif
+}
+
+#if HAS_BIAS
+fn load_bias(e: u32) -> f32 {
+#if BIAS_F16
+  return f32(bias[e]);
+#elif BIAS_F16_PACKED
+  return unpack_half(bias[e >> 1u], e);
+#else
+  return bias[e];
+#endif
+}
+#endif
+
+fn activate(v: f32) -> f32 {
+  switch ACT {
+    case 1u: { return v / (1.0 + exp(-v)); }
+    case 2u: { return 0.5 * v * (1.0 + erf_approx(v * 0.7071067811865476)); }
+    case 3u: { return v / (1.0 + exp(-1.702 * v)); }
+    case 4u: { return max(v, 0.0); }
+    default: { return v; }
+  }
+}
+
+// erf to ~1.2e-7 absolute (Numerical Recipes' erfc Chebyshev fit); WGSL has no erf.
+fn erf_approx(v: f32) -> f32 {
+  let z = abs(v);
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+    t * (-0.82215223 + t * 0.17087277)))))))));
+  return select(r - 1.0, 1.0 - r, v >= 0.0);
+}
+
+@compute @workgroup_size(8, 8)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+  let tile = linear_workgroup_index(wid, nwg);
+  let tilesPerBatch = p.tilesP * p.tilesC;
+  if (tile >= tilesPerBatch * p.batch) {
+    return;
+  }
+  let batch = tile / tilesPerBatch;
+  let inBatch = tile - batch * tilesPerBatch;
+  let P = p.Ho * p.Wo;
+  let c0 = ((inBatch / p.tilesP) * 8u + lid.y) * 8u;
+  let p0 = ((inBatch % p.tilesP) * 8u + lid.x) * 4u;
+  if (c0 >= p.Cout || p0 >= P) {
+    return;
+  }
+  let HW = p.H * p.W;
+  let KK = KSIZE * KSIZE;
+  let xBatch = batch * p.Cin * HW;
+
+  // Channels and pixels past the edge are clamped onto the last one (computed, never stored).
+  var wRow: array<u32, 8>;
+  for (var i = 0u; i < 8u; i++) {
+    wRow[i] = min(c0 + i, p.Cout - 1u) * p.Cin * KK;
+  }
+  // Top-left input corner of each pixel's receptive field; may be -PAD.
+  var iy0: array<i32, 4>;
+  var ix0: array<i32, 4>;
+  for (var j = 0u; j < 4u; j++) {
+    let q = min(p0 + j, P - 1u);
+    let oy = q / p.Wo;
+    iy0[j] = i32(oy * STRIDE) - i32(PAD);
+    ix0[j] = i32((q - oy * p.Wo) * STRIDE) - i32(PAD);
+  }
+
+  var acc: array<vec4<f32>, 8>;
+  // Taps outside, channels inside: a tap's input offsets and padding mask are worked out once,
+  // then the channel loop only steps them by one plane (twice as fast on lavapipe as
+  // recomputing them per channel).
+  for (var t = 0u; t < KK; t++) {
+    let ky = t / KSIZE;
+    let kx = t - ky * KSIZE;
+#if X_VEC
+    let off = (xBatch + p0) >> 2u;
+#else
+    var off: array<u32, 4>;
+    var mask: vec4<f32>;
+    for (var j = 0u; j < 4u; j++) {
+      let iy = u32(iy0[j] + i32(ky));
+      let ix = u32(ix0[j] + i32(kx));
+      // Unsigned compares also reject the negative (padding) side; a padding tap reads a safe
+      // element and is masked to zero.
+      let inside = iy < p.H && ix < p.W;
+      off[j] = xBatch + select(0u, iy * p.W + ix, inside);
+      mask[j] = select(0.0, 1.0, inside);
+    }
+#endif
+    var wi = vec4<u32>(wRow[0], wRow[1], wRow[2], wRow[3]) + t;
+    var wj = vec4<u32>(wRow[4], wRow[5], wRow[6], wRow[7]) + t;
+    for (var ci = 0u; ci < p.Cin; ci++) {
+#if X_VEC
+      let xv = x[off + ((ci * HW) >> 2u)];
+#else
+      let plane = ci * HW;
+      let xv = vec4<f32>(x[off[0] + plane], x[off[1] + plane], x[off[2] + plane], x[off[3] + plane]) * mask;
+#endif
+      acc[0] = fma(vec4<f32>(load_w(wi.x)), xv, acc[0]);
+      acc[1] = fma(vec4<f32>(load_w(wi.y)), xv, acc[1]);
+      acc[2] = fma(vec4<f32>(load_w(wi.z)), xv, acc[2]);
+      acc[3] = fma(vec4<f32>(load_w(wi.w)), xv, acc[3]);
+      acc[4] = fma(vec4<f32>(load_w(wj.x)), xv, acc[4]);
+      acc[5] = fma(vec4<f32>(load_w(wj.y)), xv, acc[5]);
+      acc[6] = fma(vec4<f32>(load_w(wj.z)), xv, acc[6]);
+      acc[7] = fma(vec4<f32>(load_w(wj.w)), xv, acc[7]);
+      wi += KK;
+      wj += KK;
+    }
+  }
+
+  for (var i = 0u; i < 8u; i++) {
+    let c = c0 + i;
+    if (c >= p.Cout) {
+      break;
+    }
+#if HAS_BIAS
+    let v = acc[i] + vec4<f32>(load_bias(c));
+#else
+    let v = acc[i];
+#endif
+    var r = vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+    let o = (batch * p.Cout + c) * P + p0;
+#if OUT_VEC
+#if HAS_RESIDUAL
+    r += residual[o >> 2u];
+#endif
+    out[o >> 2u] = r;
+#else
+    for (var j = 0u; j < 4u; j++) {
+      if (p0 + j < P) {
+#if HAS_RESIDUAL
+        out[o + j] = r[j] + residual[o + j];
+#else
+        out[o + j] = r[j];
+#endif
+      }
+    }
+#endif
+  }
+}

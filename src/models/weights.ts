@@ -1,5 +1,6 @@
 import type { TensorDType, TensorLike, TensorOps } from '../kernels/ops.js';
 import type { StateDict } from '../io/state-dict.js';
+import { DeviceStateDict } from './device-state-dict.js';
 
 /** How a model's weights are stored on the device. */
 export interface WeightOptions {
@@ -23,10 +24,9 @@ export class ModelWeights<T extends TensorLike> {
     readonly dtype: TensorDType = 'f32',
   ) {}
 
-  /** Takes `key` from the checkpoint, checks its shape and uploads it. */
+  /** Takes `key` from the checkpoint, checks its shape and uploads it (or takes it as already streamed to the device). */
   tensor(key: string, shape: readonly number[]): T {
-    const data = this.dict.takeFloat32(key, shape);
-    const t = this.ops.upload(data, shape, this.dtype);
+    const t = this.dict instanceof DeviceStateDict ? (this.dict as DeviceStateDict<T>).takeDevice(key, shape) : this.ops.upload(this.dict.takeFloat32(key, shape), shape, this.dtype);
     this.uploaded.push(t);
     return t;
   }

@@ -3,10 +3,11 @@ import type { DecoderKind } from '../engine/request.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { DiffusersRepo, type JsonObject } from '../io/diffusers-repo.js';
-import { readSafetensors } from '../io/safetensors.js';
 import type { ModelSource } from '../io/sources/model-source.js';
-import { StateDict } from '../io/state-dict.js';
+import type { ProgressCallback } from '../io/byte-source.js';
+import { parseLenientJson } from '../io/json.js';
 import { GpuOps } from '../kernels/gpu-ops.js';
+import { DeviceStateDict, streamStateDictToDevice } from '../models/device-state-dict.js';
 import type { TensorDType } from '../kernels/ops.js';
 import { gpuLatentBackend } from '../kernels/scheduler-step.js';
 import { CLIPTextModel } from '../models/clip/clip-text-model.js';
@@ -41,11 +42,41 @@ export interface PipelineLoadOptions {
   taesd?: ModelSource | null;
   variant?: string | null;
   signal?: AbortSignal;
+  /** Bytes of each weight file as they arrive. */
+  onProgress?: ProgressCallback;
 }
 
-async function loadDict(repo: DiffusersRepo, name: string, signal: AbortSignal | undefined): Promise<StateDict> {
-  const { path, tensors } = await repo.loadWeights(name, signal ? { signal } : {});
-  return new StateDict(tensors, `${repo.source.id}/${path}`);
+/** Keys of a component checkpoint that text-to-image never uses: streamed past, not uploaded. */
+const UNUSED_KEYS: Record<string, (key: string) => boolean> = {
+  vae: (k) => k.startsWith('encoder.') || k.startsWith('quant_conv.'),
+  taesd: (k) => k.startsWith('encoder.'),
+};
+
+/** Streams a component's weights straight into device tensors (one tensor in host memory at a time). */
+async function streamComponent(
+  repo: DiffusersRepo,
+  name: string,
+  ops: GpuOps,
+  options: PipelineLoadOptions,
+  skip?: (key: string) => boolean,
+): Promise<DeviceStateDict<GpuTensor>> {
+  const fetchOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+  const { path, file } = await repo.openWeights(name, fetchOptions);
+  return streamStateDictToDevice(ops, file, {
+    file: `${repo.source.id}/${path}`,
+    dtype: options.dtype,
+    ...(skip ? { skip } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+/** Builds a model from a streamed checkpoint, then frees whatever it did not take. */
+function build<M>(dict: DeviceStateDict<GpuTensor>, load: (dict: DeviceStateDict<GpuTensor>) => M): M {
+  try {
+    return load(dict);
+  } finally {
+    dict.releaseUntaken();
+  }
 }
 
 /**
@@ -74,28 +105,31 @@ export class StableDiffusionPipeline {
     const uploaded: Array<{ release(): void }> = [];
     try {
       const tokenizer = await loadCLIPTokenizer(source, 'tokenizer', signal ? { signal } : {});
-      const textEncoder = CLIPTextModel.load(ops, parseCLIPTextConfig(await repo.readConfig('text_encoder'), `${source.id}/text_encoder/config.json`), await loadDict(repo, 'text_encoder', signal), { dtype: options.dtype });
+      const clipConfig = parseCLIPTextConfig(await repo.readConfig('text_encoder'), `${source.id}/text_encoder/config.json`);
+      const textEncoder = build(await streamComponent(repo, 'text_encoder', ops, options), (d) => CLIPTextModel.load(ops, clipConfig, d, { dtype: options.dtype }));
       uploaded.push(textEncoder);
       const unetConfig = parseUNetConfig(await repo.readConfig('unet'), `${source.id}/unet/config.json`);
-      const unetModel = UNet2DConditionModel.load(ops, unetConfig, await loadDict(repo, 'unet', signal), { dtype: options.dtype });
+      const unetModel = build(await streamComponent(repo, 'unet', ops, options), (d) => UNet2DConditionModel.load(ops, unetConfig, d, { dtype: options.dtype }));
       uploaded.push(unetModel);
       let vae: StableDiffusionPipeline['vae'] = null;
       if (repo.hasComponent('vae')) {
         const cfg = parseAutoencoderKLConfig(await repo.readConfig('vae'), `${source.id}/vae/config.json`);
-        const model = AutoencoderKLDecoder.load(ops, cfg, await loadDict(repo, 'vae', signal), { dtype: options.dtype });
+        const model = build(await streamComponent(repo, 'vae', ops, options, UNUSED_KEYS.vae), (d) => AutoencoderKLDecoder.load(ops, cfg, d, { dtype: options.dtype }));
         uploaded.push(model);
         vae = { model, scalingFactor: cfg.scalingFactor, scale: 2 ** (cfg.blockOutChannels.length - 1) };
       }
       let taesd: AutoencoderTinyDecoder<GpuTensor> | null = null;
       if (options.taesd) {
-        const taesdRepo = await DiffusersRepo.open(options.taesd).catch(() => null);
-        const configText = await options.taesd.readText('config.json');
-        const cfg = parseAutoencoderTinyConfig(JSON.parse(configText), `${options.taesd.id}/config.json`);
-        const file = 'diffusion_pytorch_model.safetensors';
-        const dict = taesdRepo
-          ? await loadDict(taesdRepo, 'vae', signal)
-          : new StateDict(await readSafetensors(await options.taesd.fetchFile(file), { file: `${options.taesd.id}/${file}` }), `${options.taesd.id}/${file}`);
-        taesd = AutoencoderTinyDecoder.load(ops, cfg, dict, { dtype: options.dtype });
+        const taesdSource = options.taesd;
+        const cfg = parseAutoencoderTinyConfig(parseLenientJson(await taesdSource.readText('config.json'), `${taesdSource.id}/config.json`), `${taesdSource.id}/config.json`);
+        const path = 'diffusion_pytorch_model.safetensors';
+        const dict = await streamStateDictToDevice(ops, await taesdSource.fetchFile(path, signal ? { signal } : {}), {
+          file: `${taesdSource.id}/${path}`,
+          dtype: options.dtype,
+          skip: UNUSED_KEYS.taesd!,
+          ...(signal ? { signal } : {}),
+        });
+        taesd = build(dict, (d) => AutoencoderTinyDecoder.load(ops, cfg, d, { dtype: options.dtype }));
         uploaded.push(taesd);
       }
       const schedulerConfig = await repo.readConfig('scheduler');

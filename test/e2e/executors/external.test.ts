@@ -1,27 +1,16 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectErrors, fixtureUrlPath, launchChromium, startPageServer } from '../helpers/browser.js';
+import { fixtureUrlPath, launchChromium, startPageServer } from '../helpers/browser.js';
+import { callPageModule, openModulePage } from '../helpers/page-module.js';
 
 type SharedEnginePage = typeof import('../pages/shared-engine-page.js');
 
-async function openPage(context: BrowserContext, url: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await context.newPage();
-  const errors = collectErrors(page);
-  await page.goto(`${url}/test/e2e/pages/shared-engine.html`);
-  await page.waitForFunction(() => (window as unknown as { sharedEnginePageReady?: boolean }).sharedEnginePageReady === true);
-  return { page, errors };
-}
+const openPage = (context: BrowserContext, url: string): Promise<{ page: Page; errors: string[] }> =>
+  openModulePage(context, `${url}/test/e2e/pages/shared-engine.html`, 'sharedEnginePage');
 
-function call<K extends keyof SharedEnginePage>(page: Page, name: K, ...args: Parameters<SharedEnginePage[K]>): Promise<Awaited<ReturnType<SharedEnginePage[K]>>> {
-  return page.evaluate(
-    ([n, a]) => {
-      const mod = (window as unknown as { sharedEnginePage: Record<string, (...x: unknown[]) => unknown> }).sharedEnginePage;
-      return mod[n as string]!(...(a as unknown[]));
-    },
-    [name, args] as const,
-  ) as Promise<Awaited<ReturnType<SharedEnginePage[K]>>>;
-}
+const call = <K extends keyof SharedEnginePage & string>(page: Page, name: K, ...args: Parameters<SharedEnginePage[K]>) =>
+  callPageModule<SharedEnginePage, K>(page, 'sharedEnginePage', name, ...(args as never));
 
 describe('browser e2e: the external executor on a SharedWorker', () => {
   let server: ViteDevServer;

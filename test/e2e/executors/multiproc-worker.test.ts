@@ -1,19 +1,13 @@
 import type { Browser, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectErrors, fixtureUrlPath, launchChromium, startPageServer } from '../helpers/browser.js';
+import { fixtureUrlPath, launchChromium, startPageServer } from '../helpers/browser.js';
+import { callPageModule, openModulePage } from '../helpers/page-module.js';
 
 type EnginePage = typeof import('../pages/engine-page.js');
 
-function call<K extends keyof EnginePage>(page: Page, name: K, ...args: Parameters<EnginePage[K]>): Promise<Awaited<ReturnType<EnginePage[K]>>> {
-  return page.evaluate(
-    ([n, a]) => {
-      const mod = (window as unknown as { enginePage: Record<string, (...x: unknown[]) => unknown> }).enginePage;
-      return mod[n as string]!(...(a as unknown[]));
-    },
-    [name, args] as const,
-  ) as Promise<Awaited<ReturnType<EnginePage[K]>>>;
-}
+const call = <K extends keyof EnginePage & string>(page: Page, name: K, ...args: Parameters<EnginePage[K]>) =>
+  callPageModule<EnginePage, K>(page, 'enginePage', name, ...(args as never));
 
 describe('browser e2e: the multiproc executor on a pool of module workers', () => {
   let server: ViteDevServer;
@@ -31,10 +25,7 @@ describe('browser e2e: the multiproc executor on a pool of module workers', () =
   });
 
   it('runs concurrent requests on two workers, with progress, and the same image for the same seed', async () => {
-    const page = await browser.newPage();
-    const errors = collectErrors(page);
-    await page.goto(`${url}/test/e2e/pages/engine.html`);
-    await page.waitForFunction(() => (window as unknown as { enginePageReady?: boolean }).enginePageReady === true);
+    const { page, errors } = await openModulePage(browser, `${url}/test/e2e/pages/engine.html`, 'enginePage');
     const created = await call(page, 'create', { executorClass: 'mp', numGpus: 2, modelNameOrPath: `${url}${fixtureUrlPath('pipeline-sdturbo-tiny')}`, dtype: 'f32' });
     expect(created).toEqual({ executorName: 'mp', fallbackReason: null });
 

@@ -3,27 +3,16 @@ import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openaiImagesResponder } from '../../helpers/fake-image-api.js';
 import { FaultServer } from '../../helpers/fault-server.js';
-import { collectErrors, fixtureUrlPath, launchChromium, startPageServer } from '../helpers/browser.js';
+import { fixtureUrlPath, launchChromium, startPageServer } from '../helpers/browser.js';
+import { callPageModule, openModulePage } from '../helpers/page-module.js';
 
 type EnginePage = typeof import('../pages/engine-page.js');
 
-async function openEnginePage(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage();
-  const errors = collectErrors(page);
-  await page.goto(`${url}/test/e2e/pages/engine.html`);
-  await page.waitForFunction(() => (window as unknown as { enginePageReady?: boolean }).enginePageReady === true);
-  return { page, errors };
-}
+const openEnginePage = (browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> =>
+  openModulePage(browser, `${url}/test/e2e/pages/engine.html`, 'enginePage');
 
-function call<K extends keyof EnginePage>(page: Page, name: K, ...args: Parameters<EnginePage[K]>): Promise<Awaited<ReturnType<EnginePage[K]>>> {
-  return page.evaluate(
-    ([n, a]) => {
-      const mod = (window as unknown as { enginePage: Record<string, (...x: unknown[]) => unknown> }).enginePage;
-      return mod[n as string]!(...(a as unknown[]));
-    },
-    [name, args] as const,
-  ) as Promise<Awaited<ReturnType<EnginePage[K]>>>;
-}
+const call = <K extends keyof EnginePage & string>(page: Page, name: K, ...args: Parameters<EnginePage[K]>) =>
+  callPageModule<EnginePage, K>(page, 'enginePage', name, ...(args as never));
 
 describe('browser e2e: the webgpu executor in a worker', () => {
   let server: ViteDevServer;

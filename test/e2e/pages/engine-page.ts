@@ -16,6 +16,8 @@ export interface OutputSummary {
   progress: number[];
   previews: number;
   mainThreadTicks: number;
+  perStepMs: number | undefined;
+  totalMs: number | undefined;
 }
 
 /**
@@ -55,6 +57,8 @@ export async function generate(request: Record<string, unknown>, cancelAtStep?: 
       progress,
       previews,
       mainThreadTicks: ticks,
+      perStepMs: out.metrics.perStepMs,
+      totalMs: out.metrics.totalMs,
     };
   } finally {
     clearInterval(timer);

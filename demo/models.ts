@@ -1,0 +1,99 @@
+/** One entry of the model picker. */
+export interface DemoModel {
+  id: string;
+  label: string;
+  /** Hub id, or a URL relative to the page. */
+  source: string;
+  description: string;
+  /** Approximate download in bytes (the weights the engine fetches); 0 when bundled. */
+  downloadBytes: number;
+  /** Hub weights variant to fetch (`fp16` halves the download). */
+  variant?: string;
+  bundled: boolean;
+  defaults: { steps: number; guidance: number; width: number; height: number; scheduler?: string };
+  examples: string[];
+}
+
+const SHAPE_PROMPTS = [
+  'a red circle on a blue background',
+  'a large yellow triangle against a purple background',
+  'small green square, white background',
+  'an orange circle on a black background',
+];
+
+const PHOTO_PROMPTS = [
+  'a cinematic photo of a red fox in fresh snow, golden hour',
+  'a cozy reading nook with plants, soft morning light, 35mm',
+  'an isometric illustration of a tiny floating island city',
+  'a bowl of ramen, studio lighting, highly detailed',
+];
+
+/**
+ * The picker's models. The bundled one works offline; the Hub ones download on first use
+ * and are cached (sizes: the safetensors the engine fetches for that variant).
+ */
+export const MODELS: DemoModel[] = [
+  {
+    id: 'tiny-shapes',
+    label: 'Tiny shapes',
+    source: './tiny-shapes/',
+    description: 'Bundled 32×32 pixel-space model trained on coloured shapes. Instant and offline.',
+    downloadBytes: 0,
+    bundled: true,
+    defaults: { steps: 20, guidance: 1.5, width: 32, height: 32 },
+    examples: SHAPE_PROMPTS,
+  },
+  {
+    id: 'sd-turbo',
+    label: 'SD-Turbo',
+    source: 'stabilityai/sd-turbo',
+    description: 'One-step 512×512 images (fp16 weights).',
+    downloadBytes: 2_580_000_000,
+    variant: 'fp16',
+    bundled: false,
+    defaults: { steps: 1, guidance: 0, width: 512, height: 512 },
+    examples: PHOTO_PROMPTS,
+  },
+  {
+    id: 'lcm-dreamshaper',
+    label: 'LCM Dreamshaper v7',
+    source: 'SimianLuo/LCM_Dreamshaper_v7',
+    description: 'Latent consistency model: good images in 4 steps.',
+    downloadBytes: 4_270_000_000,
+    bundled: false,
+    defaults: { steps: 4, guidance: 8, width: 512, height: 512, scheduler: 'lcm' },
+    examples: PHOTO_PROMPTS,
+  },
+  {
+    id: 'sd15',
+    label: 'Stable Diffusion 1.5',
+    source: 'stable-diffusion-v1-5/stable-diffusion-v1-5',
+    description: 'The classic: 25 steps with guidance (fp16 weights).',
+    downloadBytes: 2_130_000_000,
+    variant: 'fp16',
+    bundled: false,
+    defaults: { steps: 25, guidance: 7.5, width: 512, height: 512 },
+    examples: PHOTO_PROMPTS,
+  },
+];
+
+/** A model given by URL or Hub id (`?model=`), with settings sized for tiny test models. */
+export function customModel(source: string): DemoModel {
+  return {
+    id: 'custom',
+    label: 'Custom model',
+    source,
+    description: source,
+    downloadBytes: 0,
+    bundled: false,
+    defaults: { steps: 2, guidance: 0, width: 64, height: 64 },
+    examples: PHOTO_PROMPTS,
+  };
+}
+
+/** `2.6 GB`, `512 MB`, `840 kB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  if (bytes >= 1e6) return `${Math.round(bytes / 1e6)} MB`;
+  return `${Math.max(0, Math.round(bytes / 1e3))} kB`;
+}

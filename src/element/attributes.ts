@@ -1,0 +1,104 @@
+import type { DTypeOption } from '../engine/config.js';
+import type { DecoderKind, DiffusionRequestInit } from '../engine/request.js';
+import type { EngineKey } from './engine-registry.js';
+import { ElementAttributeError } from './errors.js';
+
+/** Attributes the element observes. */
+export const OBSERVED_ATTRIBUTES = [
+  'prompt',
+  'negative-prompt',
+  'model',
+  'steps',
+  'guidance',
+  'seed',
+  'width',
+  'height',
+  'scheduler',
+  'executor',
+  'endpoint',
+  'decoder',
+  'dtype',
+  'variant',
+  'autogenerate',
+] as const;
+
+export type ObservedAttribute = (typeof OBSERVED_ATTRIBUTES)[number];
+
+/** Attributes whose change needs another engine. */
+export const ENGINE_ATTRIBUTES: ReadonlySet<string> = new Set(['model', 'executor', 'endpoint', 'dtype', 'variant']);
+
+/** Model used when the `model` attribute is absent. */
+export const DEFAULT_MODEL = 'stabilityai/sd-turbo';
+
+const EXECUTORS = new Set(['webgpu', 'onnx', 'http']);
+
+type Read = (name: ObservedAttribute) => string | null;
+
+function integer(read: Read, name: ObservedAttribute, min: number, expected: string, multipleOf = 1): number | undefined {
+  const raw = read(name);
+  if (raw === null || raw.trim() === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min || value % multipleOf !== 0) throw new ElementAttributeError(name, raw, expected);
+  return value;
+}
+
+/** The request the attributes describe (without signal and progress callback). */
+export function requestFromAttributes(read: Read): DiffusionRequestInit {
+  const request: DiffusionRequestInit = { prompt: read('prompt') ?? '' };
+  const negative = read('negative-prompt');
+  if (negative) request.negativePrompt = negative;
+  const steps = integer(read, 'steps', 1, 'a positive integer');
+  if (steps !== undefined) request.numInferenceSteps = steps;
+  const guidanceRaw = read('guidance');
+  if (guidanceRaw !== null && guidanceRaw.trim() !== '') {
+    const guidance = Number(guidanceRaw);
+    if (!Number.isFinite(guidance)) throw new ElementAttributeError('guidance', guidanceRaw, 'a finite number');
+    request.guidanceScale = guidance;
+  }
+  const seed = integer(read, 'seed', 0, 'a non-negative integer');
+  if (seed !== undefined) request.seed = seed;
+  const width = integer(read, 'width', 8, 'a positive multiple of 8', 8);
+  if (width !== undefined) request.width = width;
+  const height = integer(read, 'height', 8, 'a positive multiple of 8', 8);
+  if (height !== undefined) request.height = height;
+  const scheduler = read('scheduler');
+  if (scheduler) request.scheduler = scheduler;
+  const decoder = read('decoder');
+  if (decoder) {
+    if (decoder !== 'vae' && decoder !== 'taesd') throw new ElementAttributeError('decoder', decoder, '"vae" or "taesd"');
+    request.decoder = decoder as DecoderKind;
+  }
+  return request;
+}
+
+/**
+ * The engine the attributes ask for. A relative `endpoint` resolves against `baseUrl` (the
+ * document's), so a page can point at a server behind its own origin.
+ */
+export function engineKeyFromAttributes(read: Read, baseUrl: string): EngineKey {
+  const executor = read('executor') || 'webgpu';
+  if (!EXECUTORS.has(executor)) throw new ElementAttributeError('executor', executor, '"webgpu", "onnx" or "http"');
+  const rawEndpoint = read('endpoint');
+  let endpoint: string | null = null;
+  if (rawEndpoint) {
+    const url = URL.parse(rawEndpoint, baseUrl);
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new ElementAttributeError('endpoint', rawEndpoint, 'an http(s) URL of a vllm-omni server');
+    }
+    endpoint = url.href.replace(/\/+$/, '');
+  }
+  if (executor === 'http' && !endpoint) throw new ElementAttributeError('endpoint', rawEndpoint ?? '', 'the server URL (executor="http" needs one)');
+  const dtype = read('dtype') || 'auto';
+  if (dtype !== 'auto' && dtype !== 'f32' && dtype !== 'f16') throw new ElementAttributeError('dtype', dtype, '"auto", "f32" or "f16"');
+  const model = read('model') || DEFAULT_MODEL;
+  return { model: resolveModel(model, baseUrl), executor, endpoint, dtype: dtype as DTypeOption, variant: read('variant') || null };
+}
+
+/**
+ * A relative model URL (`./models/tiny/`) becomes absolute, since the engine loads it from a
+ * worker whose base URL is the script's, not the page's. Hub ids (`owner/name`) stay as they are.
+ */
+function resolveModel(model: string, baseUrl: string): string {
+  if (/^(\.{0,2}\/)/.test(model)) return new URL(model, baseUrl).href;
+  return model;
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL, engineKeyFromAttributes, requestFromAttributes } from '../../../src/element/attributes.js';
+import { ElementAttributeError } from '../../../src/element/errors.js';
+
+const BASE = 'https://site.test/app/page.html';
+
+function reader(attrs: Record<string, string>) {
+  return (name: string) => attrs[name] ?? null;
+}
+
+describe('element attributes', () => {
+  it('turn into a request with numbers parsed and absent ones left to the model', () => {
+    expect(
+      requestFromAttributes(
+        reader({ prompt: 'a <b>cat</b>', 'negative-prompt': 'blur', steps: '4', guidance: '7.5', seed: '0', width: '64', height: '128', scheduler: 'euler', decoder: 'taesd' }),
+      ),
+    ).toEqual({ prompt: 'a <b>cat</b>', negativePrompt: 'blur', numInferenceSteps: 4, guidanceScale: 7.5, seed: 0, width: 64, height: 128, scheduler: 'euler', decoder: 'taesd' });
+    expect(requestFromAttributes(reader({}))).toEqual({ prompt: '' });
+  });
+
+  it.each([
+    ['steps', 'two', 'a positive integer'],
+    ['steps', '0', 'a positive integer'],
+    ['seed', '-1', 'a non-negative integer'],
+    ['width', '60', 'a positive multiple of 8'],
+    ['guidance', 'lots', 'a finite number'],
+    ['decoder', 'jpeg', '"vae" or "taesd"'],
+  ])('reject %s="%s" naming the attribute and what it expects', (attribute, value, expected) => {
+    const attempt = () => requestFromAttributes(reader({ [attribute]: value }));
+    expect(attempt).toThrow(ElementAttributeError);
+    expect(attempt).toThrow(`attribute "${attribute}" = ${JSON.stringify(value)}: expected ${expected}.`);
+  });
+
+  it('resolve relative model and endpoint URLs against the page, and keep Hub ids', () => {
+    expect(engineKeyFromAttributes(reader({ model: './models/tiny/', endpoint: '/api/' }), BASE)).toEqual({
+      model: 'https://site.test/app/models/tiny/',
+      executor: 'webgpu',
+      endpoint: 'https://site.test/api',
+      dtype: 'auto',
+      variant: null,
+    });
+    expect(engineKeyFromAttributes(reader({ model: 'stabilityai/sd-turbo', variant: 'fp16' }), BASE)).toMatchObject({ model: 'stabilityai/sd-turbo', variant: 'fp16' });
+    expect(engineKeyFromAttributes(reader({}), BASE).model).toBe(DEFAULT_MODEL);
+  });
+
+  it('refuse an unknown executor, a non-http endpoint, and executor="http" without an endpoint', () => {
+    expect(() => engineKeyFromAttributes(reader({ executor: 'cuda' }), BASE)).toThrow('attribute "executor" = "cuda"');
+    expect(() => engineKeyFromAttributes(reader({ endpoint: 'javascript:alert(1)' }), BASE)).toThrow('attribute "endpoint"');
+    expect(() => engineKeyFromAttributes(reader({ executor: 'http' }), BASE)).toThrow('executor="http" needs one');
+    expect(() => engineKeyFromAttributes(reader({ dtype: 'f64' }), BASE)).toThrow('attribute "dtype" = "f64"');
+  });
+});

@@ -1,8 +1,9 @@
 export { DiffusionEngine } from './engine/engine.js';
 export { DiffusionConfig } from './engine/config.js';
 export type { DiffusionConfigOptions, DTypeOption, HTTPApiKind, HTTPExecutorOptions } from './engine/config.js';
-export { DiffusionRequest } from './engine/request.js';
+export { DEFAULT_STRENGTH, DiffusionRequest } from './engine/request.js';
 export type { DecoderKind, DiffusionProgress, DiffusionRequestInit } from './engine/request.js';
+export type { DiffusionImageInput, RgbaPixels } from './engine/image-input.js';
 export type { DiffusionMetrics, DiffusionOutput } from './engine/output.js';
 export { failedOutput } from './engine/output.js';
 export type { DiffusionImage } from './engine/image.js';

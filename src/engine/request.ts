@@ -1,5 +1,6 @@
 import { RequestValidationError } from '../errors.js';
 import type { DiffusionImage } from './image.js';
+import { type DiffusionImageInput, imageInputSize } from './image-input.js';
 
 /** Progress of one request, reported once per denoising step. */
 export interface DiffusionProgress {
@@ -24,7 +25,9 @@ export interface DiffusionRequestInit {
   numInferenceSteps?: number;
   /** Classifier-free guidance scale; values <= 1 turn guidance off. */
   guidanceScale?: number;
+  /** Left out: the init image's height with `image`, else the model's default. */
   height?: number;
+  /** Left out: the init image's width with `image`, else the model's default. */
   width?: number;
   /** Seed of the first image; image i uses `seed + i`. Left out, a random seed is drawn and reported. */
   seed?: number;
@@ -33,21 +36,33 @@ export interface DiffusionRequestInit {
   scheduler?: string;
   requestId?: string;
   returnTrajectoryLatents?: boolean;
-  /** img2img: the starting image. */
-  image?: DiffusionImage;
-  /** img2img: how much of the schedule to run, in (0, 1]. */
+  /**
+   * img2img (diffusers' `StableDiffusionImg2ImgPipeline`): the init image, RGBA pixels (a
+   * `DiffusionImage`, an `ImageData`) or an `ImageBitmap`. Its sides must be multiples of 8 and
+   * equal `width`/`height` when those are given. Alpha is ignored.
+   */
+  image?: DiffusionImageInput;
+  /**
+   * img2img: how far the init image is noised, in (0, 1] (default 0.8, as diffusers): the loop
+   * runs the last `int(numInferenceSteps · strength)` steps of the schedule, so 1 keeps nothing
+   * of the image's content but its latent statistics, and small values keep it nearly as is.
+   * Only with `image`.
+   */
   strength?: number;
   decoder?: DecoderKind;
   /**
    * Initial noise [numOutputsPerPrompt, C, height/8, width/8], standard normal, used instead of
    * drawing it from `seed` (diffusers' `latents` argument). It is scaled by the scheduler's
-   * `initNoiseSigma` like drawn noise.
+   * `initNoiseSigma` like drawn noise. Not with `image`.
    */
   latents?: Float32Array;
   /** Cancels this request; executors check it between steps and in flight. */
   signal?: AbortSignal;
   onProgress?: (progress: DiffusionProgress) => void;
 }
+
+/** img2img's `strength` when a request with an `image` leaves it out (diffusers' default). */
+export const DEFAULT_STRENGTH = 0.8;
 
 let nextRequestNumber = 0;
 
@@ -85,7 +100,7 @@ export class DiffusionRequest implements DiffusionRequestInit {
   readonly scheduler?: string;
   readonly requestId: string;
   readonly returnTrajectoryLatents: boolean;
-  readonly image?: DiffusionImage;
+  readonly image?: DiffusionImageInput;
   readonly strength?: number;
   readonly decoder?: DecoderKind;
   readonly latents?: Float32Array;
@@ -116,6 +131,18 @@ export class DiffusionRequest implements DiffusionRequestInit {
       checkSize('width', init.width);
       this.width = init.width;
     }
+    if (init.image !== undefined) {
+      const { width, height } = imageInputSize(init.image);
+      if (width <= 0 || height <= 0 || width % 8 !== 0 || height % 8 !== 0) {
+        throw new RequestValidationError('image', init.image, `an image whose sides are positive multiples of 8 (it is ${width}x${height})`);
+      }
+      if ((this.width ?? width) !== width || (this.height ?? height) !== height) {
+        throw new RequestValidationError('image', init.image, `an image of the request's size ${this.width ?? width}x${this.height ?? height} (it is ${width}x${height})`);
+      }
+      this.image = init.image;
+      this.width = width;
+      this.height = height;
+    }
     if (init.seed !== undefined) {
       if (typeof init.seed !== 'number' || !Number.isSafeInteger(init.seed) || init.seed < 0) {
         throw new RequestValidationError('seed', init.seed, 'a non-negative safe integer');
@@ -138,23 +165,10 @@ export class DiffusionRequest implements DiffusionRequestInit {
       throw new RequestValidationError('returnTrajectoryLatents', init.returnTrajectoryLatents, 'a boolean');
     }
     this.returnTrajectoryLatents = init.returnTrajectoryLatents ?? false;
-    if (init.image !== undefined) {
-      const img = init.image;
-      if (
-        img === null ||
-        typeof img !== 'object' ||
-        !(img.data instanceof Uint8ClampedArray) ||
-        !Number.isInteger(img.width) ||
-        !Number.isInteger(img.height) ||
-        img.data.length !== img.width * img.height * 4
-      ) {
-        throw new RequestValidationError('image', img, 'an RGBA DiffusionImage whose data holds width*height*4 bytes');
-      }
-      this.image = img;
-    }
     if (init.strength !== undefined) {
       checkFiniteNumber('strength', init.strength);
       if (init.strength <= 0 || init.strength > 1) throw new RequestValidationError('strength', init.strength, 'a number in (0, 1]');
+      if (this.image === undefined) throw new RequestValidationError('strength', init.strength, 'absent without image (strength is how far img2img noises its init image)');
       this.strength = init.strength;
     }
     if (init.decoder !== undefined) {
@@ -165,6 +179,7 @@ export class DiffusionRequest implements DiffusionRequestInit {
       if (!(init.latents instanceof Float32Array) || init.latents.length === 0 || !init.latents.every(Number.isFinite)) {
         throw new RequestValidationError('latents', init.latents, 'a non-empty Float32Array of finite values');
       }
+      if (this.image !== undefined) throw new RequestValidationError('latents', init.latents, 'absent with image (img2img draws its noise from seed)');
       this.latents = init.latents;
     }
     if (init.signal !== undefined && !isAbortSignal(init.signal)) {

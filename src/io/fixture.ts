@@ -6,9 +6,9 @@ import { LocalFolderSource } from './sources/local-folder-source.js';
 import type { ModelSource } from './sources/model-source.js';
 
 /** What a fixture checks; runners dispatch on it, never on directory names. */
-export type FixtureKind = 'unet' | 'vae_decoder' | 'taesd_decoder' | 'text_encoder' | 'tokenizer' | 'scheduler' | 'pipeline';
+export type FixtureKind = 'unet' | 'vae_decoder' | 'vae_encoder' | 'taesd_decoder' | 'text_encoder' | 'tokenizer' | 'scheduler' | 'pipeline';
 
-const KINDS: readonly FixtureKind[] = ['unet', 'vae_decoder', 'taesd_decoder', 'text_encoder', 'tokenizer', 'scheduler', 'pipeline'];
+const KINDS: readonly FixtureKind[] = ['unet', 'vae_decoder', 'vae_encoder', 'taesd_decoder', 'text_encoder', 'tokenizer', 'scheduler', 'pipeline'];
 
 /** Pass bounds: `max|a-b| <= maxAbs` and `||a-b||/||b|| <= maxRelL2`. */
 export interface Tolerance {
@@ -39,9 +39,9 @@ interface WithIo {
   readIo(): Promise<Map<string, FixtureTensor>>;
 }
 
-/** `unet`, `vae_decoder`, `taesd_decoder`, `text_encoder`. */
+/** `unet`, `vae_decoder`, `vae_encoder`, `taesd_decoder`, `text_encoder`. */
 export interface ComponentFixture extends FixtureBase, WithIo {
-  kind: 'unet' | 'vae_decoder' | 'taesd_decoder' | 'text_encoder';
+  kind: 'unet' | 'vae_decoder' | 'vae_encoder' | 'taesd_decoder' | 'text_encoder';
   /** `component_config`: the same object as `config.json`. */
   config: JsonObject;
   tolerance: Tolerance;
@@ -148,6 +148,7 @@ export async function loadFixtureFrom(source: ModelSource, file = 'fixture.json'
   switch (kind) {
     case 'unet':
     case 'vae_decoder':
+    case 'vae_encoder':
     case 'taesd_decoder':
     case 'text_encoder':
       return componentFixture(kind, base, f);

@@ -20,7 +20,8 @@ const TILE_P = 32;
 /**
  * x [B, Cin, H, W] * weight [Cout, Cin, k, k] (k = 1 or 3) → [B, Cout, Ho, Wo], as an implicit
  * GEMM: out = act(conv + bias) + residual. Padding defaults to 1 for 3×3 and 0 for 1×1, as in
- * the reference. `weight` and `bias` may be f16.
+ * the reference; `padEnd` adds zeros after the bottom and right edges only. `weight` and `bias`
+ * may be f16.
  */
 export function conv2d(rt: GpuRuntime, x: GpuTensor, weight: GpuTensor, bias?: GpuTensor, options: GpuConv2dOptions = {}): GpuTensor {
   const desc = `conv2d: x [${x.shape}] ${x.dtype}, weight [${weight.shape}] ${weight.dtype}`;
@@ -33,9 +34,13 @@ export function conv2d(rt: GpuRuntime, x: GpuTensor, weight: GpuTensor, bias?: G
   const k = kh;
   const stride = options.stride ?? 1;
   const pad = options.padding ?? (k === 3 ? 1 : 0);
-  if ((stride !== 1 && stride !== 2) || (pad !== 0 && pad !== 1)) throw new TensorShapeError(`${desc}: stride ${stride}, padding ${pad}; supported: stride 1 or 2, padding 0 or 1`);
-  const Ho = Math.floor((H + 2 * pad - k) / stride) + 1;
-  const Wo = Math.floor((W + 2 * pad - k) / stride) + 1;
+  const padEnd = options.padEnd ?? 0;
+  if ((stride !== 1 && stride !== 2) || (pad !== 0 && pad !== 1) || (padEnd !== 0 && padEnd !== 1)) {
+    throw new TensorShapeError(`${desc}: stride ${stride}, padding ${pad}, padEnd ${padEnd}; supported: stride 1 or 2, padding and padEnd 0 or 1`);
+  }
+  // The shader masks every tap outside the input, so end padding only changes the output size.
+  const Ho = Math.floor((H + 2 * pad + padEnd - k) / stride) + 1;
+  const Wo = Math.floor((W + 2 * pad + padEnd - k) / stride) + 1;
   if (Ho < 1 || Wo < 1) throw new TensorShapeError(`${desc}: a ${k}×${k} kernel with padding ${pad} does not fit a ${H}×${W} input`);
   if (bias && (bias.size !== Cout || bias.dtype === 'i32')) throw new TensorShapeError(`${desc}: bias [${bias.shape}] ${bias.dtype} must hold ${Cout} f32 or f16 values`);
   const residual = options.residual;
@@ -52,7 +57,7 @@ export function conv2d(rt: GpuRuntime, x: GpuTensor, weight: GpuTensor, bias?: G
     bindings: [x, weight, bias ?? x, residual ?? x, out],
     uniforms: [u32(Cin), u32(H), u32(W), u32(Cout), u32(Ho), u32(Wo), u32(B), u32(tilesP), u32(tilesC)],
     defines: {
-      X_VEC: k === 1 && stride === 1 && pad === 0 && (H * W) % 4 === 0,
+      X_VEC: k === 1 && stride === 1 && pad === 0 && padEnd === 0 && (H * W) % 4 === 0,
       OUT_VEC: P % 4 === 0,
       HAS_BIAS: bias !== undefined,
       HAS_RESIDUAL: residual !== undefined,

@@ -35,6 +35,12 @@ export interface MatmulOptions {
 export interface Conv2dOptions {
   stride?: 1 | 2;
   padding?: 0 | 1;
+  /**
+   * Extra zero rows and columns after the bottom and right edges, on top of `padding`: torch's
+   * `F.pad(x, (0, 1, 0, 1))` before a padding-0 conv, which diffusers' `Downsample2D` does in
+   * the VAE encoder.
+   */
+  padEnd?: 0 | 1;
   /** Added to the output after bias and activation: [B, Cout, Ho, Wo]. */
   residual?: TensorLike;
   act?: Activation;

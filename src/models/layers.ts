@@ -7,12 +7,17 @@ import type { ModelWeights } from './weights.js';
  * caller decides each tensor's lifetime.
  */
 
-/** `torch.nn.Conv2d` with kernel 1 or 3 (`<prefix>.weight` [Cout, Cin, k, k], `<prefix>.bias`). */
+/**
+ * `torch.nn.Conv2d` with kernel 1 or 3 (`<prefix>.weight` [Cout, Cin, k, k], `<prefix>.bias`),
+ * padded by `k // 2` on every side; `padEnd` instead pads one zero row and column after the
+ * bottom and right edges only (diffusers' `Downsample2D` with `padding=0`).
+ */
 export class Conv2d<T extends TensorLike> {
   private constructor(
     readonly weight: T,
     readonly bias: T | undefined,
     readonly stride: 1 | 2,
+    readonly padEnd: boolean,
   ) {}
 
   static load<T extends TensorLike>(
@@ -21,14 +26,15 @@ export class Conv2d<T extends TensorLike> {
     cin: number,
     cout: number,
     kernel: 1 | 3,
-    options: { bias?: boolean; stride?: 1 | 2 } = {},
+    options: { bias?: boolean; stride?: 1 | 2; padEnd?: boolean } = {},
   ): Conv2d<T> {
     const weight = w.tensor(`${prefix}.weight`, [cout, cin, kernel, kernel]);
     const bias = options.bias === false ? undefined : w.tensor(`${prefix}.bias`, [cout]);
-    return new Conv2d(weight, bias, options.stride ?? 1);
+    return new Conv2d(weight, bias, options.stride ?? 1, options.padEnd ?? false);
   }
 
-  forward(ops: TensorOps<T>, x: T, options: Omit<Conv2dOptions, 'stride' | 'padding'> = {}): T {
+  forward(ops: TensorOps<T>, x: T, options: Omit<Conv2dOptions, 'stride' | 'padding' | 'padEnd'> = {}): T {
+    if (this.padEnd) return ops.conv2d(x, this.weight, this.bias, { ...options, stride: this.stride, padding: 0, padEnd: 1 });
     const padding = this.weight.shape[2] === 3 ? 1 : 0;
     return ops.conv2d(x, this.weight, this.bias, { ...options, stride: this.stride, padding });
   }

@@ -1,5 +1,15 @@
 import type { DecoderKind } from '../engine/request.js';
+import type { DiagonalGaussian } from '../models/vae/diagonal-gaussian.js';
 import type { LatentBackend } from '../schedulers/latents.js';
+
+/** An img2img init image as its VAE sees it: the latent posterior, and the map into UNet latents. */
+export interface EncodedImage {
+  /** `vae.encode(image).latent_dist`, on the host. */
+  posterior: DiagonalGaussian;
+  /** diffusers' `scaling_factor` and `shift_factor`: UNet latents = (z − shift) · scale. */
+  scalingFactor: number;
+  shiftFactor: number;
+}
 
 /**
  * What the text-to-image loop needs from a backend: the three networks and a place for
@@ -27,6 +37,11 @@ export interface DiffusionComponents<T> {
    * `scaling_factor` and maps its output range itself.
    */
   decode(latents: T, decoder: DecoderKind): Promise<T> | T;
+  /**
+   * img2img: `image` [1, 3, H, W] in [-1, 1] (not released) → its latent posterior, or null for a
+   * pixel-space model, which denoises the image itself. Absent where the backend cannot encode.
+   */
+  encodeImage?(image: T): Promise<EncodedImage | null>;
   /** Rows [start, end) of dim 0. */
   sliceBatch(x: T, start: number, end: number): T;
   /** [a; b] along dim 0. */

@@ -1,4 +1,18 @@
 import type { DiffusionImage } from '../engine/image.js';
+import type { RgbaImageBytes } from '../engine/image-input.js';
+
+/**
+ * An RGBA8 image → [1, 3, H, W] floats in [-1, 1], as diffusers' `VaeImageProcessor.preprocess`
+ * makes them (`x / 255`, then `2x − 1`, in float32); alpha is dropped like PIL's `convert("RGB")`.
+ */
+export function fromRgbaImage(image: RgbaImageBytes): Float32Array {
+  const plane = image.width * image.height;
+  const out = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) out[c * plane + p] = 2 * Math.fround(image.data[p * 4 + c]! / 255) - 1;
+  }
+  return out;
+}
 
 /** [B, 3, H, W] floats in [0, 1] → RGBA8 images, rounded as diffusers' `numpy_to_pil` does. */
 export function toRgbaImages(pixels: Float32Array, batch: number, seeds: readonly number[], height?: number, width?: number): DiffusionImage[] {

@@ -19,11 +19,14 @@ import { loadCLIPTokenizer } from '../models/tokenizer/load.js';
 import { parseUNetConfig, type UNetConfig } from '../models/unet/config.js';
 import { UNet2DConditionModel } from '../models/unet/unet-2d-condition.js';
 import { AutoencoderKLDecoder } from '../models/vae/autoencoder-kl-decoder.js';
-import { parseAutoencoderKLConfig } from '../models/vae/config.js';
+import { AutoencoderKLEncoder } from '../models/vae/autoencoder-kl-encoder.js';
+import { parseAutoencoderKLConfig, type AutoencoderKLConfig } from '../models/vae/config.js';
+import { DiagonalGaussian } from '../models/vae/diagonal-gaussian.js';
 import { guidanceScaleEmbedding } from '../schedulers/guidance-embedding.js';
 import { createScheduler } from '../schedulers/registry.js';
 import type { DiffusionComponents } from './components.js';
 import { latentPreview } from './images.js';
+import { pipelineDefaults } from './model-defaults.js';
 import { runTextToImage, type TextToImageHooks, type TextToImageJob, type TextToImageResult } from './text-to-image.js';
 
 /** Defaults a request falls back to, from the model's configs. */
@@ -46,9 +49,12 @@ export interface PipelineLoadOptions {
   onProgress?: ProgressCallback;
 }
 
-/** Keys of a component checkpoint that text-to-image never uses: streamed past, not uploaded. */
+const isVaeEncoderKey = (k: string): boolean => k.startsWith('encoder.') || k.startsWith('quant_conv.');
+
+/** Keys of a checkpoint that the model built from it never uses: streamed past, not uploaded. */
 const UNUSED_KEYS: Record<string, (key: string) => boolean> = {
-  vae: (k) => k.startsWith('encoder.') || k.startsWith('quant_conv.'),
+  vae: isVaeEncoderKey,
+  vaeEncoder: (k) => !isVaeEncoderKey(k),
   taesd: (k) => k.startsWith('encoder.'),
 };
 
@@ -79,19 +85,31 @@ function build<M>(dict: DeviceStateDict<GpuTensor>, load: (dict: DeviceStateDict
   }
 }
 
+/** The VAE's decoder, config and upscale factor. */
+interface LoadedVae {
+  model: AutoencoderKLDecoder<GpuTensor>;
+  config: AutoencoderKLConfig;
+  scale: number;
+}
+
 /**
- * Stable Diffusion text-to-image (SD 1.x, 2.x, SD-Turbo, LCM, and pixel-space models without a
- * VAE) on our WebGPU kernels: the components of a diffusers repo loaded once, then any number
- * of `generate` calls, each with its own scheduler instance.
+ * Stable Diffusion text-to-image and img2img (SD 1.x, 2.x, SD-Turbo, LCM, and pixel-space
+ * models without a VAE) on our WebGPU kernels: the components of a diffusers repo loaded once,
+ * then any number of `generate` calls, each with its own scheduler instance. The VAE encoder
+ * is loaded on the first img2img request only, so text-to-image never holds its weights.
  */
 export class StableDiffusionPipeline {
+  #encoder: Promise<AutoencoderKLEncoder<GpuTensor>> | null = null;
+
   private constructor(
+    private readonly repo: DiffusersRepo,
+    private readonly dtype: TensorDType,
     private readonly ops: GpuOps,
     private readonly tokenizer: CLIPTokenizer,
     private readonly textEncoder: CLIPTextModel<GpuTensor>,
     private readonly unetModel: UNet2DConditionModel<GpuTensor>,
     private readonly unetConfig: UNetConfig,
-    private readonly vae: { model: AutoencoderKLDecoder<GpuTensor>; scalingFactor: number; scale: number } | null,
+    private readonly vae: LoadedVae | null,
     private readonly taesd: AutoencoderTinyDecoder<GpuTensor> | null,
     private readonly schedulerConfig: JsonObject,
     readonly defaults: PipelineDefaults,
@@ -116,7 +134,7 @@ export class StableDiffusionPipeline {
         const cfg = parseAutoencoderKLConfig(await repo.readConfig('vae'), `${source.id}/vae/config.json`);
         const model = build(await streamComponent(repo, 'vae', ops, options, UNUSED_KEYS.vae), (d) => AutoencoderKLDecoder.load(ops, cfg, d, { dtype: options.dtype }));
         uploaded.push(model);
-        vae = { model, scalingFactor: cfg.scalingFactor, scale: 2 ** (cfg.blockOutChannels.length - 1) };
+        vae = { model, config: cfg, scale: 2 ** (cfg.blockOutChannels.length - 1) };
       }
       let taesd: AutoencoderTinyDecoder<GpuTensor> | null = null;
       if (options.taesd) {
@@ -133,24 +151,33 @@ export class StableDiffusionPipeline {
         uploaded.push(taesd);
       }
       const schedulerConfig = await repo.readConfig('scheduler');
-      const turbo = typeof schedulerConfig.timestep_spacing === 'string' && schedulerConfig.timestep_spacing === 'trailing';
-      const lcm = unetConfig.timeCondProjDim !== null || schedulerConfig._class_name === 'LCMScheduler';
-      const sample = unetConfig.sampleSize * (vae?.scale ?? 1);
-      const defaults: PipelineDefaults = {
-        steps: turbo ? 1 : lcm ? 4 : 25,
-        guidanceScale: turbo ? 0 : lcm ? 8 : 7.5,
-        height: sample,
-        width: sample,
-        scheduler: String(schedulerConfig._class_name ?? 'PNDMScheduler'),
-      };
-      return new StableDiffusionPipeline(ops, tokenizer, textEncoder, unetModel, unetConfig, vae, taesd, schedulerConfig, defaults);
+      const defaults = pipelineDefaults(repo.modelIndex.raw, unetConfig, schedulerConfig, vae?.scale ?? 1, source.id);
+      return new StableDiffusionPipeline(repo, options.dtype, ops, tokenizer, textEncoder, unetModel, unetConfig, vae, taesd, schedulerConfig, defaults);
     } catch (err) {
       for (const m of uploaded) m.release();
       throw err;
     }
   }
 
-  /** Runs one text-to-image job with the model's scheduler, or `schedulerName` (`euler`, `DDIMScheduler`, ...). */
+  /**
+   * The VAE encoder, streamed from the VAE checkpoint (its `encoder.*` and `quant_conv.*` keys
+   * only) on first use; a failed or aborted load is retried by the next request.
+   */
+  #imageEncoder(vae: LoadedVae, signal: AbortSignal | undefined): Promise<AutoencoderKLEncoder<GpuTensor>> {
+    if (!this.#encoder) {
+      const ops = this.ops;
+      const options = { dtype: this.dtype, ...(signal ? { signal } : {}) };
+      this.#encoder = streamComponent(this.repo, 'vae', ops, options, UNUSED_KEYS.vaeEncoder)
+        .then((dict) => build(dict, (d) => AutoencoderKLEncoder.load(ops, vae.config, d, { dtype: this.dtype })))
+        .catch((err: unknown) => {
+          this.#encoder = null;
+          throw err;
+        });
+    }
+    return this.#encoder;
+  }
+
+  /** Runs one text-to-image or img2img job with the model's scheduler, or `schedulerName` (`euler`, `DDIMScheduler`, ...). */
   async generate(job: TextToImageJob, schedulerName: string | undefined, hooks: TextToImageHooks<GpuTensor> = {}): Promise<TextToImageResult> {
     const latents = gpuLatentBackend(this.ops.runtime);
     const scheduler = createScheduler<GpuTensor>(schedulerName ?? this.defaults.scheduler, this.schedulerConfig, { backend: latents });
@@ -161,7 +188,8 @@ export class StableDiffusionPipeline {
     // LCM distils guidance into the UNet: the scale goes in as an embedding, and the loop runs
     // without an unconditional pass, as diffusers' LatentConsistencyModelPipeline does.
     const condEmbedding = timeCond !== null ? guidanceScaleEmbedding(job.guidanceScale - 1, timeCond) : null;
-    const loopJob = condEmbedding ? { ...job, guidanceScale: 1 } : job;
+    // Its img2img takes the low-noise part of the distillation schedule (LatentConsistencyModelImg2ImgPipeline).
+    const loopJob: TextToImageJob = condEmbedding ? { ...job, guidanceScale: 1, strengthSchedule: 'lcm' } : job;
     const components: DiffusionComponents<GpuTensor> = {
       latents,
       latentChannels: this.unetConfig.inChannels,
@@ -194,12 +222,23 @@ export class StableDiffusionPipeline {
           return img;
         }
         if (!vae) return ops.scale(x, 0.5, 0.5);
-        const scaled = ops.scale(x, 1 / vae.scalingFactor);
+        const scaled = ops.scale(x, 1 / vae.config.scalingFactor, vae.config.shiftFactor);
         const out = vae.model.decode(scaled);
         ops.release(scaled);
         const img = ops.scale(out, 0.5, 0.5);
         ops.release(out);
         return img;
+      },
+      encodeImage: async (image) => {
+        if (!vae) return null;
+        const encoder = await this.#imageEncoder(vae, hooks.signal);
+        const moments = encoder.encode(image);
+        try {
+          const posterior = new DiagonalGaussian(await ops.read(moments), moments.shape);
+          return { posterior, scalingFactor: vae.config.scalingFactor, shiftFactor: vae.config.shiftFactor };
+        } finally {
+          ops.release(moments);
+        }
       },
       sliceBatch: (x, start, end) => ops.sliceBatch(x, start, end),
       concatBatch: (a, b) => {
@@ -228,8 +267,13 @@ export class StableDiffusionPipeline {
     return latentPreview(data, c, h, w);
   }
 
-  /** Frees every weight. */
+  /** Frees every weight; the VAE encoder's when its load settles, should it still be loading. */
   release(): void {
+    this.#encoder?.then(
+      (encoder) => encoder.release(),
+      () => undefined,
+    );
+    this.#encoder = null;
     this.textEncoder.release();
     this.unetModel.release();
     this.vae?.model.release();

@@ -3,12 +3,14 @@ import { AbortError } from '../errors.js';
 import { linearCombination } from '../schedulers/latents.js';
 import { Rng } from '../schedulers/rng.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
+import { setStrengthTimesteps, type StrengthSchedule } from '../schedulers/strength.js';
 import type { DiffusionComponents } from './components.js';
+import { img2imgLatents, type Img2ImgInit } from './img2img-latents.js';
 
 /** Turns prompts into token ids [B, 77] (padding and truncation per the model's tokenizer). */
 export type PromptTokenizer = (prompts: readonly string[]) => Int32Array;
 
-/** One text-to-image job, already validated and resolved against the model's defaults. */
+/** One text-to-image or img2img job, already validated and resolved against the model's defaults. */
 export interface TextToImageJob {
   prompt: string;
   negativePrompt: string | null;
@@ -21,8 +23,12 @@ export interface TextToImageJob {
   numImages: number;
   decoder: DecoderKind;
   returnTrajectoryLatents: boolean;
-  /** diffusers' `latents`: initial noise [B, C, h, w], used instead of drawing it (fixtures pass it). */
+  /** diffusers' `latents`: initial noise [B, C, h, w], used instead of drawing it (fixtures pass it). Text-to-image only. */
   latents?: Float32Array;
+  /** img2img: start from this image, noised per `strength`, instead of pure noise. */
+  init?: Img2ImgInit;
+  /** How img2img's strength shortens the schedule: `lcm` for LCM-distilled UNets (default `truncate`). */
+  strengthSchedule?: StrengthSchedule;
 }
 
 /** Per-step hooks: progress, cancellation, preview. */
@@ -55,7 +61,9 @@ export function drawNoise(rngs: readonly Rng[], perImage: number): Float32Array 
 /**
  * diffusers' `StableDiffusionPipeline.__call__` for text-to-image: tokenize, encode the prompt
  * (and the negative prompt under classifier-free guidance, as one batched call), run the
- * scheduler loop with one UNet call per step over [uncond, cond], and decode.
+ * scheduler loop with one UNet call per step over [uncond, cond], and decode. With `job.init`
+ * it is `StableDiffusionImg2ImgPipeline.__call__`: the same loop over the part of the schedule
+ * that `strength` leaves, starting from the encoded, noised init image (see `img2imgLatents`).
  *
  * Nothing is read back inside the loop unless trajectory latents are asked for; every
  * intermediate tensor is released as soon as it is dead, also when the job is aborted.
@@ -72,7 +80,7 @@ export async function runTextToImage<T>(
   const cfg = job.guidanceScale > 1;
   const h = job.height / components.vaeScaleFactor;
   const w = job.width / components.vaeScaleFactor;
-  const shape = [B, components.latentChannels, h, w];
+  const shape = [B, components.latentChannels, h, w] as const;
   const perImage = components.latentChannels * h * w;
   const seeds = Array.from({ length: B }, (_, i) => job.seed + i);
   const live = new Set<T>();
@@ -86,21 +94,30 @@ export async function runTextToImage<T>(
 
   try {
     throwIfAborted(hooks.signal);
+    // img2img's schedule comes first, so a strength that leaves no step fails before any GPU work.
+    const img2imgTimesteps = job.init ? setStrengthTimesteps(scheduler, job.numInferenceSteps, job.init.strength, job.strengthSchedule) : null;
     const prompts = cfg ? [...Array<string>(B).fill(job.negativePrompt ?? ''), ...Array<string>(B).fill(job.prompt)] : Array<string>(B).fill(job.prompt);
     const embeds = keep(await components.encodeText(tokenize(prompts), prompts.length));
 
-    scheduler.setTimesteps(job.numInferenceSteps);
     // One generator per image, as diffusers does with a list of generators: it draws the
     // initial noise, then any noise the scheduler needs, so an image depends only on its seed.
     const rngs = seeds.map((s) => new Rng(s));
-    const noise = job.latents ?? drawNoise(rngs, perImage);
-    if (noise.length !== B * perImage) {
-      throw new RangeError(`Initial latents hold ${noise.length} values; [${shape.join(', ')}] needs ${B * perImage}.`);
+    let latents: T;
+    let timesteps: number[];
+    if (job.init && img2imgTimesteps) {
+      timesteps = img2imgTimesteps;
+      latents = keep(await img2imgLatents(components, scheduler, job.init, rngs, shape, timesteps[0]!));
+    } else {
+      scheduler.setTimesteps(job.numInferenceSteps);
+      const noise = job.latents ?? drawNoise(rngs, perImage);
+      if (noise.length !== B * perImage) {
+        throw new RangeError(`Initial latents hold ${noise.length} values; [${shape.join(', ')}] needs ${B * perImage}.`);
+      }
+      const scaled = Float32Array.from(noise, (v) => v * scheduler.initNoiseSigma);
+      latents = keep(lat.fromArray(scaled, shape));
+      timesteps = [...scheduler.timesteps];
     }
-    const scaled = Float32Array.from(noise, (v) => v * scheduler.initNoiseSigma);
-    let latents = keep(lat.fromArray(scaled, shape));
     const trajectory: Float32Array[] | null = job.returnTrajectoryLatents ? [] : null;
-    const timesteps = [...scheduler.timesteps];
     const loopStart = performance.now();
 
     for (let i = 0; i < timesteps.length; i++) {

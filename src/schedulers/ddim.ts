@@ -72,6 +72,10 @@ export class DDIMScheduler<T = HostTensor> extends BaseScheduler<T> {
     this.timesteps = spacedTimesteps(this.#spacing, this.#numTrain, numInferenceSteps, this.#stepsOffset, false);
   }
 
+  addNoise(original: T, noise: T, t: number): T {
+    return this.alphaAddNoise(this.alphasCumprod, original, noise, t);
+  }
+
   step(modelOutput: T, t: number, sample: T, options: DDIMStepOptions<T> = {}): SchedulerStepOutput<T> {
     this.requireTimesteps();
     const n = this.numInferenceSteps!;

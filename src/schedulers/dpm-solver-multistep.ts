@@ -2,7 +2,7 @@ import type { JsonValue } from '../io/json.js';
 import { noiseSchedule, sigmasFromAlphasCumprod } from './betas.js';
 import type { RawSchedulerConfig } from './config.js';
 import { SchedulerConfigError } from './errors.js';
-import { type HostTensor, runCombination, scaleTerms, type Term, Y } from './latents.js';
+import { type HostTensor, linearCombination, runCombination, scaleTerms, type Term, Y } from './latents.js';
 import {
   BaseScheduler,
   NOISE_SCHEDULE_DEFAULTS,
@@ -144,6 +144,12 @@ export class DPMSolverMultistepScheduler<T = HostTensor> extends BaseScheduler<T
     this.numInferenceSteps = timesteps.length;
     this.#modelOutputs = Array.from({ length: this.#order }, () => null);
     this.#lowerOrderNums = 0;
+  }
+
+  /** `α_t · original + σ_t · noise` at the sigma of the begin index once img2img has set one (see `addNoiseIndex`). */
+  addNoise(original: T, noise: T, t: number): T {
+    const s = alphaSigmaLambda(this.sigmas![this.addNoiseIndex(t)]!);
+    return linearCombination(this.backend, [[s.alpha, original], [s.sigma, noise]]);
   }
 
   override dispose(): void {

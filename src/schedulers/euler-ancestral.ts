@@ -66,6 +66,12 @@ export class EulerAncestralDiscreteScheduler<T = HostTensor> extends BaseSchedul
     this.timesteps = ladder.timesteps;
     this.numInferenceSteps = numInferenceSteps;
     this.stepIndex = null;
+    this.beginIndex = null;
+  }
+
+  /** `original + σ · noise`, σ at the begin index once img2img has set one (see `addNoiseIndex`). */
+  addNoise(original: T, noise: T, t: number): T {
+    return linearCombination(this.backend, [[1, original], [this.sigmas![this.addNoiseIndex(t)]!, noise]]);
   }
 
   override scaleModelInput(sample: T, t: number): T {

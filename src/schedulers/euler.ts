@@ -86,6 +86,12 @@ export class EulerDiscreteScheduler<T = HostTensor> extends BaseScheduler<T> {
     this.timesteps = this.#continuousTimesteps ? ladder.sigmas.slice(0, -1).map((s) => Math.fround(0.25 * Math.fround(Math.log(s)))) : ladder.timesteps;
     this.numInferenceSteps = numInferenceSteps;
     this.stepIndex = null;
+    this.beginIndex = null;
+  }
+
+  /** `original + σ · noise`, σ at the begin index once img2img has set one (see `addNoiseIndex`). */
+  addNoise(original: T, noise: T, t: number): T {
+    return linearCombination(this.backend, [[1, original], [this.sigmas![this.addNoiseIndex(t)]!, noise]]);
   }
 
   override scaleModelInput(sample: T, t: number): T {

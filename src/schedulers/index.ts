@@ -14,6 +14,7 @@ export { EulerAncestralDiscreteScheduler } from './euler-ancestral.js';
 export { DPMSolverMultistepScheduler } from './dpm-solver-multistep.js';
 export { LCMScheduler } from './lcm.js';
 export { createScheduler, schedulerNames, SCHEDULER_ALIASES, SCHEDULER_CLASSES } from './registry.js';
+export { setStrengthTimesteps, type StrengthSchedule } from './strength.js';
 export { guidanceScaleEmbedding } from './guidance-embedding.js';
 export { Rng } from './rng.js';
 export { hostLatents, type HostTensor, type LatentBackend, type CombinePlan } from './latents.js';

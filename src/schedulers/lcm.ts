@@ -75,20 +75,41 @@ export class LCMScheduler<T = HostTensor> extends BaseScheduler<T> {
     return new LCMScheduler<T>(config, options);
   }
 
-  setTimesteps(numInferenceSteps: number): void {
+  /**
+   * `strength` < 1 (LCM img2img) keeps only the first `int(original_inference_steps · strength)`
+   * entries of the distillation schedule, the low-noise end, and spreads the `n` steps over them,
+   * as diffusers' `LatentConsistencyModelImg2ImgPipeline` does: every step still runs.
+   */
+  setTimesteps(numInferenceSteps: number, options: { strength?: number } = {}): void {
     const n = numInferenceSteps;
     this.checkSteps(n, this.#numTrain);
     const original = this.#originalSteps;
+    const strength = options.strength ?? 1;
+    if (!(strength > 0 && strength <= 1)) throw new SchedulerConfigError(this.className, 'strength', strength, 'a number in (0, 1]');
+    const kept = Math.floor(original * strength);
     if (n > original) {
       throw new SchedulerConfigError(this.className, 'num_inference_steps', n, `at most original_inference_steps = ${original} (the schedule is a subset of that one)`);
     }
+    if (kept < n) {
+      throw new SchedulerConfigError(
+        this.className,
+        'strength',
+        strength,
+        `at least num_inference_steps / original_inference_steps = ${n}/${original}, so that ${n} steps fit in the int(${original} · strength) = ${kept} distillation timesteps kept`,
+      );
+    }
     const k = Math.floor(this.#numTrain / original);
-    // The distillation schedule k-1, 2k-1, …, descending; n of its entries are taken at evenly spaced positions.
-    const origin = Array.from({ length: original }, (_, i) => (original - i) * k - 1);
-    const positions = npLinspace(0, original, n + 1).slice(0, n).map(Math.floor);
+    // The kept distillation schedule k-1, 2k-1, …, descending; n of its entries are taken at evenly spaced positions.
+    const origin = Array.from({ length: kept }, (_, i) => (kept - i) * k - 1);
+    const positions = npLinspace(0, kept, n + 1).slice(0, n).map(Math.floor);
     this.timesteps = positions.map((p) => origin[p]!);
     this.numInferenceSteps = n;
     this.stepIndex = null;
+    this.beginIndex = null;
+  }
+
+  addNoise(original: T, noise: T, t: number): T {
+    return this.alphaAddNoise(this.alphasCumprod, original, noise, t);
   }
 
   /** `get_scalings_for_boundary_condition_discrete`: `c_skip`, `c_out` at timestep `t` (float32). */

@@ -98,6 +98,10 @@ export class PNDMScheduler<T = HostTensor> extends BaseScheduler<T> {
     this.#counter = 0;
   }
 
+  addNoise(original: T, noise: T, t: number): T {
+    return this.alphaAddNoise(this.alphasCumprod, original, noise, t);
+  }
+
   step(modelOutput: T, t: number, sample: T): SchedulerStepOutput<T> {
     this.requireTimesteps();
     const prevSample = this.#skipPrk || this.#counter >= this.#prkTimesteps.length ? this.#stepPlms(modelOutput, t, sample) : this.#stepPrk(modelOutput, t, sample);

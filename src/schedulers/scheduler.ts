@@ -2,7 +2,7 @@ import type { JsonValue } from '../io/json.js';
 import { type BetaSchedule, BETA_SCHEDULES, type NoiseScheduleConfig } from './betas.js';
 import { type RawSchedulerConfig, SchedulerConfigReader, type SchedulerLogger } from './config.js';
 import { SchedulerConfigError, SchedulerStateError } from './errors.js';
-import { type HostTensor, hostLatents, type LatentBackend } from './latents.js';
+import { type HostTensor, hostLatents, type LatentBackend, linearCombination } from './latents.js';
 import type { Rng } from './rng.js';
 
 /** What a model predicts (`prediction_type`). */
@@ -43,7 +43,19 @@ export interface Scheduler<T = HostTensor> {
   readonly numInferenceSteps: number | null;
   /** Whether `step` draws noise (needs `noise` or `generator`). */
   readonly drawsNoise: boolean;
+  /** Model calls per step (diffusers' `order`): 1 for every scheduler here. */
+  readonly order: number;
   setTimesteps(numInferenceSteps: number): void;
+  /**
+   * diffusers' `set_begin_index`: the schedule position of the first `step`, for pipelines that
+   * start mid-schedule (img2img). Cleared by `setTimesteps` and `dispose`.
+   */
+  setBeginIndex(index: number): void;
+  /**
+   * diffusers' `add_noise`: `original` noised to timestep `t` with the standard-normal `noise`,
+   * as a new tensor (img2img's starting latents).
+   */
+  addNoise(original: T, noise: T, t: number): T;
   /** The model input for timestep `t`; may return `sample` itself when no scaling applies. */
   scaleModelInput(sample: T, t: number): T;
   step(modelOutput: T, t: number, sample: T, options?: SchedulerStepOptions<T>): SchedulerStepOutput<T>;
@@ -87,10 +99,13 @@ export abstract class BaseScheduler<T> implements Scheduler<T> {
   sigmas: readonly number[] | null = null;
   numInferenceSteps: number | null = null;
   readonly drawsNoise: boolean = false;
+  readonly order: number = 1;
   protected readonly backend: LatentBackend<T>;
   protected readonly reader: SchedulerConfigReader;
   /** Index into `timesteps` of the next step, fixed by the first `scaleModelInput`/`step` call. */
   protected stepIndex: number | null = null;
+  /** Where the first step starts when a pipeline said so (`setBeginIndex`), else null. */
+  protected beginIndex: number | null = null;
 
   protected constructor(className: string, raw: RawSchedulerConfig, defaults: Readonly<Record<string, JsonValue>>, options: SchedulerOptions<T>) {
     this.className = className;
@@ -105,13 +120,23 @@ export abstract class BaseScheduler<T> implements Scheduler<T> {
 
   abstract setTimesteps(numInferenceSteps: number): void;
   abstract step(modelOutput: T, t: number, sample: T, options?: SchedulerStepOptions<T>): SchedulerStepOutput<T>;
+  abstract addNoise(original: T, noise: T, t: number): T;
 
   scaleModelInput(sample: T, _t: number): T {
     return sample;
   }
 
+  setBeginIndex(index: number): void {
+    this.requireTimesteps();
+    if (!Number.isInteger(index) || index < 0 || index >= this.timesteps.length) {
+      throw new SchedulerStateError(`${this.className}: begin index ${index} is outside the schedule of ${this.timesteps.length} timesteps.`);
+    }
+    this.beginIndex = index;
+  }
+
   dispose(): void {
     this.stepIndex = null;
+    this.beginIndex = null;
   }
 
   /** Validates `num_inference_steps` against the training schedule. */
@@ -159,11 +184,32 @@ export abstract class BaseScheduler<T> implements Scheduler<T> {
     return hits[hits.length > 1 ? 1 : 0]!;
   }
 
-  /** The current step index, initialised from `t` on first use. */
+  /** The current step index, initialised on first use from the begin index, else from `t`. */
   protected currentStepIndex(t: number): number {
     this.requireTimesteps();
-    if (this.stepIndex === null) this.stepIndex = this.indexForTimestep(t);
+    if (this.stepIndex === null) this.stepIndex = this.beginIndex ?? this.indexForTimestep(t);
     return this.stepIndex;
+  }
+
+  /**
+   * The schedule position `add_noise` reads its sigma from in the sigma-based schedulers: the
+   * position of `t` without a begin index (training-style use), the current step once stepping
+   * has begun (inpainting), else the begin index (img2img, before the first step).
+   */
+  protected addNoiseIndex(t: number): number {
+    this.requireTimesteps();
+    if (this.beginIndex === null) return this.indexForTimestep(t);
+    return this.stepIndex ?? this.beginIndex;
+  }
+
+  /** `√ᾱ_t · original + √(1 − ᾱ_t) · noise` for the schedulers indexed by training timestep (DDIM, PNDM, LCM). */
+  protected alphaAddNoise(alphasCumprod: Float64Array, original: T, noise: T, t: number): T {
+    const alpha = alphasCumprod[this.trainIndex(t, alphasCumprod.length)]!;
+    const f32 = Math.fround;
+    return linearCombination(this.backend, [
+      [f32(Math.sqrt(alpha)), original],
+      [f32(Math.sqrt(f32(1 - alpha))), noise],
+    ]);
   }
 
   /** The step's noise: the tensor passed in, or one drawn from the generator (then owned by this call). */

@@ -10,7 +10,9 @@ import { parseAutoencoderTinyConfig } from '../models/taesd/config.js';
 import { parseUNetConfig } from '../models/unet/config.js';
 import { UNet2DConditionModel } from '../models/unet/unet-2d-condition.js';
 import { AutoencoderKLDecoder } from '../models/vae/autoencoder-kl-decoder.js';
+import { AutoencoderKLEncoder } from '../models/vae/autoencoder-kl-encoder.js';
 import { parseAutoencoderKLConfig } from '../models/vae/config.js';
+import { DiagonalGaussian } from '../models/vae/diagonal-gaussian.js';
 import { compareTensors, type CompareResult } from './compare.js';
 
 export interface ComponentRunOptions {
@@ -23,10 +25,11 @@ export interface ComponentRunOptions {
 }
 
 /** The kinds of component fixture this runner executes. */
-export const COMPONENT_KINDS: readonly ComponentFixture['kind'][] = ['unet', 'vae_decoder', 'taesd_decoder', 'text_encoder'];
+export const COMPONENT_KINDS: readonly ComponentFixture['kind'][] = ['unet', 'vae_decoder', 'vae_encoder', 'taesd_decoder', 'text_encoder'];
 
 /**
- * Runs one component fixture (`unet`, `vae_decoder`, `taesd_decoder`, `text_encoder`) on `ops`:
+ * Runs one component fixture (`unet`, `vae_decoder`, `vae_encoder`, `taesd_decoder`,
+ * `text_encoder`) on `ops`:
  * builds the model from the fixture's config and weights, feeds its inputs, and compares each
  * output with the expected one under the fixture's tolerance. `fixture` is a fixture directory
  * (Node) or an already loaded fixture (any source, e.g. HTTP in a browser).
@@ -72,6 +75,24 @@ export async function runComponentFixture<T extends TensorLike>(
           : AutoencoderTinyDecoder.load(ops, parseAutoencoderTinyConfig(fx.config, configName), dict, { dtype });
       try {
         await run.check('image', model.decode(run.input('latents')));
+      } finally {
+        run.releaseInputs();
+        model.release();
+      }
+      break;
+    }
+    case 'vae_encoder': {
+      const config = parseAutoencoderKLConfig(fx.config, configName);
+      const model = AutoencoderKLEncoder.load(ops, config, dict, { dtype });
+      try {
+        const moments = model.encode(run.input('image'));
+        const shape = [...moments.shape];
+        const values = await ops.read(moments);
+        // `scaled_mean` is what img2img starts from before sampling: (mean - shift) · scaling_factor.
+        const mean = new DiagonalGaussian(values, shape).mean.map((m) => (m - config.shiftFactor) * config.scalingFactor);
+        if (fx.outputs.includes('moments')) await run.check('moments', moments);
+        else ops.release(moments);
+        if (fx.outputs.includes('scaled_mean')) await run.check('scaled_mean', ops.upload(mean, [shape[0]!, shape[1]! / 2, shape[2]!, shape[3]!]));
       } finally {
         run.releaseInputs();
         model.release();

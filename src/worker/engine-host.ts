@@ -1,4 +1,5 @@
 import type { DiffusionImage } from '../engine/image.js';
+import { DEFAULT_STRENGTH } from '../engine/request.js';
 import { AbortError, ConfigValidationError, ExecutorUnavailableError } from '../errors.js';
 import { GpuContext } from '../gpu/device.js';
 import { GpuDeviceLostError } from '../gpu/errors.js';
@@ -7,7 +8,7 @@ import { LocalFolderSource } from '../io/sources/local-folder-source.js';
 import { resolveModelSource } from '../io/sources/resolve-source.js';
 import type { ModelSource } from '../io/sources/model-source.js';
 import { StableDiffusionPipeline } from '../pipelines/stable-diffusion.js';
-import { toRgbaImages } from '../pipelines/images.js';
+import { fromRgbaImage, toRgbaImages } from '../pipelines/images.js';
 import type { TextToImageJob } from '../pipelines/text-to-image.js';
 import type { EngineHostApi, HostInfo, HostMemory, ModelSpec, WireProgress, WireRequest, WireResult } from './protocol.js';
 
@@ -84,13 +85,14 @@ export class EngineHost implements EngineHostApi {
         negativePrompt: request.negativePrompt,
         numInferenceSteps: request.numInferenceSteps ?? d.steps,
         guidanceScale: request.guidanceScale ?? d.guidanceScale,
-        height: request.height ?? d.height,
-        width: request.width ?? d.width,
+        height: request.height ?? request.image?.height ?? d.height,
+        width: request.width ?? request.image?.width ?? d.width,
         seed: request.seed,
         numImages: request.numOutputsPerPrompt,
         decoder: request.decoder ?? 'vae',
         returnTrajectoryLatents: request.returnTrajectoryLatents,
         ...(request.latents ? { latents: request.latents } : {}),
+        ...(request.image ? { init: { image: fromRgbaImage(request.image), strength: request.strength ?? DEFAULT_STRENGTH } } : {}),
       };
       const result = await pipeline.generate(
         job,

@@ -1,6 +1,7 @@
 import type { DTypeOption } from '../engine/config.js';
 import type { DiffusionImage } from '../engine/image.js';
 import type { DiffusionMetrics } from '../engine/output.js';
+import type { RgbaImageBytes } from '../engine/image-input.js';
 import type { DecoderKind } from '../engine/request.js';
 
 /** What to load: the engine config's model fields, in a form that crosses a worker boundary. */
@@ -28,6 +29,10 @@ export interface WireRequest {
   returnTrajectoryLatents: boolean;
   decoder?: DecoderKind;
   latents?: Float32Array;
+  /** img2img's init image: an own copy, so its buffer can be transferred to the worker. */
+  image?: RgbaImageBytes;
+  /** img2img's strength; the host applies the default when an image comes without one. */
+  strength?: number;
   /** Whether to make a preview image each step (costs a small readback). */
   preview: boolean;
 }

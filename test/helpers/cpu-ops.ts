@@ -141,8 +141,9 @@ export class CpuOps implements TensorOps<CpuTensor> {
     if (Cw !== Cin) throw new Error(`conv2d: x [${x.shape}] vs weight [${weight.shape}]`);
     const stride = options.stride ?? 1;
     const pad = options.padding ?? (kh === 3 ? 1 : 0);
-    const Ho = Math.floor((H + 2 * pad - kh) / stride) + 1;
-    const Wo = Math.floor((W + 2 * pad - kw) / stride) + 1;
+    const padEnd = options.padEnd ?? 0;
+    const Ho = Math.floor((H + 2 * pad + padEnd - kh) / stride) + 1;
+    const Wo = Math.floor((W + 2 * pad + padEnd - kw) / stride) + 1;
     const out = new Float64Array(B * Cout * Ho * Wo);
     const residual = options.residual as CpuTensor | undefined;
     for (let b = 0; b < B; b++) {

@@ -3,8 +3,8 @@ import type { DiffusionOutput } from '../../engine/output.js';
 import { failedOutput } from '../../engine/output.js';
 import type { DiffusionProgress, DiffusionRequest } from '../../engine/request.js';
 import { AbortError, EngineClosedError } from '../../errors.js';
-import type { EngineHostApi, HostInfo, HostMemory, ModelSpec, WireProgress } from '../../worker/protocol.js';
-import { toOutput, toWireRequest } from './wire.js';
+import type { EngineHostApi, HostInfo, HostMemory, ModelSpec, WireProgress, WireRequest } from '../../worker/protocol.js';
+import { toOutput, toWireRequest, wireTransferables } from './wire.js';
 
 /** An engine host: in-process, or a comlink proxy of one in a worker or behind a port. */
 export type Host = EngineHostApi | Comlink.Remote<EngineHostApi>;
@@ -120,12 +120,19 @@ export class HostConnection {
     }
     const launched = this.#launched!;
     const host = launched.host;
-    const wire = toWireRequest(r, this.#options.preview);
+    let wire: WireRequest;
+    try {
+      wire = toWireRequest(r, this.#options.preview);
+    } catch (err) {
+      return failedOutput(r.requestId, err);
+    }
+    // Across a channel the init image's bytes move instead of being cloned (they are our own copy).
+    const sent = launched.remote ? Comlink.transfer(wire, wireTransferables(wire)) : wire;
     const onAbort = (): void => void host.cancel(r.requestId);
     r.signal?.addEventListener('abort', onAbort, { once: true });
     const progress = r.onProgress ? (p: WireProgress): void => r.onProgress!({ requestId: r.requestId, ...p } satisfies DiffusionProgress) : undefined;
     try {
-      const result = await this.guard(host.generate(wire, progress && launched.remote ? Comlink.proxy(progress) : progress));
+      const result = await this.guard(host.generate(sent, progress && launched.remote ? Comlink.proxy(progress) : progress));
       return toOutput(r.requestId, result, this.#options.metrics);
     } catch (err) {
       if (await isCrash(launched.crashed)) {

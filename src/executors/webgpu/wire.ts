@@ -1,5 +1,6 @@
 import type { DiffusionConfig } from '../../engine/config.js';
 import type { DiffusionOutput } from '../../engine/output.js';
+import { readImageInput } from '../../engine/image-input.js';
 import type { DiffusionRequest } from '../../engine/request.js';
 import { ExecutorUnavailableError } from '../../errors.js';
 import type { ModelSpec, WireRequest, WireResult } from '../../worker/protocol.js';
@@ -20,7 +21,9 @@ export function modelSpecOf(config: DiffusionConfig, executor: string): ModelSpe
 
 /**
  * A request without its signal and callback, ready to cross a worker boundary. A request
- * without a seed gets a random one here, so the output can report it.
+ * without a seed gets a random one here, so the output can report it. The init image is copied
+ * into bytes of its own (see {@link wireTransferables}); an `ImageBitmap` is read here, which
+ * throws `RequestValidationError` where it cannot be (Node).
  */
 export function toWireRequest(r: DiffusionRequest, preview: boolean): WireRequest {
   return {
@@ -38,7 +41,15 @@ export function toWireRequest(r: DiffusionRequest, preview: boolean): WireReques
     ...(r.scheduler !== undefined ? { scheduler: r.scheduler } : {}),
     ...(r.decoder !== undefined ? { decoder: r.decoder } : {}),
     ...(r.latents !== undefined ? { latents: r.latents } : {}),
+    ...(r.image !== undefined ? { image: readImageInput(r.image) } : {}),
+    ...(r.strength !== undefined ? { strength: r.strength } : {}),
   };
+}
+
+/** The buffers of a wire request to transfer rather than copy: the init image's own bytes. */
+export function wireTransferables(w: WireRequest): ArrayBuffer[] {
+  const buffer = w.image?.data.buffer;
+  return buffer instanceof ArrayBuffer ? [buffer] : [];
 }
 
 /** The output of a request the host finished; `metrics` adds executor-side facts to the host's. */

@@ -2,55 +2,15 @@ import type { TensorLike, TensorOps } from '../../kernels/ops.js';
 import type { StateDict } from '../../io/state-dict.js';
 import { legacyVaeAttentionRename } from '../../io/state-dict-renames.js';
 import { ModelInputError } from '../errors.js';
-import { Conv2d, GroupNorm, Linear } from '../layers.js';
-import { moveReshape, swap } from '../lifetime.js';
+import { Conv2d, GroupNorm } from '../layers.js';
+import { swap } from '../lifetime.js';
 import { ResnetBlock2D } from '../unet/resnet.js';
 import { ModelWeights, type WeightOptions } from '../weights.js';
 import type { AutoencoderKLConfig } from './config.js';
+import { VaeMidBlock } from './mid-block.js';
 
 /** The VAE's epsilon for every norm of the decoder. */
 const EPS = 1e-6;
-
-/** The mid block's attention: one head over the H·W positions, q/k/v with bias, plus the residual. */
-class VaeAttention<T extends TensorLike> {
-  private constructor(
-    private readonly norm: GroupNorm<T>,
-    private readonly q: Linear<T>,
-    private readonly k: Linear<T>,
-    private readonly v: Linear<T>,
-    private readonly out: Linear<T>,
-  ) {}
-
-  static load<T extends TensorLike>(w: ModelWeights<T>, prefix: string, channels: number, groups: number): VaeAttention<T> {
-    return new VaeAttention(
-      GroupNorm.load(w, `${prefix}.group_norm`, channels, groups, EPS),
-      Linear.load(w, `${prefix}.to_q`, channels, channels),
-      Linear.load(w, `${prefix}.to_k`, channels, channels),
-      Linear.load(w, `${prefix}.to_v`, channels, channels),
-      Linear.load(w, `${prefix}.to_out.0`, channels, channels),
-    );
-  }
-
-  /** `x` [B, C, H, W] is not released. */
-  forward(ops: TensorOps<T>, x: T): T {
-    const [B, C, H, W] = x.shape as [number, number, number, number];
-    let h = this.norm.forward(ops, x);
-    h = moveReshape(ops, h, [B, C, H * W]);
-    h = swap(ops, h, ops.transpose(h));
-    const q = this.q.forward(ops, h);
-    const k = this.k.forward(ops, h);
-    const v = this.v.forward(ops, h);
-    ops.release(h);
-    let a = ops.attention(q, k, v, { heads: 1 });
-    ops.release(q);
-    ops.release(k);
-    ops.release(v);
-    a = swap(ops, a, this.out.forward(ops, a));
-    a = swap(ops, a, ops.transpose(a));
-    a = moveReshape(ops, a, [B, C, H, W]);
-    return swap(ops, a, ops.add(a, x));
-  }
-}
 
 /** `UpDecoderBlock2D`: `layers_per_block + 1` resnets, then nearest ×2 and a 3x3 conv except in the last block. */
 class UpDecoderBlock<T extends TensorLike> {
@@ -88,9 +48,7 @@ export class AutoencoderKLDecoder<T extends TensorLike> {
     private readonly weights: ModelWeights<T>,
     private readonly postQuantConv: Conv2d<T> | null,
     private readonly convIn: Conv2d<T>,
-    private readonly midResnet1: ResnetBlock2D<T>,
-    private readonly midAttention: VaeAttention<T> | null,
-    private readonly midResnet2: ResnetBlock2D<T>,
+    private readonly midBlock: VaeMidBlock<T>,
     private readonly upBlocks: UpDecoderBlock<T>[],
     private readonly convNormOut: GroupNorm<T>,
     private readonly convOut: Conv2d<T>,
@@ -118,13 +76,9 @@ export class AutoencoderKLDecoder<T extends TensorLike> {
     const reversed = [...c.blockOutChannels].reverse();
     const deepest = reversed[0]!;
     const g = c.normNumGroups;
-    const midResnet = (j: number) =>
-      ResnetBlock2D.load(w, `decoder.mid_block.resnets.${j}`, { inChannels: deepest, outChannels: deepest, groups: g, eps: EPS, tembChannels: null });
     const postQuantConv = c.usePostQuantConv ? Conv2d.load(w, 'post_quant_conv', c.latentChannels, c.latentChannels, 1) : null;
     const convIn = Conv2d.load(w, 'decoder.conv_in', c.latentChannels, deepest, 3);
-    const mid1 = midResnet(0);
-    const attention = c.midBlockAddAttention ? VaeAttention.load(w, 'decoder.mid_block.attentions.0', deepest, g) : null;
-    const mid2 = midResnet(1);
+    const midBlock = VaeMidBlock.load(w, 'decoder.mid_block', deepest, g, EPS, c.midBlockAddAttention);
     let prev = deepest;
     const upBlocks = reversed.map((out, i) => {
       const block = UpDecoderBlock.load(w, `decoder.up_blocks.${i}`, prev, out, c.layersPerBlock + 1, g, i < reversed.length - 1);
@@ -134,7 +88,7 @@ export class AutoencoderKLDecoder<T extends TensorLike> {
     const last = c.blockOutChannels[0]!;
     const convNormOut = GroupNorm.load(w, 'decoder.conv_norm_out', last, g, EPS);
     const convOut = Conv2d.load(w, 'decoder.conv_out', last, c.outChannels, 3);
-    return new AutoencoderKLDecoder(c, w.ops, w, postQuantConv, convIn, mid1, attention, mid2, upBlocks, convNormOut, convOut);
+    return new AutoencoderKLDecoder(c, w.ops, w, postQuantConv, convIn, midBlock, upBlocks, convNormOut, convOut);
   }
 
   /** `latents` [B, latent_channels, h, w], already divided by `scaling_factor` (not released) → image [B, out_channels, h·2^(n−1), w·2^(n−1)]. */
@@ -146,9 +100,7 @@ export class AutoencoderKLDecoder<T extends TensorLike> {
     const z = this.postQuantConv ? this.postQuantConv.forward(ops, latents) : latents;
     let h = this.convIn.forward(ops, z);
     if (z !== latents) ops.release(z);
-    h = swap(ops, h, this.midResnet1.forward(ops, h, null));
-    if (this.midAttention) h = swap(ops, h, this.midAttention.forward(ops, h));
-    h = swap(ops, h, this.midResnet2.forward(ops, h, null));
+    h = this.midBlock.forward(ops, h);
     for (const block of this.upBlocks) h = block.forward(ops, h);
     h = swap(ops, h, this.convNormOut.forward(ops, h, true));
     return swap(ops, h, this.convOut.forward(ops, h));

@@ -1,7 +1,9 @@
 import { ConfigReader } from '../config-reader.js';
 
-/** The fields of a diffusers `AutoencoderKL` config that shape decoding, validated. */
+/** The fields of a diffusers `AutoencoderKL` config that shape encoding and decoding, validated. */
 export interface AutoencoderKLConfig {
+  /** Image channels the encoder takes. */
+  inChannels: number;
   latentChannels: number;
   outChannels: number;
   /** Encoder widths; the decoder uses them reversed. */
@@ -10,8 +12,10 @@ export interface AutoencoderKLConfig {
   normNumGroups: number;
   /** The pipeline decodes `latents / scalingFactor`. */
   scalingFactor: number;
-  /** Subtracted after scaling by some VAEs (SD3, Flux); 0 for SD 1.x/2.x. */
+  /** Latents are `(z - shiftFactor) · scalingFactor` (SD3, Flux); 0 for SD 1.x/2.x. */
   shiftFactor: number;
+  /** Whether `quant_conv` follows the encoder. */
+  useQuantConv: boolean;
   usePostQuantConv: boolean;
   midBlockAddAttention: boolean;
 }
@@ -24,10 +28,17 @@ export function parseAutoencoderKLConfig(json: unknown, fileName: string): Autoe
   if (upBlockTypes.length !== blockOutChannels.length) {
     r.fail('up_block_types', r.raw('up_block_types'), `${blockOutChannels.length} entries, one per block_out_channels entry`);
   }
+  // Every published AutoencoderKL encodes with DownEncoderBlock2D; anything else fails here, not
+  // later at the first img2img request after the decoder has loaded fine.
+  const downBlockTypes = r.choiceList('down_block_types', ['DownEncoderBlock2D'], blockOutChannels.map(() => 'DownEncoderBlock2D' as const));
+  if (downBlockTypes.length !== blockOutChannels.length) {
+    r.fail('down_block_types', r.raw('down_block_types'), `${blockOutChannels.length} entries, one per block_out_channels entry`);
+  }
   r.requireDefault('act_fn', ['silu']);
   r.requireDefault('latents_mean', [null]);
   r.requireDefault('latents_std', [null]);
   const config: AutoencoderKLConfig = {
+    inChannels: r.int('in_channels', 3),
     latentChannels: r.int('latent_channels', 4),
     outChannels: r.int('out_channels', 3),
     blockOutChannels,
@@ -35,6 +46,7 @@ export function parseAutoencoderKLConfig(json: unknown, fileName: string): Autoe
     normNumGroups: r.int('norm_num_groups', 32),
     scalingFactor: r.number('scaling_factor', 0.18215),
     shiftFactor: r.number('shift_factor', 0),
+    useQuantConv: r.bool('use_quant_conv', true),
     usePostQuantConv: r.bool('use_post_quant_conv', true),
     midBlockAddAttention: r.bool('mid_block_add_attention', true),
   };

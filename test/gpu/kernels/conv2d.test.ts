@@ -19,6 +19,7 @@ interface ConvCase {
   k: 1 | 3;
   stride?: 1 | 2;
   padding?: 0 | 1;
+  padEnd?: 0 | 1;
   bias?: boolean;
   act?: Activation;
   residual?: boolean;
@@ -31,6 +32,8 @@ const cases: ConvCase[] = [
   { name: '3×3 s1 p0, 5×6', B: 1, Cin: 2, Cout: 3, H: 5, W: 6, k: 3, padding: 0 },
   { name: '3×3 s2 p0, 11×8, batch 2', B: 2, Cin: 5, Cout: 7, H: 11, W: 8, k: 3, stride: 2, padding: 0, bias: true },
   { name: '3×3 s2 p1 on an even 8×8 (downsampler)', B: 1, Cin: 8, Cout: 8, H: 8, W: 8, k: 3, stride: 2, bias: true },
+  { name: '3×3 s2 p0 + end pad on an even 8×8 (VAE encoder downsampler)', B: 2, Cin: 8, Cout: 8, H: 8, W: 8, k: 3, stride: 2, padding: 0, padEnd: 1, bias: true },
+  { name: '3×3 s2 p0 + end pad, odd 9×6', B: 1, Cin: 3, Cout: 5, H: 9, W: 6, k: 3, stride: 2, padding: 0, padEnd: 1 },
   { name: '1×1 s1 (vec4 input), residual', B: 2, Cin: 8, Cout: 12, H: 4, W: 4, k: 1, bias: true, residual: true },
   { name: '1×1 s1, odd 5×3', B: 1, Cin: 6, Cout: 5, H: 5, W: 3, k: 1, bias: true },
   { name: '1×1 s2, odd 7×7', B: 1, Cin: 3, Cout: 4, H: 7, W: 7, k: 1, stride: 2 },
@@ -55,7 +58,7 @@ async function runConv(rt: GpuRuntime, c: ConvCase, seed: number): Promise<void>
   const xData = randomUniform(xShape.reduce((a, b) => a * b), seed);
   const wData = stored(randomUniform(wShape.reduce((a, b) => a * b), seed + 1), dtype);
   const biasData = stored(randomUniform(c.Cout, seed + 2), dtype);
-  const opts = { stride: c.stride, padding: c.padding, act: c.act };
+  const opts = { stride: c.stride, padding: c.padding, padEnd: c.padEnd, act: c.act };
   const noResidual = cpu.conv2d(cpu.upload(xData, xShape), cpu.upload(wData, wShape), undefined, opts);
   const resData = randomUniform(noResidual.data.length, seed + 3);
   const ref = cpu.conv2d(cpu.upload(xData, xShape), cpu.upload(wData, wShape), c.bias ? cpu.upload(biasData, [c.Cout]) : undefined, {

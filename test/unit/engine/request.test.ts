@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DiffusionRequest, RequestValidationError, type DiffusionRequestInit } from '../../../src/index.js';
+import { DEFAULT_STRENGTH, DiffusionRequest, RequestValidationError, type DiffusionRequestInit } from '../../../src/index.js';
 
 const base: DiffusionRequestInit = { prompt: 'a red circle' };
+
+function rgba(width: number, height: number): { width: number; height: number; data: Uint8ClampedArray } {
+  return { width, height, data: new Uint8ClampedArray(width * height * 4) };
+}
 
 describe('DiffusionRequest validation', () => {
   it.each<[string, Partial<DiffusionRequestInit> | Record<string, unknown>, RegExp]>([
@@ -24,8 +28,15 @@ describe('DiffusionRequest validation', () => {
     ['returnTrajectoryLatents', { returnTrajectoryLatents: 'yes' }, /returnTrajectoryLatents = "yes"/],
     ['strength', { strength: 0 }, /strength = 0: expected a number in \(0, 1\]/],
     ['strength', { strength: 1.5 }, /strength = 1.5/],
+    ['strength', { strength: Number.NaN, image: rgba(8, 8) }, /strength = NaN/],
+    ['strength', { strength: 0.5 }, /strength = 0.5: expected absent without image/],
     ['decoder', { decoder: 'jpeg' }, /decoder = "jpeg"/],
     ['image', { image: { width: 2, height: 2, data: new Uint8ClampedArray(3) } }, /image = \[object\]/],
+    ['image', { image: { width: 8, height: 8, data: new Array(256).fill(0) } }, /image = \[object\]: expected RGBA pixels/],
+    ['image', { image: rgba(12, 8) }, /image = \[object\]: expected an image whose sides are positive multiples of 8 \(it is 12x8\)/],
+    ['image', { image: rgba(16, 8), width: 16, height: 16 }, /expected an image of the request's size 16x16 \(it is 16x8\)/],
+    ['image', { image: rgba(16, 8), width: 8 }, /size 8x8 \(it is 16x8\)/],
+    ['latents', { image: rgba(8, 8), latents: new Float32Array(4) }, /latents = \[Float32Array\]: expected absent with image/],
     ['signal', { signal: {} }, /signal = \[object\]/],
     ['latents', { latents: [0, 1] }, /latents = array\(2\)/],
     ['latents', { latents: new Float32Array([Number.NaN]) }, /latents = \[Float32Array\]: expected a non-empty Float32Array of finite values/],
@@ -59,7 +70,7 @@ describe('DiffusionRequest validation', () => {
       numOutputsPerPrompt: 2,
       scheduler: 'euler',
       returnTrajectoryLatents: true,
-      image: { width: 1, height: 1, data: new Uint8ClampedArray(4) },
+      image: rgba(48, 64),
       strength: 0.5,
       decoder: 'taesd',
       signal: new AbortController().signal,
@@ -70,6 +81,14 @@ describe('DiffusionRequest validation', () => {
     expect(d.negativePrompt).toBeNull();
     expect(d.returnTrajectoryLatents).toBe(false);
     expect(d.requestId).toMatch(/^req-\d+$/);
+  });
+
+  it('takes the size of an img2img request from its image, which may be RGBA bytes of any Uint8 kind', () => {
+    const r = new DiffusionRequest({ ...base, image: { width: 16, height: 8, data: new Uint8Array(16 * 8 * 4) } });
+    expect(r).toMatchObject({ width: 16, height: 8 });
+    expect(r.strength).toBeUndefined();
+    expect(DEFAULT_STRENGTH).toBe(0.8);
+    expect(new DiffusionRequest({ ...base, image: rgba(8, 8), strength: 1 }).strength).toBe(1);
   });
 
   it('gives every request a distinct id', () => {

@@ -24,6 +24,19 @@ describe('parseAutoencoderKLConfig', () => {
     expect((err as ModelConfigError).field).toBe('up_block_types[3]');
   });
 
+  it('reads the encoder fields', () => {
+    const c = parseAutoencoderKLConfig(vae, 'config.json');
+    expect(c).toMatchObject({ inChannels: 3, useQuantConv: true, shiftFactor: 0 });
+    expect(parseAutoencoderKLConfig({ ...vae, down_block_types: undefined, use_quant_conv: false }, 'config.json')).toMatchObject({ useQuantConv: false });
+  });
+
+  it('rejects an unsupported down block type or count, naming the field', () => {
+    expect(() => parseAutoencoderKLConfig({ ...vae, down_block_types: ['DownEncoderBlock2D', 'DownEncoderBlock2D', 'DownEncoderBlock2D', 'DownBlock2D'] }, 'vae/config.json')).toThrow(
+      /down_block_types\[3\] = "DownBlock2D"/,
+    );
+    expect(() => parseAutoencoderKLConfig({ ...vae, down_block_types: ['DownEncoderBlock2D'] }, 'vae/config.json')).toThrow(/down_block_types = array\(1\).*4 entries/);
+  });
+
   it('rejects another activation', () => {
     expect(() => parseAutoencoderKLConfig({ ...vae, act_fn: 'gelu' }, 'vae/config.json')).toThrow(/vae\/config\.json: act_fn = "gelu"/);
   });

@@ -13,13 +13,23 @@ export interface ParsedArgs {
   help: boolean;
 }
 
+/** Where a command writes, and what it may need from its terminal. */
+export interface CliIO {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** Whether `err` goes to a terminal: progress bars redraw in place only then. Left out: false. */
+  errIsTTY?: boolean;
+  /** Stops a long-running command (`serve`) as SIGINT does. */
+  signal?: AbortSignal;
+}
+
 /** A subcommand of the `omni-diffusion` CLI. */
 export interface CommandSpec {
   name: string;
   summary: string;
   usage: string;
   options: OptionSpec[];
-  run(args: ParsedArgs, io: { out: (s: string) => void; err: (s: string) => void }): Promise<number>;
+  run(args: ParsedArgs, io: CliIO): Promise<number>;
 }
 
 /** Bad arguments; the CLI prints the message and the usage, and exits with code 2. */

@@ -1,23 +1,19 @@
-import { readFileSync } from 'node:fs';
-import { CliUsageError, formatUsage, parseArgs } from './args.js';
+import { CliUsageError, formatUsage, parseArgs, type CliIO } from './args.js';
+import './commands/generate.js';
 import './commands/plan.js';
+import './commands/serve.js';
 import './commands/verify.js';
+import { packageVersion } from './package-root.js';
 import { commands } from './registry.js';
+import { isWebGpuUnavailable, WEBGPU_INSTALL_HINT } from './webgpu-hint.js';
 
 export { defineCommand } from './registry.js';
 
-/** The package version, read from package.json beside dist/ (built) or src/ (tests). */
-function packageVersion(): string {
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(/* @vite-ignore */ rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'omni-diffusion' && pkg.version) return pkg.version;
-    } catch {
-      continue;
-    }
-  }
-  return 'unknown';
-}
+/**
+ * Exit codes: 0 success, 1 failure (a missing model, a failed generation, a FAIL verdict),
+ * 2 bad arguments, 3 no executor can run here (no WebGPU adapter, ...).
+ */
+export const EXIT_UNAVAILABLE = 3;
 
 function help(): string {
   const lines = ['Usage: omni-diffusion <command> [options]', '', 'Commands:'];
@@ -29,11 +25,11 @@ function help(): string {
 
 /**
  * Runs the CLI with `argv` (without the node and script paths) and resolves with the exit
- * code. Output goes through `out`/`err` so tests can capture it.
+ * code. Output goes through `io` so tests can capture it.
  */
 export async function runCli(
   argv: string[],
-  io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+  io: CliIO = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), errIsTTY: process.stderr.isTTY === true },
 ): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -62,6 +58,10 @@ export async function runCli(
       return 2;
     }
     io.err(`omni-diffusion ${name}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
-    return 1;
+    if (isWebGpuUnavailable(err)) {
+      io.err(`\n${WEBGPU_INSTALL_HINT}\n`);
+      return EXIT_UNAVAILABLE;
+    }
+    return (err as Error | null)?.name === 'ExecutorUnavailableError' ? EXIT_UNAVAILABLE : 1;
   }
 }

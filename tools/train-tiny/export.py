@@ -169,6 +169,8 @@ def write_model(text_encoder, unet):
     write_json(os.path.join(MODEL_DIR, "model_index.json"), {
         "_class_name": "StableDiffusionPipeline",
         "_diffusers_version": "0.40.0",
+        # Read by omni-diffusion (src/pipelines/model-defaults.ts); diffusers skips `_` keys.
+        "_omni_diffusion_defaults": {"num_inference_steps": configs.DEFAULT_STEPS, "guidance_scale": configs.DEFAULT_GUIDANCE},
         "feature_extractor": [None, None],
         "image_encoder": [None, None],
         "requires_safety_checker": False,

@@ -1,0 +1,92 @@
+import { stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import type { DiffusionConfigOptions, DTypeOption } from '../engine/config.js';
+import { ModelFileNotFoundError } from '../io/errors.js';
+import { CliUsageError, type OptionSpec, type ParsedArgs } from './args.js';
+import { choiceOption, stringOption, urlOption } from './option-values.js';
+import { bundledModelPath } from './package-root.js';
+
+/** Executors the CLI offers. */
+export const CLI_EXECUTORS = ['webgpu', 'http', 'onnx'] as const;
+export type CliExecutor = (typeof CLI_EXECUTORS)[number];
+
+const DTYPES: readonly DTypeOption[] = ['auto', 'f16', 'f32'];
+
+/** The options of `generate` and `serve` that choose the model and where it runs. */
+export const ENGINE_OPTIONS: OptionSpec[] = [
+  { name: 'model', type: 'string', description: 'Hub id, URL or folder of a diffusers model (default: the bundled tiny-shapes model)' },
+  { name: 'executor', type: 'string', description: 'webgpu (default), http or onnx' },
+  { name: 'url', type: 'string', description: 'server root for --executor http; with webgpu, the fallback when there is no WebGPU' },
+  { name: 'dtype', type: 'string', description: 'weights and activations: auto (default: f16 where the GPU has it), f16 or f32' },
+  { name: 'variant', type: 'string', description: 'Hub weights variant, e.g. fp16 (half-size downloads)' },
+];
+
+/** The engine settings of a command line, checked but not yet acted on (no file or network access). */
+export interface EngineChoice {
+  executor: CliExecutor;
+  /** `--model` as given; null for the bundled model. */
+  model: string | null;
+  url: string | null;
+  dtype: DTypeOption;
+  variant: string | null;
+}
+
+/** Reads and checks `ENGINE_OPTIONS`; mistakes are `CliUsageError`s naming the option. */
+export function engineChoiceFrom(args: ParsedArgs): EngineChoice {
+  const executor = choiceOption(args, 'executor', CLI_EXECUTORS) ?? 'webgpu';
+  const url = urlOption(args, 'url') ?? null;
+  if (executor === 'http' && url === null) throw new CliUsageError('option --executor http needs --url <server root>, e.g. --url http://127.0.0.1:8000');
+  if (executor === 'onnx' && url !== null) throw new CliUsageError('option --url works with --executor http or webgpu (as its fallback), not onnx');
+  return {
+    executor,
+    model: stringOption(args, 'model') ?? null,
+    url,
+    dtype: choiceOption(args, 'dtype', DTYPES) ?? 'auto',
+    variant: stringOption(args, 'variant') ?? null,
+  };
+}
+
+/**
+ * The engine config of a choice. A `--model` that names a local folder (a path, or a name that
+ * exists here) must exist: a missing one is a `ModelFileNotFoundError` naming the folder,
+ * raised before any GPU or network work. Other names go to the Hub or their URL as given.
+ * With `--executor http` the model is only named to the server when `--model` was given.
+ */
+export async function engineConfigOf(choice: EngineChoice): Promise<DiffusionConfigOptions> {
+  const common: DiffusionConfigOptions = { dtype: choice.dtype, ...(choice.variant === null ? {} : { variant: choice.variant }) };
+  if (choice.executor === 'http') {
+    return { ...common, executorClass: 'http', numGpus: 0, http: { baseUrl: choice.url! }, ...(choice.model === null ? {} : { modelNameOrPath: choice.model }) };
+  }
+  const modelNameOrPath = choice.model === null ? bundledModelPath() : await localOrRemote(choice.model);
+  if (choice.executor === 'onnx') return { ...common, executorClass: 'onnx', modelNameOrPath };
+  return {
+    ...common,
+    executorClass: 'webgpu',
+    modelNameOrPath,
+    ...(choice.url === null ? {} : { fallback: 'http', http: { baseUrl: choice.url } }),
+  };
+}
+
+/** A label for logs: the model as the user named it, or the bundled one. */
+export function modelLabel(choice: EngineChoice): string {
+  if (choice.model !== null) return choice.model;
+  return choice.executor === 'http' ? "the server's model" : `tiny-shapes (bundled, ${bundledModelPath()})`;
+}
+
+/** A local folder as an absolute path (checked to exist), or a URL or Hub id as given. */
+async function localOrRemote(model: string): Promise<string> {
+  if (/^https?:\/\//i.test(model)) return model;
+  const looksLikePath = /^(?:\/|\.{1,2}[\\/]|~[\\/]|[A-Za-z]:[\\/]|file:\/\/)/i.test(model);
+  const path = model.startsWith('file://') ? decodeURIComponent(new URL(model).pathname) : resolve(model.startsWith('~') ? homedir() + model.slice(1) : model);
+  const kind = await stat(path).then(
+    (s) => (s.isDirectory() ? 'folder' : 'file'),
+    () => 'missing',
+  );
+  if (kind === 'folder') return path;
+  if (looksLikePath || kind === 'file') {
+    const what = kind === 'file' ? 'is a file, not a folder' : 'does not exist';
+    throw new ModelFileNotFoundError('', path, `Model folder ${path} ${what} (--model ${model}). Give a diffusers model folder, a Hub id like stabilityai/sd-turbo, or a URL.`);
+  }
+  return model;
+}

@@ -1,0 +1,6 @@
+export { createImageServer, ImageServer } from './image-server.js';
+export type { ImageServerOptions, ImageServerState } from './image-server.js';
+export { HttpError } from './errors.js';
+export type { ValidationIssue } from './errors.js';
+export { parseImagesRequest } from './images-request.js';
+export type { ImagesRequestLimits } from './images-request.js';

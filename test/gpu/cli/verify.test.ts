@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli/main.js';
-import { fixturePath, fixturesDir } from '../../helpers/fixtures.js';
+import { fixturePath, fixturesDir, repoRoot } from '../../helpers/fixtures.js';
 
 async function verify(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -29,6 +29,19 @@ describe('omni-diffusion verify', () => {
     expect(lastLine(out)).toBe('PASS');
     expect(code).toBe(0);
     expect(out).toMatch(/max_abs=\S+ rel_l2=\S+/);
+  });
+
+  // The repo's own fixtures: the trained tiny-shapes model (reference outputs from the training
+  // code, tools/train-tiny) and the VAE encoder (tools/fixtures/vae_encoder.py, diffusers).
+  it.each([
+    ['the trained tiny-shapes UNet', 'tiny-shapes-unet'],
+    ['the trained tiny-shapes text encoder', 'tiny-shapes-text-encoder'],
+    ['a VAE encoder fixture', 'vae-encoder-tiny'],
+  ])('passes %s from test/fixtures', async (_what, name) => {
+    const { code, out } = await verify(join(repoRoot, 'test/fixtures', name));
+    expect(out).toMatch(/max_abs=\S+ rel_l2=\S+/);
+    expect(lastLine(out)).toBe('PASS');
+    expect(code).toBe(0);
   });
 
   it('runs the fp16 weights of a UNet fixture with --fp16', async () => {

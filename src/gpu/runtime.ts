@@ -73,6 +73,12 @@ export class GpuRuntime {
   readonly capabilities: GpuCapabilities;
   readonly pool: BufferPool;
   #encoder: GPUCommandEncoder | null = null;
+  /**
+   * The compute pass consecutive dispatches share: one pass per dispatch costs a pass begin/end
+   * each in Dawn, which dominates small models. WebGPU still orders the dispatches' storage
+   * accesses inside a pass; a copy or a submit ends it.
+   */
+  #pass: GPUComputePassEncoder | null = null;
   #scopeOpen = false;
   /** First WebGPU error of the flushed segments not yet checked; one chain, so unchecked flushes don't pile up. */
   #pendingError: Promise<GPUError | null> = Promise.resolve(null);
@@ -161,6 +167,7 @@ export class GpuRuntime {
     if (!this.device) return new Float32Array(t.size);
     const device = this.#live();
     const encoder = this.#encoderNow();
+    this.#endPass();
     const staging = chunks.map((c) => {
       const b = device.createBuffer({ size: c.byteSize, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
       encoder.copyBufferToBuffer(c.buffer!, 0, b, 0, c.byteSize);
@@ -186,7 +193,7 @@ export class GpuRuntime {
     return out;
   }
 
-  /** Records one kernel dispatch (its own compute pass) into the current encoder. */
+  /** Records one kernel dispatch into the current encoder's open compute pass. */
   dispatch(kernel: KernelDef, args: DispatchArgs): void {
     const name = `${kernel.family}.${kernel.entryPoint}`;
     if (args.bindings.length !== kernel.storage.length) {
@@ -206,7 +213,6 @@ export class GpuRuntime {
     const uniforms = packUniforms(args.uniforms ?? []);
     if (!this.device) return;
     const device = this.#live();
-    const encoder = this.#encoderNow();
     const defines = { ...args.defines, SHADER_F16: this.shaderF16 };
     const pipeline = getPipeline(device, kernel, defines, args.constants ?? {}, () => this.#stats.pipelinesCompiled++);
     const uniform = this.#uniformSlot(device, uniforms);
@@ -217,11 +223,10 @@ export class GpuRuntime {
         ...chunks.map((c, i) => ({ binding: i + 1, resource: { buffer: c.buffer!, offset: 0, size: c.byteSize } })),
       ],
     });
-    const pass = encoder.beginComputePass({ label: name });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
-    pass.end();
+    this.#pass ??= this.#encoderNow().beginComputePass();
+    this.#pass.setPipeline(pipeline);
+    this.#pass.setBindGroup(0, bindGroup);
+    this.#pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
   }
 
   /** Records a copy of `elements` 4-byte elements between single-chunk tensors of the same 4-byte dtype. */
@@ -237,6 +242,7 @@ export class GpuRuntime {
     this.#stats.copies++;
     if (!this.device || elements === 0) return;
     this.#live();
+    this.#endPass();
     this.#encoderNow().copyBufferToBuffer(s.buffer!, srcOffset * 4, d.buffer!, dstOffset * 4, elements * 4);
   }
 
@@ -254,6 +260,7 @@ export class GpuRuntime {
     }
     this.#uniformChunkIndex = 0;
     if (this.#encoder) {
+      this.#endPass();
       device.queue.submit([this.#encoder.finish()]);
       this.#encoder = null;
       this.#stats.submits++;
@@ -299,6 +306,11 @@ export class GpuRuntime {
       );
     }
     return chunks[0]!;
+  }
+
+  #endPass(): void {
+    this.#pass?.end();
+    this.#pass = null;
   }
 
   #encoderNow(): GPUCommandEncoder {

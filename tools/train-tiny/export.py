@@ -3,7 +3,7 @@ import copy
 import json
 import os
 import shutil
-import struct
+import sys
 
 import torch
 
@@ -11,33 +11,15 @@ import configs
 import shapes
 from schedule import ddim_sample
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from safetensors_io import write_safetensors  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MODEL_DIR = os.path.join(ROOT, "models", "tiny-shapes")
 FIXTURES_DIR = os.path.join(ROOT, "test", "fixtures")
 TOKENIZER_SRC = os.path.join(ROOT, "..", "shared", "fixtures", "tokenizer-clip")
 REFERENCE = {"torch": torch.__version__, "implementation": "tools/train-tiny/nets.py (plain PyTorch, diffusers 0.40 / transformers 5.18 semantics)"}
 EVAL_CASES = 40
-DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.int64: "I64"}
-
-
-def write_safetensors(path, tensors, metadata=None):
-    header, offset, blobs = {}, 0, []
-    if metadata is not None:
-        header["__metadata__"] = metadata
-    for name in sorted(tensors):
-        t = tensors[name].detach().contiguous().cpu()
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    raw += b" " * (-len(raw) % 8)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)))
-        f.write(raw)
-        for b in blobs:
-            f.write(b)
 
 
 def write_json(path, obj):

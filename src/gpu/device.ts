@@ -18,6 +18,8 @@ export interface AcquiredDevice {
   readonly adapter: GPUAdapter;
   readonly device: GPUDevice;
   readonly capabilities: GpuCapabilities;
+  /** The `GPU` is Dawn's Node binding, which completes promises by polling on the JS thread. */
+  readonly hostPolling: boolean;
 }
 
 const NODE_HINT =
@@ -41,6 +43,8 @@ export async function getGpu(): Promise<GPU> {
 }
 
 let nodeGpu: Promise<GPU> | null = null;
+/** The `GPU` objects made by Dawn's Node binding. */
+const dawnGpus = new WeakSet<GPU>();
 
 async function loadDawn(): Promise<GPU> {
   if (!isNode) throw new ExecutorUnavailableError('WebGPU is not available: navigator.gpu is missing (use a browser with WebGPU enabled, in a secure context).');
@@ -54,7 +58,9 @@ async function loadDawn(): Promise<GPU> {
   }
   // Dawn's objects check their arguments against the GPU* globals (GPUBufferUsage, ...).
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  return mod.create([]);
+  const gpu = mod.create([]);
+  dawnGpus.add(gpu);
+  return gpu;
 }
 
 /** Requests an adapter and a device that meets `requirements`, or throws `ExecutorUnavailableError` saying what is missing. */
@@ -83,7 +89,7 @@ export async function requestGpuDevice(requirements: GpuRequirements = {}, gpu?:
   } catch (err) {
     throw new ExecutorUnavailableError(`WebGPU requestDevice failed: ${String(err)}`, { cause: err });
   }
-  return { adapter, device, capabilities: deviceCapabilities(device) };
+  return { adapter, device, capabilities: deviceCapabilities(device), hostPolling: dawnGpus.has(g) };
 }
 
 /** Why a device went away. */
@@ -110,7 +116,7 @@ export class GpuContext {
     private readonly gpu: GPU | undefined,
   ) {
     this.#acquired = acquired;
-    this.#runtime = new GpuRuntime(acquired.device, acquired.capabilities);
+    this.#runtime = new GpuRuntime(acquired.device, acquired.capabilities, { hostPolling: acquired.hostPolling });
     this.#watch();
   }
 
@@ -151,7 +157,7 @@ export class GpuContext {
   async recreate(): Promise<void> {
     const old = this.#acquired.device;
     this.#acquired = await requestGpuDevice(this.requirements, this.gpu);
-    this.#runtime = new GpuRuntime(this.#acquired.device, this.#acquired.capabilities);
+    this.#runtime = new GpuRuntime(this.#acquired.device, this.#acquired.capabilities, { hostPolling: this.#acquired.hostPolling });
     this.#watch();
     old.destroy();
   }

@@ -108,7 +108,8 @@ export function bindGroupLayout(device: GPUDevice, def: KernelDef): GPUBindGroup
     layout = device.createBindGroupLayout({
       label: `${def.family}.${def.entryPoint}`,
       entries: [
-        { binding: 0, visibility: GPUShaderStageCompute, buffer: { type: 'uniform' } },
+        // A dynamic offset: the uniform chunk's bind group is the same for every slot in it.
+        { binding: 0, visibility: GPUShaderStageCompute, buffer: { type: 'uniform', hasDynamicOffset: true } },
         ...def.storage.map((access, i) => ({
           binding: i + 1,
           visibility: GPUShaderStageCompute,

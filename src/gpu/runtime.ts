@@ -1,4 +1,5 @@
 import { GpuDeviceLostError, GpuValidationError, TensorShapeError } from './errors.js';
+import { BindGroupCache } from './bind-group-cache.js';
 import { BufferPool, type PooledBuffer } from './buffer-pool.js';
 import { decodeHalf, encodeHalf } from './half.js';
 import {
@@ -36,6 +37,8 @@ export interface RuntimeStats {
   readonly pipelinesCompiled: number;
   /** Largest single storage binding of any dispatch. */
   readonly largestBindingBytes: number;
+  /** Bind groups created (cache misses); a repeated run over the same buffers creates none. */
+  readonly bindGroupsCreated: number;
 }
 
 /** What `dispatch` needs besides the kernel. */
@@ -53,6 +56,28 @@ export interface DispatchArgs {
 }
 
 const UNIFORM_CHUNK_BYTES = 65_536;
+
+/**
+ * The share of a submission's measured GPU time that a host-polling wait sleeps through before
+ * it starts polling: short enough that a faster submission is not slept past by much (the next
+ * one is queued behind it, so the GPU stays busy meanwhile), long enough to skip most polling.
+ */
+const POLITE_WAIT_SHARE = 0.85;
+
+/** A fence: its 4-byte mappable buffer, copied into at the end of a submission. */
+interface Fence {
+  readonly buffer: GPUBuffer;
+  readonly submittedAt: number;
+}
+
+/** How the runtime waits. */
+export interface RuntimeOptions {
+  /**
+   * The WebGPU implementation completes promises by polling on this thread (true for Dawn's Node
+   * binding): waits for the GPU then sleep before they poll. Default false.
+   */
+  hostPolling?: boolean;
+}
 
 interface UniformChunk {
   buffer: GPUBuffer;
@@ -82,14 +107,26 @@ export class GpuRuntime {
   #scopeOpen = false;
   /** First WebGPU error of the flushed segments not yet checked; one chain, so unchecked flushes don't pile up. */
   #pendingError: Promise<GPUError | null> = Promise.resolve(null);
+  /** The fence of the last `syncPrevious` submission, not yet waited for. */
+  #lastFence: Fence | null = null;
+  #fencePool: GPUBuffer[] = [];
+  #fenceSource: GPUBuffer | null = null;
+  /** Smoothed GPU time of one `syncPrevious` submission; null until one was measured. */
+  #fenceMs: number | null = null;
+  #lastFenceDone = 0;
   #uniformChunks: UniformChunk[] = [];
+  #bindGroups = new BindGroupCache();
   #uniformChunkIndex = 0;
   #lost: GPUDeviceLostInfo | null = null;
   #stats = { dispatches: 0, copies: 0, submits: 0, pipelinesCompiled: 0, largestBindingBytes: 0 };
 
-  constructor(device: GPUDevice, capabilities?: GpuCapabilities);
+  /** Waits for the GPU sleep before polling (see `RuntimeOptions.hostPolling`). */
+  readonly hostPolling: boolean;
+
+  constructor(device: GPUDevice, capabilities?: GpuCapabilities, options?: RuntimeOptions);
   constructor(device: null, capabilities: GpuCapabilities);
-  constructor(device: GPUDevice | null, capabilities: GpuCapabilities = deviceCapabilities(device!)) {
+  constructor(device: GPUDevice | null, capabilities: GpuCapabilities = deviceCapabilities(device!), options: RuntimeOptions = {}) {
+    this.hostPolling = options.hostPolling ?? false;
     this.mode = device ? 'execute' : 'plan';
     this.device = device;
     this.capabilities = capabilities;
@@ -118,7 +155,7 @@ export class GpuRuntime {
   }
 
   get stats(): RuntimeStats {
-    return { ...this.#stats };
+    return { ...this.#stats, bindGroupsCreated: this.#bindGroups.stats.misses };
   }
 
   /** Preprocessor flags for a tensor bound under `role`: `<role>_F16` (array<f16>) or `<role>_F16_PACKED` (array<u32>); neither for f32. */
@@ -216,16 +253,14 @@ export class GpuRuntime {
     const defines = { ...args.defines, SHADER_F16: this.shaderF16 };
     const pipeline = getPipeline(device, kernel, defines, args.constants ?? {}, () => this.#stats.pipelinesCompiled++);
     const uniform = this.#uniformSlot(device, uniforms);
-    const bindGroup = device.createBindGroup({
-      layout: bindGroupLayout(device, kernel),
-      entries: [
-        { binding: 0, resource: uniform },
-        ...chunks.map((c, i) => ({ binding: i + 1, resource: { buffer: c.buffer!, offset: 0, size: c.byteSize } })),
-      ],
+    const bindGroup = this.#bindGroups.get(device, bindGroupLayout(device, kernel), {
+      uniform: uniform.buffer,
+      uniformSize: uniform.size,
+      storage: chunks,
     });
     this.#pass ??= this.#encoderNow().beginComputePass();
     this.#pass.setPipeline(pipeline);
-    this.#pass.setBindGroup(0, bindGroup);
+    this.#pass.setBindGroup(0, bindGroup, [uniform.offset]);
     this.#pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
   }
 
@@ -280,6 +315,40 @@ export class GpuRuntime {
     if (!this.device) return;
     await this.device.queue.onSubmittedWorkDone();
     await this.#checkErrors();
+  }
+
+  /**
+   * Submits what was recorded and waits until the GPU has finished the work submitted by the
+   * previous `syncPrevious`, not this one: the caller records the next batch of work while the
+   * GPU runs this one. Throws the first WebGPU error of the finished work.
+   *
+   * Each submission ends with a 4-byte copy into a mappable fence buffer, and waiting is mapping
+   * it. Where the WebGPU implementation completes promises by polling on this thread (Dawn's Node
+   * binding spins `setImmediate` while one is pending, taking a core from a CPU driver such as
+   * lavapipe), the wait first sleeps for most of the GPU time measured for earlier submissions.
+   */
+  async syncPrevious(): Promise<void> {
+    const previous = this.#lastFence;
+    // Split the error chain: what was flushed before this call is checked here, once; this
+    // submission's errors are left to the next check.
+    const previousErrors = this.#pendingError;
+    this.#pendingError = Promise.resolve(null);
+    if (!this.device) {
+      this.flush();
+      return;
+    }
+    const device = this.#live();
+    const encoder = this.#encoderNow();
+    this.#endPass();
+    const fence = this.#fencePool.pop() ?? device.createBuffer({ size: 4, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    this.#fenceSource ??= device.createBuffer({ size: 4, usage: BufferUsage.COPY_SRC });
+    encoder.copyBufferToBuffer(this.#fenceSource, 0, fence, 0, 4);
+    this.flush();
+    this.#lastFence = { buffer: fence, submittedAt: performance.now() };
+    if (previous) await this.#waitFence(previous);
+    const first = await previousErrors;
+    if (this.#lost) throw this.#lostError();
+    if (first) throw new GpuValidationError(`WebGPU error in recorded commands: ${first.message}`);
   }
 
   /** Starts a new peak-bytes measurement. */
@@ -337,7 +406,7 @@ export class GpuRuntime {
     if (first) throw new GpuValidationError(`WebGPU error in recorded commands: ${first.message}`);
   }
 
-  #uniformSlot(device: GPUDevice, data: ArrayBuffer): GPUBufferBinding {
+  #uniformSlot(device: GPUDevice, data: ArrayBuffer): { buffer: GPUBuffer; offset: number; size: number } {
     const align = this.limits.minUniformBufferOffsetAlignment;
     let chunk = this.#uniformChunks[this.#uniformChunkIndex];
     if (chunk && chunk.used + data.byteLength > UNIFORM_CHUNK_BYTES) chunk = this.#uniformChunks[++this.#uniformChunkIndex];
@@ -353,6 +422,26 @@ export class GpuRuntime {
     chunk.staging.set(new Uint8Array(data), offset);
     chunk.used = Math.ceil((offset + data.byteLength) / align) * align;
     return { buffer: chunk.buffer, offset, size: data.byteLength };
+  }
+
+  async #waitFence(fence: Fence): Promise<void> {
+    // The GPU starts on a submission once the one before it is done.
+    const started = Math.max(fence.submittedAt, this.#lastFenceDone);
+    if (this.hostPolling && this.#fenceMs !== null) {
+      const delay = started + POLITE_WAIT_SHARE * this.#fenceMs - performance.now();
+      if (delay >= 1) await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    try {
+      await fence.buffer.mapAsync(MapMode.READ);
+    } catch (err) {
+      throw this.#lost ? this.#lostError() : err;
+    }
+    fence.buffer.unmap();
+    this.#fencePool.push(fence.buffer);
+    const done = performance.now();
+    const took = done - started;
+    this.#fenceMs = this.#fenceMs === null ? took : 0.7 * this.#fenceMs + 0.3 * took;
+    this.#lastFenceDone = done;
   }
 
   #live(): GPUDevice {

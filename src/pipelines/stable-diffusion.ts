@@ -255,9 +255,12 @@ export class StableDiffusionPipeline {
     return runTextToImage(components, (prompts) => this.tokenizer.call(prompts), scheduler, loopJob, hooks);
   }
 
-  /** Submits the recorded work and resolves when the GPU has finished it (no readback). */
+  /**
+   * Submits the recorded step and resolves when the GPU has finished the step before it (no
+   * readback): one step stays in flight while the caller records the next.
+   */
   async stepDone(): Promise<void> {
-    await this.ops.runtime.sync();
+    await this.ops.runtime.syncPrevious();
   }
 
   /** A cheap preview of the first image of `latents`: one small readback, no decoder. */

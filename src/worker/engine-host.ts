@@ -100,8 +100,8 @@ export class EngineHost implements EngineHostApi {
         {
           signal: abort.signal,
           onStep: async (step, total, latents) => {
-            // Submit this step's encoder and wait for it: progress then reports finished work, and
-            // a cancel posted meanwhile is seen before the next step is recorded.
+            // Submit this step and wait for the one before it: the GPU runs this step while the
+            // next is recorded, and a cancel posted meanwhile is still seen before that.
             await pipeline.stepDone();
             checkCancel();
             if (this.#lost) throw this.#lost;

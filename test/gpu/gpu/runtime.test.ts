@@ -123,3 +123,77 @@ test('a reshaped view shares storage, survives release of the original, and use 
   expect(rt.pool.stats.liveBytes).toBeLessThan(live);
   await expect(rt.read(v)).rejects.toThrow(TensorReleasedError);
 });
+
+describe('syncPrevious (one submission in flight while the next is recorded)', () => {
+  test('each call submits; a loop of scale steps synced this way reads back exactly', async () => {
+    const rt = await gpuRuntime();
+    const ops = new GpuOps(rt);
+    const data = randomNormal(64, 11);
+    let x = ops.upload(data, [64]);
+    const submits = rt.stats.submits;
+    for (let i = 0; i < 6; i++) {
+      const y = ops.scale(x, 2);
+      ops.release(x);
+      x = y;
+      await rt.syncPrevious();
+    }
+    expect(rt.stats.submits).toBe(submits + 6);
+    const got = await ops.read(x);
+    got.forEach((v, i) => expect(v).toBe(data[i]! * 64));
+  });
+
+  test("a WebGPU error is reported by the call after its submission, once, and the runtime stays usable", async () => {
+    const rt = await gpuRuntime();
+    const broken = defineKernel({ family: 'runtime-test', entryPoint: 'broken', source: '@compute @workgroup_size(1) fn broken() { let x: u32 = 1.5; }', storage: [] });
+    rt.dispatch(broken, { bindings: [], workgroups: 1 });
+    await expect(rt.syncPrevious()).resolves.toBeUndefined();
+    await expect(rt.syncPrevious()).rejects.toThrow(GpuValidationError);
+    await expect(rt.syncPrevious()).resolves.toBeUndefined();
+    await expect(rt.sync()).resolves.toBeUndefined();
+    expect(Array.from(await iota(rt, 5))).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  test('a host-polling runtime (sleeps before it polls) gives the same results', async () => {
+    const ctx = await gpuContext();
+    const rt = new GpuRuntime(ctx.device, ctx.capabilities, { hostPolling: true });
+    const ops = new GpuOps(rt);
+    const data = randomNormal(4096, 12);
+    let x = ops.upload(data, [4096]);
+    for (let i = 0; i < 8; i++) {
+      const y = ops.unary(ops.scale(x, 0.5), 'relu');
+      ops.release(x);
+      x = y;
+      await rt.syncPrevious();
+    }
+    const got = await ops.read(x);
+    got.forEach((v, i) => expect(v).toBeCloseTo(Math.max(0, data[i]!) / 256, 6));
+  });
+});
+
+test("Dawn's Node binding is recognised as host-polling, so its runtime sleeps before it polls", async () => {
+  const ctx = await gpuContext();
+  expect(ctx.runtime.hostPolling).toBe(true);
+  expect(GpuRuntime.plan().hostPolling).toBe(false);
+});
+
+test('bind groups are cached: a repeated run over the same pooled buffers creates none', async () => {
+  const rt = await gpuRuntime();
+  const ops = new GpuOps(rt);
+  const x = ops.upload(randomNormal(300, 13), [300]);
+  const run = async () => {
+    const a = ops.add(x, x);
+    const b = ops.unary(a, 'silu');
+    ops.release(a);
+    const out = await ops.read(b);
+    ops.release(b);
+    return out;
+  };
+  const first = await run();
+  const created = rt.stats.bindGroupsCreated;
+  expect(created).toBeGreaterThan(0);
+  expect(Array.from(await run())).toEqual(Array.from(first));
+  expect(rt.stats.bindGroupsCreated).toBe(created);
+  const y = ops.upload(randomNormal(300, 14), [300]);
+  await ops.read(ops.add(y, x));
+  expect(rt.stats.bindGroupsCreated).toBe(created + 1);
+});

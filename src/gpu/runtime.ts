@@ -64,11 +64,21 @@ const UNIFORM_CHUNK_BYTES = 65_536;
  */
 const POLITE_WAIT_SHARE = 0.85;
 
+/** A fence mapped within this many ms of the first poll had finished before it. */
+const ALREADY_DONE_MS = 1.5;
+/** What the estimate shrinks by when a fence had finished before the wait woke up. */
+const OVERSLEPT_SHRINK = 0.75;
+
 /** A fence: its 4-byte mappable buffer, copied into at the end of a submission. */
 interface Fence {
   readonly buffer: GPUBuffer;
   readonly submittedAt: number;
+  /** The submission's work signature: its dispatch and workgroup counts. */
+  readonly work: string;
 }
+
+/** Distinct work signatures whose GPU time is remembered (then the memory starts over). */
+const MAX_WAIT_ESTIMATES = 256;
 
 /** How the runtime waits. */
 export interface RuntimeOptions {
@@ -111,8 +121,15 @@ export class GpuRuntime {
   #lastFence: Fence | null = null;
   #fencePool: GPUBuffer[] = [];
   #fenceSource: GPUBuffer | null = null;
-  /** Smoothed GPU time of one `syncPrevious` submission; null until one was measured. */
-  #fenceMs: number | null = null;
+  /**
+   * Smoothed GPU time of `syncPrevious` submissions by work signature: the steps of one model at
+   * one size share a signature, so the estimate carries over from one image to the next but not
+   * to other work.
+   */
+  #waitEstimates = new Map<string, number>();
+  #lastWaitedWork: string | null = null;
+  #submissionDispatches = 0;
+  #submissionWorkgroups = 0;
   #lastFenceDone = 0;
   #uniformChunks: UniformChunk[] = [];
   #bindGroups = new BindGroupCache();
@@ -217,6 +234,7 @@ export class GpuRuntime {
     } catch (err) {
       throw this.#lost ? this.#lostError() : err;
     }
+    this.#retireFence();
     await this.#checkErrors();
     const out = new Float32Array(t.size);
     chunks.forEach((c, i) => {
@@ -246,6 +264,8 @@ export class GpuRuntime {
       throw new TensorShapeError(`${name}: workgroup grid [${grid}] is invalid or exceeds maxComputeWorkgroupsPerDimension = ${max}`);
     }
     this.#stats.dispatches++;
+    this.#submissionDispatches++;
+    this.#submissionWorkgroups += grid[0] * grid[1] * grid[2];
     for (const c of chunks) if (c.byteSize > this.#stats.largestBindingBytes) this.#stats.largestBindingBytes = c.byteSize;
     const uniforms = packUniforms(args.uniforms ?? []);
     if (!this.device) return;
@@ -299,6 +319,8 @@ export class GpuRuntime {
       device.queue.submit([this.#encoder.finish()]);
       this.#encoder = null;
       this.#stats.submits++;
+      this.#submissionDispatches = 0;
+      this.#submissionWorkgroups = 0;
     }
     this.pool.markSubmitted();
     if (this.#scopeOpen) {
@@ -314,7 +336,13 @@ export class GpuRuntime {
     this.flush();
     if (!this.device) return;
     await this.device.queue.onSubmittedWorkDone();
+    this.#retireFence();
     await this.#checkErrors();
+  }
+
+  /** The GPU time (smoothed, ms) expected of submissions like the last one `syncPrevious` waited for; null before any. */
+  get gpuWaitEstimateMs(): number | null {
+    return this.#lastWaitedWork === null ? null : (this.#waitEstimates.get(this.#lastWaitedWork) ?? null);
   }
 
   /**
@@ -343,8 +371,9 @@ export class GpuRuntime {
     const fence = this.#fencePool.pop() ?? device.createBuffer({ size: 4, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     this.#fenceSource ??= device.createBuffer({ size: 4, usage: BufferUsage.COPY_SRC });
     encoder.copyBufferToBuffer(this.#fenceSource, 0, fence, 0, 4);
+    const work = `${this.#submissionDispatches}:${this.#submissionWorkgroups}`;
     this.flush();
-    this.#lastFence = { buffer: fence, submittedAt: performance.now() };
+    this.#lastFence = { buffer: fence, submittedAt: performance.now(), work };
     if (previous) await this.#waitFence(previous);
     const first = await previousErrors;
     if (this.#lost) throw this.#lostError();
@@ -427,10 +456,16 @@ export class GpuRuntime {
   async #waitFence(fence: Fence): Promise<void> {
     // The GPU starts on a submission once the one before it is done.
     const started = Math.max(fence.submittedAt, this.#lastFenceDone);
-    if (this.hostPolling && this.#fenceMs !== null) {
-      const delay = started + POLITE_WAIT_SHARE * this.#fenceMs - performance.now();
-      if (delay >= 1) await new Promise((resolve) => setTimeout(resolve, delay));
+    const estimate = this.#waitEstimates.get(fence.work);
+    let slept = false;
+    if (this.hostPolling && estimate !== undefined) {
+      const delay = started + POLITE_WAIT_SHARE * estimate - performance.now();
+      if (delay >= 1) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        slept = true;
+      }
     }
+    const polling = performance.now();
     try {
       await fence.buffer.mapAsync(MapMode.READ);
     } catch (err) {
@@ -439,9 +474,25 @@ export class GpuRuntime {
     fence.buffer.unmap();
     this.#fencePool.push(fence.buffer);
     const done = performance.now();
-    const took = done - started;
-    this.#fenceMs = this.#fenceMs === null ? took : 0.7 * this.#fenceMs + 0.3 * took;
+    let next: number;
+    if (slept && done - polling < ALREADY_DONE_MS) {
+      // It finished while we slept, so its time is unknown but below the estimate; measuring
+      // the oversleep instead would keep a stale estimate alive.
+      next = estimate! * OVERSLEPT_SHRINK;
+    } else {
+      const took = done - started;
+      next = estimate === undefined ? took : 0.7 * estimate + 0.3 * took;
+    }
+    if (!this.#waitEstimates.has(fence.work) && this.#waitEstimates.size >= MAX_WAIT_ESTIMATES) this.#waitEstimates.clear();
+    this.#waitEstimates.set(fence.work, next);
+    this.#lastWaitedWork = fence.work;
     this.#lastFenceDone = done;
+  }
+
+  /** After a full wait the last fence's copy is done: its buffer can be reused. */
+  #retireFence(): void {
+    if (this.#lastFence) this.#fencePool.push(this.#lastFence.buffer);
+    this.#lastFence = null;
   }
 
   #live(): GPUDevice {

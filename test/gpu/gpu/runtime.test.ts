@@ -170,6 +170,53 @@ describe('syncPrevious (one submission in flight while the next is recorded)', (
   });
 });
 
+/** Keeps the GPU busy for a number of dependent multiply-adds per thread. */
+const BUSY = defineKernel({
+  family: 'runtime-test',
+  entryPoint: 'busy',
+  source: `
+struct U { n: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(64)
+fn busy(@builtin(global_invocation_id) g: vec3<u32>) {
+  var x = out[g.x];
+  for (var i = 0u; i < u.n; i++) { x = x * 0.9999999 + 0.5; }
+  out[g.x] = x;
+}`,
+  storage: ['read_write'],
+});
+
+test('the wait estimate follows the work: it drops when steps get shorter, and other work is measured afresh', async () => {
+  const ctx = await gpuContext();
+  const rt = new GpuRuntime(ctx.device, ctx.capabilities, { hostPolling: true });
+  const out = rt.upload(new Float32Array(256), [256]);
+  const step = (n: number) => {
+    rt.dispatch(BUSY, { bindings: [out], uniforms: [u32(n)], workgroups: 4 });
+    return rt.syncPrevious();
+  };
+  for (let i = 0; i < 4; i++) await step(2_000_000);
+  const heavy = rt.gpuWaitEstimateMs!;
+  expect(heavy).toBeGreaterThan(5);
+  // Were oversleeps measured as GPU time, a stale estimate would make every short step sleep
+  // for most of a long one.
+  for (let i = 0; i < 8; i++) await step(1);
+  expect(rt.gpuWaitEstimateMs!).toBeLessThan(heavy / 4);
+
+  for (let i = 0; i < 4; i++) await step(2_000_000);
+  const again = rt.gpuWaitEstimateMs!;
+  // Work with other dispatch and workgroup counts (another model or size) must not sleep on
+  // this estimate: its first measured wait would then be most of `again`.
+  const other = async () => {
+    rt.dispatch(BUSY, { bindings: [out], uniforms: [u32(1)], workgroups: 2 });
+    rt.dispatch(BUSY, { bindings: [out], uniforms: [u32(1)], workgroups: 2 });
+    await rt.syncPrevious();
+  };
+  await other();
+  await other();
+  expect(rt.gpuWaitEstimateMs!).toBeLessThan(again / 4);
+});
+
 test("Dawn's Node binding is recognised as host-polling, so its runtime sleeps before it polls", async () => {
   const ctx = await gpuContext();
   expect(ctx.runtime.hostPolling).toBe(true);

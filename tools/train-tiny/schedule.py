@@ -24,8 +24,8 @@ def trailing_timesteps(cfg, steps):
 
 @torch.no_grad()
 def ddim_sample(unet, cond, uncond, noise, cfg, steps, guidance):
-    """Deterministic DDIM (eta 0) with classifier-free guidance, v-prediction, x0 clipped to
-    [-1, 1], as diffusers' DDIMScheduler.step with this config."""
+    """Deterministic DDIM (eta 0) with classifier-free guidance and v-prediction, x0 clipped when
+    the config says so, as diffusers' DDIMScheduler.step with this config."""
     ac = alphas_cumprod(cfg)
     final = torch.tensor(1.0) if cfg["set_alpha_to_one"] else ac[0]
     n = cfg["num_train_timesteps"]
@@ -39,7 +39,9 @@ def ddim_sample(unet, cond, uncond, noise, cfg, steps, guidance):
         a = ac[t]
         a_prev = ac[prev] if prev >= 0 else final
         b = 1 - a
-        x0 = (a.sqrt() * x - b.sqrt() * v).clamp(-1, 1)
+        x0 = a.sqrt() * x - b.sqrt() * v
+        if cfg["clip_sample"]:
+            x0 = x0.clamp(-cfg["clip_sample_range"], cfg["clip_sample_range"])
         eps = a.sqrt() * v + b.sqrt() * x
         x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
     return x

@@ -105,15 +105,20 @@ export class BufferPool {
     }
   }
 
-  /** Destroys idle buffers (those not held by a tensor). */
+  /**
+   * Destroys the idle buffers released before the last submit. Those released since may still be
+   * read by recorded, unsubmitted commands, so they stay until a later `markSubmitted()`; a
+   * destroyed buffer that submitted work still reads lives until that work is done (WebGPU).
+   */
   trim(): void {
-    for (const lists of this.#free.values()) {
-      for (const p of [...lists.ready, ...lists.pending]) {
+    for (const [size, lists] of this.#free) {
+      for (const p of lists.ready) {
         p.buffer?.destroy();
         this.#reserved -= p.size;
       }
+      lists.ready.length = 0;
+      if (lists.pending.length === 0) this.#free.delete(size);
     }
-    this.#free.clear();
   }
 
   get stats(): PoolStats {

@@ -331,6 +331,19 @@ export class GpuRuntime {
     }
   }
 
+  /**
+   * Submits what was recorded and gives the pool's idle buffers back to the system, with the bind
+   * groups that referenced them: between requests only tensors still held (weights) stay
+   * allocated. The next request allocates its activations again.
+   */
+  releaseIdle(): void {
+    this.flush();
+    // Nothing is recorded after a flush, so buffers released since the last submit are idle too.
+    this.pool.markSubmitted();
+    this.pool.trim();
+    this.#bindGroups.clear();
+  }
+
   /** Flushes, waits for the GPU to finish, and throws the first WebGPU error any recorded command raised. */
   async sync(): Promise<void> {
     this.flush();

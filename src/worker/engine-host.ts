@@ -11,6 +11,7 @@ import { StableDiffusionPipeline } from '../pipelines/stable-diffusion.js';
 import { fromRgbaImage, toRgbaImages } from '../pipelines/images.js';
 import type { TextToImageJob } from '../pipelines/text-to-image.js';
 import type { EngineHostApi, HostInfo, HostMemory, ModelSpec, WireProgress, WireRequest, WireResult } from './protocol.js';
+import { NO_HOST_MEMORY } from './protocol.js';
 
 /** Remote models go through the download cache, so a reload after device loss does no network I/O; local folders are read in place. */
 async function cachedSource(nameOrPath: string): Promise<ModelSource> {
@@ -32,6 +33,7 @@ export class EngineHost implements EngineHostApi {
   #pipeline: StableDiffusionPipeline | null = null;
   #lost: GpuDeviceLostError | null = null;
   #cancelled = new Set<string>();
+  #inFlight = 0;
   #info: HostInfo | null = null;
 
   async load(spec: ModelSpec): Promise<HostInfo> {
@@ -73,6 +75,7 @@ export class EngineHost implements EngineHostApi {
     if (!this.#ctx || !this.#spec) throw new ExecutorUnavailableError('EngineHost.generate called before load().');
     if (this.#lost || !this.#pipeline) await this.#recover();
     const pipeline = this.#pipeline!;
+    this.#inFlight++;
     const started = performance.now();
     const abort = new AbortController();
     const checkCancel = (): void => {
@@ -124,6 +127,20 @@ export class EngineHost implements EngineHostApi {
       throw err;
     } finally {
       this.#cancelled.delete(request.requestId);
+      this.#inFlight--;
+      // Activations of a finished request would otherwise stay reserved until the next one: on a
+      // shared GPU (a browser tab) that memory belongs back to the system while the engine idles.
+      if (this.#inFlight === 0 && !this.#lost) this.#releaseIdle();
+    }
+  }
+
+  #releaseIdle(): void {
+    try {
+      this.#ctx?.runtime.releaseIdle();
+    } catch (err) {
+      // A device lost mid-request surfaces here before its lost promise settles; the request
+      // already carries that failure and the next one recovers the device.
+      if (!(err instanceof GpuDeviceLostError)) throw err;
     }
   }
 
@@ -133,7 +150,7 @@ export class EngineHost implements EngineHostApi {
 
   memory(): HostMemory {
     const stats = this.#ctx?.runtime.pool.stats;
-    return { liveBytes: stats?.liveBytes ?? 0, peakBytes: stats?.peakBytes ?? 0 };
+    return stats ? { liveBytes: stats.liveBytes, peakBytes: stats.peakBytes, reservedBytes: stats.reservedBytes } : { ...NO_HOST_MEMORY };
   }
 
   loseDevice(): void {

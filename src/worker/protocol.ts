@@ -60,11 +60,18 @@ export interface HostInfo {
   defaults: { steps: number; guidanceScale: number; height: number; width: number; scheduler: string };
 }
 
-/** Live GPU memory of the host's runtime. */
+/** GPU memory of the host's runtime, in bytes. */
 export interface HostMemory {
+  /** Held by tensors: the weights, plus activations while a request runs. */
   liveBytes: number;
+  /** Largest `liveBytes` so far. */
   peakBytes: number;
+  /** Every buffer the runtime owns, live or idle; idle ones are released after each request. */
+  reservedBytes: number;
 }
+
+/** What a host without a loaded runtime reports. */
+export const NO_HOST_MEMORY: Readonly<HostMemory> = Object.freeze({ liveBytes: 0, peakBytes: 0, reservedBytes: 0 });
 
 /** The interface of the engine host, in-process or behind a worker (comlink). */
 export interface EngineHostApi {

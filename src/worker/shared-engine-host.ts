@@ -1,6 +1,7 @@
 import { AbortError, ExecutorUnavailableError } from '../errors.js';
 import { SharedHostModelMismatchError } from './errors.js';
 import type { EngineHostApi, HostInfo, HostMemory, ModelSpec, WireProgress, WireRequest, WireResult } from './protocol.js';
+import { NO_HOST_MEMORY } from './protocol.js';
 
 /** Counters of a shared engine host, for UIs and tests. */
 export interface SharedHostStats {
@@ -116,7 +117,7 @@ export class SharedEngineHost {
   }
 
   #memory(): HostMemory {
-    return this.#host ? this.#host.memory() : { liveBytes: 0, peakBytes: 0 };
+    return this.#host ? this.#host.memory() : { ...NO_HOST_MEMORY };
   }
 
   async #detach(id: number): Promise<void> {

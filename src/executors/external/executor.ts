@@ -2,6 +2,7 @@ import type { DiffusionOutput } from '../../engine/output.js';
 import type { DiffusionRequest } from '../../engine/request.js';
 import { ConfigValidationError, ExecutorUnavailableError } from '../../errors.js';
 import type { HostInfo, HostMemory } from '../../worker/protocol.js';
+import { NO_HOST_MEMORY } from '../../worker/protocol.js';
 import { DiffusionExecutor, withTimeout, type CollectiveRpcOptions } from '../executor.js';
 import { HostConnection, type HostLauncher } from '../webgpu/host-connection.js';
 import { modelSpecOf } from '../webgpu/wire.js';
@@ -77,7 +78,7 @@ export class ExternalDiffusionExecutor extends DiffusionExecutor {
 
   /** GPU memory of the attached host (shared with its other clients). */
   memory(): Promise<HostMemory> {
-    return this.#connection ? this.#connection.memory() : Promise.resolve({ liveBytes: 0, peakBytes: 0 });
+    return this.#connection ? this.#connection.memory() : Promise.resolve({ ...NO_HOST_MEMORY });
   }
 
   /**

@@ -2,6 +2,7 @@ import type { DiffusionOutput } from '../../engine/output.js';
 import type { DiffusionRequest } from '../../engine/request.js';
 import { requestGpuDevice } from '../../gpu/device.js';
 import type { HostInfo, HostMemory } from '../../worker/protocol.js';
+import { NO_HOST_MEMORY } from '../../worker/protocol.js';
 import { DiffusionExecutor } from '../executor.js';
 import { HostConnection } from './host-connection.js';
 import { launchEngineHost } from './launch.js';
@@ -44,7 +45,7 @@ export class WebGPUDiffusionExecutor extends DiffusionExecutor {
 
   /** GPU memory in use by the model and live requests. */
   memory(): Promise<HostMemory> {
-    return this.#connection ? this.#connection.memory() : Promise.resolve({ liveBytes: 0, peakBytes: 0 });
+    return this.#connection ? this.#connection.memory() : Promise.resolve({ ...NO_HOST_MEMORY });
   }
 
   /** Fault injection for tests: loses the GPU device as a driver reset would. */

@@ -4,6 +4,7 @@ import { failedOutput } from '../../engine/output.js';
 import type { DiffusionProgress, DiffusionRequest } from '../../engine/request.js';
 import { AbortError, EngineClosedError } from '../../errors.js';
 import type { EngineHostApi, HostInfo, HostMemory, ModelSpec, WireProgress, WireRequest } from '../../worker/protocol.js';
+import { NO_HOST_MEMORY } from '../../worker/protocol.js';
 import { toOutput, toWireRequest, wireTransferables } from './wire.js';
 
 /** An engine host: in-process, or a comlink proxy of one in a worker or behind a port. */
@@ -147,7 +148,7 @@ export class HostConnection {
 
   /** GPU memory in use by the model and live requests. */
   async memory(): Promise<HostMemory> {
-    return this.#launched ? this.guard(Promise.resolve(this.#launched.host.memory())) : { liveBytes: 0, peakBytes: 0 };
+    return this.#launched ? this.guard(Promise.resolve(this.#launched.host.memory())) : { ...NO_HOST_MEMORY };
   }
 
   /** Rejects when there is no live host or it does not answer. */

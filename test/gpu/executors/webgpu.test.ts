@@ -92,4 +92,14 @@ describe('webgpu executor: requests, cancellation, recovery and memory', () => {
       expect((await executor.memory()).liveBytes).toBe(baseline);
     }
   });
+
+  it('gives idle activation buffers back after each request: only the weights stay reserved', async () => {
+    const executor = engine.executor as WebGPUDiffusionExecutor;
+    const [first] = await engine.step([{ ...base, seed: 3 }]);
+    const idle = await executor.memory();
+    expect(idle.reservedBytes).toBe(idle.liveBytes);
+    expect(idle.peakBytes).toBeGreaterThan(idle.liveBytes);
+    const [second] = await engine.step([{ ...base, seed: 3 }]);
+    expect(Array.from(second!.images[0]!.data)).toEqual(Array.from(first!.images[0]!.data));
+  });
 });

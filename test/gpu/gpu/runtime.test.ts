@@ -244,3 +244,24 @@ test('bind groups are cached: a repeated run over the same pooled buffers create
   await ops.read(ops.add(y, x));
   expect(rt.stats.bindGroupsCreated).toBe(created + 1);
 });
+
+test('releaseIdle destroys idle buffers mid-recording without breaking the commands recorded so far', async () => {
+  const rt = await gpuRuntime();
+  const ops = new GpuOps(rt);
+  const xData = randomNormal(500, 15);
+  const x = ops.upload(xData, [500]);
+  const a = ops.add(x, x);
+  const b = ops.unary(a, 'relu');
+  ops.release(a);
+  rt.releaseIdle();
+  const got = await ops.read(b);
+  ops.release(b);
+  expect(Array.from(got)).toEqual(Array.from(xData, (v) => Math.max(0, Math.fround(2 * v))));
+  rt.releaseIdle();
+  const held = rt.pool.stats;
+  expect(held.reservedBytes).toBe(held.liveBytes);
+  const again = ops.unary(x, 'relu');
+  expect(Array.from(await ops.read(again))).toEqual(Array.from(xData, (v) => Math.max(0, Math.fround(v))));
+  ops.release(again);
+  ops.release(x);
+});

@@ -25,6 +25,7 @@ test('without a device the pool still does the accounting: live, peak, reuse and
   pool.resetPeak();
   expect(pool.stats.peakBytes).toBe(0);
   expect(seen).toEqual([1024, 1024]);
+  pool.markSubmitted();
   pool.trim();
   expect(pool.stats.reservedBytes).toBe(0);
 });
@@ -36,4 +37,18 @@ test('buffers released since the last submit are withheld from host writes until
   expect(pool.acquire(512, { hostWrite: true })).not.toBe(a);
   pool.markSubmitted();
   expect(pool.acquire(512, { hostWrite: true })).toBe(a);
+});
+
+test('trim destroys the buffers released before the last submit and keeps those recorded commands may still read', () => {
+  const pool = new BufferPool(null, 1 << 30);
+  const early = pool.acquire(2048);
+  const late = pool.acquire(4096);
+  pool.release(early);
+  pool.markSubmitted();
+  pool.release(late);
+  pool.trim();
+  expect(pool.stats.reservedBytes).toBe(4096);
+  expect(pool.acquire(4096)).toBe(late);
+  expect(pool.acquire(2048)).not.toBe(early);
+  expect(pool.stats.allocations).toBe(3);
 });

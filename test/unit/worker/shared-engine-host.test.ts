@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EngineHostApi, HostInfo, ModelSpec, WireProgress, WireRequest, WireResult } from '../../../src/worker/protocol.js';
+import type { EngineHostApi, HostInfo, HostMemory, ModelSpec, WireProgress, WireRequest, WireResult } from '../../../src/worker/protocol.js';
 import { SharedEngineHost } from '../../../src/worker/shared-engine-host.js';
 
 const spec: ModelSpec = { modelNameOrPath: 'org/model', dtype: 'f32', variant: null, taesd: null };
@@ -30,8 +30,8 @@ class FakeHost implements EngineHostApi {
     this.calls.push(`cancel ${requestId}`);
   }
 
-  memory(): { liveBytes: number; peakBytes: number } {
-    return { liveBytes: 1, peakBytes: 1 };
+  memory(): HostMemory {
+    return { liveBytes: 1, peakBytes: 1, reservedBytes: 1 };
   }
 
   loseDevice(): void {}

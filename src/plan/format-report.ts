@@ -21,6 +21,7 @@ export function formatPlanReport(r: PlanReport): string[] {
     ['batch', r.batch],
     ['dtype', r.dtype],
     ['shader_f16', r.shaderF16],
+    ['img2img', r.img2img],
     ['max_storage_buffer_binding_size', r.limits.maxStorageBufferBindingSize],
     ['max_buffer_size', r.limits.maxBufferSize],
     ['max_compute_workgroup_storage_size', r.limits.maxComputeWorkgroupStorageSize],

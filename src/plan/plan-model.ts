@@ -10,6 +10,7 @@ import { parseAutoencoderTinyConfig } from '../models/taesd/config.js';
 import { parseUNetConfig } from '../models/unet/config.js';
 import { UNet2DConditionModel } from '../models/unet/unet-2d-condition.js';
 import { AutoencoderKLDecoder } from '../models/vae/autoencoder-kl-decoder.js';
+import { AutoencoderKLEncoder } from '../models/vae/autoencoder-kl-encoder.js';
 import { parseAutoencoderKLConfig } from '../models/vae/config.js';
 import { AttentionAuditOps } from './attention-audit.js';
 import { PlanError } from './errors.js';
@@ -42,14 +43,19 @@ export interface PlanModelOptions {
   limits?: Partial<GpuLimits>;
   /** UNet calls to plan in a row (default 2), each reported, to show the work per call is stable. */
   unetCalls?: number;
+  /**
+   * Plan image-to-image too: the VAE encoder, which the pipeline loads on the first such request
+   * and keeps resident, encoding one image. A pixel-space model (no VAE) needs no encoder.
+   */
+  img2img?: boolean;
 }
 
-export type ComponentName = 'text_encoder' | 'unet' | 'vae_decoder';
+export type ComponentName = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder';
 
 /** Device memory and work of one component, planned on its own plan-mode runtime. */
 export interface ComponentPlan {
   readonly name: ComponentName;
-  /** The input planned: token ids [B, L] or latents [B, C, h, w]. */
+  /** The input planned: token ids [B, L], latents [B, C, h, w] or an image [1, C, H, W]. */
   readonly input: readonly number[];
   readonly parameters: number;
   /** Pool bytes holding the weights (buffers round up to their size bucket). */
@@ -86,6 +92,8 @@ export interface PlanReport {
   readonly dtype: TensorDType;
   readonly shaderF16: boolean;
   readonly limits: GpuLimits;
+  /** Whether the VAE encoder of image-to-image was planned (when the model has a VAE). */
+  readonly img2img: boolean;
   readonly components: readonly ComponentPlan[];
   /** Weights of every component: all stay resident while the pipeline runs. */
   readonly weightsBytes: number;
@@ -111,7 +119,7 @@ const TIMESTEP = 999;
  * Plans a Stable Diffusion model from its configs alone: builds each component on a plan-mode
  * runtime (no device, no math) with generated weights, runs one call at the given size (the UNet
  * `unetCalls` times at `batch`, the text encoder at `batch`×77 tokens, the VAE decoder on one
- * image) and reports device memory split into weights and activations, the largest binding and
+ * image, with `img2img` the VAE encoder on one image) and reports device memory split into weights and activations, the largest binding and
  * allocation, dispatch counts, and a check that no attention stores its full score matrix.
  *
  * A component that exceeds a device limit is reported with `error` rather than thrown; config
@@ -190,6 +198,25 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
       }),
     );
   }
+  if (decoder && options.img2img) {
+    const encoder = decoder.encoder;
+    if (!encoder) throw new PlanError(`img2img needs a VAE encoder, and ${source}/vae/config.json describes an AutoencoderTiny, whose encoder omni-diffusion does not run.`);
+    const image = [1, encoder.inChannels, options.height, options.width];
+    components.push(
+      planComponent('vae_encoder', image, newOps(), `${source}/vae`, (ops, dict) => {
+        const model = encoder.load(ops, dict, weightOptions);
+        return {
+          calls: 1,
+          call: () => {
+            const pixels = zeros(ops, image);
+            ops.release(model.encode(pixels));
+            ops.release(pixels);
+          },
+          release: () => model.release(),
+        };
+      }),
+    );
+  }
 
   const planned = components.filter((c) => c.error === null);
   const unet = components.find((c) => c.name === 'unet')!;
@@ -202,6 +229,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     dtype: options.dtype,
     shaderF16: options.shaderF16 ?? true,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
+    img2img: options.img2img ?? false,
     components,
     weightsBytes,
     peakActivationBytes,
@@ -221,21 +249,37 @@ interface PlannedModel {
   release(): void;
 }
 
-/** The VAE decoder a `vae/config.json` describes, and its image-to-latent size factor. */
+/** The VAE decoder a `vae/config.json` describes, its image-to-latent size factor, and its encoder when one runs. */
 interface DecoderPlan {
   latentChannels: number;
   scaleFactor: number;
   load(ops: AttentionAuditOps, dict: SyntheticStateDict, options: { dtype: TensorDType }): { decode(latents: GpuTensor): GpuTensor; release(): void };
+  encoder: EncoderPlan | null;
+}
+
+interface EncoderPlan {
+  inChannels: number;
+  load(ops: AttentionAuditOps, dict: SyntheticStateDict, options: { dtype: TensorDType }): { encode(image: GpuTensor): GpuTensor; release(): void };
 }
 
 function parseDecoder(json: unknown, file: string): DecoderPlan {
   const className = json !== null && typeof json === 'object' ? (json as Record<string, unknown>)['_class_name'] : undefined;
   if (className === 'AutoencoderTiny') {
     const c = parseAutoencoderTinyConfig(json, file);
-    return { latentChannels: c.latentChannels, scaleFactor: 2 ** (c.decoderBlockOutChannels.length - 1), load: (ops, dict, o) => AutoencoderTinyDecoder.load(ops, c, dict, o) };
+    return {
+      latentChannels: c.latentChannels,
+      scaleFactor: 2 ** (c.decoderBlockOutChannels.length - 1),
+      load: (ops, dict, o) => AutoencoderTinyDecoder.load(ops, c, dict, o),
+      encoder: null,
+    };
   }
   const c = parseAutoencoderKLConfig(json, file);
-  return { latentChannels: c.latentChannels, scaleFactor: 2 ** (c.blockOutChannels.length - 1), load: (ops, dict, o) => AutoencoderKLDecoder.load(ops, c, dict, o) };
+  return {
+    latentChannels: c.latentChannels,
+    scaleFactor: 2 ** (c.blockOutChannels.length - 1),
+    load: (ops, dict, o) => AutoencoderKLDecoder.load(ops, c, dict, o),
+    encoder: { inChannels: c.inChannels, load: (ops, dict, o) => AutoencoderKLEncoder.load(ops, c, dict, o) },
+  };
 }
 
 function checkOptions(o: PlanModelOptions): void {

@@ -15,12 +15,13 @@ import { defineCommand } from '../registry.js';
 export const planCommand: CommandSpec = {
   name: 'plan',
   summary: 'Plan device memory and dispatches of a model from its configs (no weights, no GPU).',
-  usage: 'plan <model-dir> [--width 512] [--height 512] [--batch 2] [--dtype f16]',
+  usage: 'plan <model-dir> [--width 512] [--height 512] [--batch 2] [--dtype f16] [--img2img]',
   options: [
     { name: 'width', type: 'number', description: 'image width in pixels (default 512)' },
     { name: 'height', type: 'number', description: 'image height in pixels (default 512)' },
     { name: 'batch', type: 'number', description: 'UNet and text-encoder batch, 2 for classifier-free guidance (default 2)' },
     { name: 'dtype', type: 'string', description: 'weight storage, f16 or f32 (default f16)' },
+    { name: 'img2img', type: 'boolean', description: 'also plan the VAE encoder that image-to-image loads' },
     { name: 'packed-f16', type: 'boolean', description: 'plan for a device without shader-f16 (f16 packed in u32 words)' },
     { name: 'max-storage-binding', type: 'number', description: 'maxStorageBufferBindingSize in bytes (default: the WebGPU default, 128 MiB)' },
     { name: 'max-buffer', type: 'number', description: 'maxBufferSize in bytes (default 256 MiB)' },
@@ -38,6 +39,7 @@ export const planCommand: CommandSpec = {
       batch: positiveInt(args, 'batch', 2),
       dtype,
       shaderF16: args.options['packed-f16'] !== true,
+      img2img: args.options['img2img'] === true,
       limits: limitsFrom(args),
     });
     for (const line of formatPlanReport(report)) io.out(`${line}\n`);

@@ -97,6 +97,37 @@ describe('planModel on the published full-size configs at 512x512', () => {
   });
 });
 
+describe('planModel for image-to-image', () => {
+  it('adds the VAE encoder on one image at full size, its weights counted with the resident ones', () => {
+    const text = planModel(benchConfigs('sd15'), { ...at512, limits: desktop });
+    const img = planModel(benchConfigs('sd15'), { ...at512, limits: desktop, img2img: true });
+    expect(text.img2img).toBe(false);
+    expect(img.img2img).toBe(true);
+    expect(img.components.map((c) => c.name)).toEqual(['text_encoder', 'unet', 'vae_decoder', 'vae_encoder']);
+    const encoder = component(img, 'vae_encoder');
+    expect(encoder.error).toBeNull();
+    expect(encoder.input).toEqual([1, 3, 512, 512]);
+    // diffusers' SD AutoencoderKL has 83,653,863 parameters, split between decoder and encoder.
+    expect(encoder.parameters + component(img, 'vae_decoder').parameters).toBe(83_653_863);
+    expect(img.weightsBytes).toBe(text.weightsBytes + encoder.weightsBytes);
+    expect(encoder.peakActivationBytes).toBeGreaterThan(0);
+    expect(img.peakActivationBytes).toBe(Math.max(text.peakActivationBytes, encoder.peakActivationBytes));
+    expect(encoder.scoreMatrixBuffers).toBe(0);
+    expect(encoder.leakedBytes).toBe(0);
+  });
+
+  it('needs no encoder for a pixel-space model, and refuses a TAESD-only VAE, naming its config', () => {
+    const tinyShapes = JSON.parse(readFileSync(resolve(repoRoot, 'models/tiny-shapes/unet/config.json'), 'utf8')) as unknown;
+    const pixel = planModel({ unet: tinyShapes }, { ...at512, width: 32, height: 32, img2img: true });
+    expect(pixel.components.map((c) => c.name)).toEqual(['unet']);
+    const taesd = JSON.parse(readFileSync(fixturePath('taesd-decoder', 'config.json'), 'utf8')) as unknown;
+    const { unet } = benchConfigs('sd15');
+    const options = { ...at512, width: 128, height: 128, img2img: true };
+    expect(() => planModel({ unet, vae: taesd, source: 'my-model' }, options)).toThrow(PlanError);
+    expect(() => planModel({ unet, vae: taesd, source: 'my-model' }, options)).toThrow(/my-model\/vae\/config\.json describes an AutoencoderTiny/);
+  });
+});
+
 describe('planModel inputs', () => {
   const { unet } = benchConfigs('sd15');
 

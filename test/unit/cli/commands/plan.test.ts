@@ -49,6 +49,16 @@ describe('omni-diffusion plan', () => {
     expect([...v.keys()].some((k) => k.startsWith('vae_decoder.') || k.startsWith('text_encoder.'))).toBe(false);
   });
 
+  it('plans the VAE encoder with --img2img', async () => {
+    const { code, out } = await run(['plan', sdTurbo, '--width', '256', '--height', '256', '--img2img']);
+    expect(code).toBe(0);
+    const v = values(out);
+    expect(v.get('img2img')).toBe('true');
+    expect(v.get('vae_encoder.input')).toBe('[1,3,256,256]');
+    expect(v.get('vae_encoder.parameters')).toMatch(/^[1-9]\d*$/);
+    expect(values((await run(['plan', sdTurbo, '--width', '256', '--height', '256'])).out).has('vae_encoder.input')).toBe(false);
+  });
+
   it('plans under raised limits and without shader-f16 when asked', async () => {
     const { code, out } = await run(['plan', sdTurbo, '--max-storage-binding', String(1 << 30), '--max-buffer', String(1 << 30), '--max-workgroup-storage', '32768', '--packed-f16']);
     expect(code).toBe(0);

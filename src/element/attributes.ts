@@ -19,6 +19,8 @@ export const OBSERVED_ATTRIBUTES = [
   'decoder',
   'dtype',
   'variant',
+  'init-image',
+  'strength',
   'autogenerate',
 ] as const;
 
@@ -69,6 +71,30 @@ export function requestFromAttributes(read: Read): DiffusionRequestInit {
     request.decoder = decoder as DecoderKind;
   }
   return request;
+}
+
+/**
+ * The img2img settings: `init-image` resolved against `baseUrl` (null when absent) and `strength`
+ * in (0, 1] (undefined when absent: the engine's default). `strength` alone is kept for when an
+ * image is given as a property, and otherwise unused.
+ */
+export function initImageFromAttributes(read: Read, baseUrl: string): { url: string | null; strength: number | undefined } {
+  const raw = read('init-image');
+  let url: string | null = null;
+  if (raw !== null && raw.trim() !== '') {
+    const parsed = URL.parse(raw.trim(), baseUrl);
+    if (!parsed || !['http:', 'https:', 'data:', 'blob:'].includes(parsed.protocol)) {
+      throw new ElementAttributeError('init-image', raw, 'the URL of an image (http(s), data: or blob:)');
+    }
+    url = parsed.href;
+  }
+  const strengthRaw = read('strength');
+  let strength: number | undefined;
+  if (strengthRaw !== null && strengthRaw.trim() !== '') {
+    strength = Number(strengthRaw);
+    if (!Number.isFinite(strength) || strength <= 0 || strength > 1) throw new ElementAttributeError('strength', strengthRaw, 'a number in (0, 1]');
+  }
+  return { url, strength };
 }
 
 /**

@@ -1,11 +1,20 @@
 import type { DiffusionEngine } from '../engine/engine.js';
 import type { DiffusionImage } from '../engine/image.js';
+import type { DiffusionImageInput } from '../engine/image-input.js';
 import type { DiffusionOutput } from '../engine/output.js';
 import type { DiffusionProgress } from '../engine/request.js';
-import { ENGINE_ATTRIBUTES, OBSERVED_ATTRIBUTES, engineKeyFromAttributes, requestFromAttributes, type ObservedAttribute } from './attributes.js';
+import {
+  ENGINE_ATTRIBUTES,
+  OBSERVED_ATTRIBUTES,
+  engineKeyFromAttributes,
+  initImageFromAttributes,
+  requestFromAttributes,
+  type ObservedAttribute,
+} from './attributes.js';
 import { acquireEngine, type EngineKey, type EngineLease } from './engine-registry.js';
 import type { OmniDiffusionEventMap, OmniErrorDetail, OmniFallbackDetail, OmniImageDetail, OmniProgressDetail } from './events.js';
 import { drawImage, imageToPngBlob } from './image-blob.js';
+import { loadInitImage } from './init-image.js';
 import { buildShadowTree, type ElementParts } from './template.js';
 
 /** What the element is doing; reflected as its `state` attribute for styling. */
@@ -14,8 +23,8 @@ export type OmniDiffusionState = 'idle' | 'loading' | 'running' | 'done' | 'canc
 /** Delay before `autogenerate` reacts to attribute changes, so a burst of edits runs once. */
 const AUTOGENERATE_DEBOUNCE_MS = 250;
 
-type StringProp = 'prompt' | 'negative-prompt' | 'model' | 'scheduler' | 'executor' | 'endpoint' | 'decoder' | 'dtype' | 'variant';
-type NumberProp = 'steps' | 'guidance' | 'seed' | 'width' | 'height';
+type StringProp = 'prompt' | 'negative-prompt' | 'model' | 'scheduler' | 'executor' | 'endpoint' | 'decoder' | 'dtype' | 'variant' | 'init-image';
+type NumberProp = 'steps' | 'guidance' | 'seed' | 'width' | 'height' | 'strength';
 
 export interface OmniDiffusionElement {
   addEventListener<K extends keyof OmniDiffusionEventMap>(
@@ -41,7 +50,8 @@ export interface OmniDiffusionElement {
  * (`negativePrompt`), `model` (Hub id or URL), `steps`, `guidance`, `seed`, `width`, `height`,
  * `scheduler`, `executor` (`webgpu` | `onnx` | `http`), `endpoint` (vllm-omni server; also the
  * fallback of `webgpu`/`onnx`), `decoder` (`vae` | `taesd`), `dtype`, `variant` (Hub weights,
- * e.g. `fp16`), `autogenerate`.
+ * e.g. `fp16`), `init-image` (`initImage`: img2img from an image URL; the property also takes RGBA
+ * pixels or an `ImageBitmap`), `strength` (img2img, in (0, 1]), `autogenerate`.
  *
  * Events (`CustomEvent`, typed by {@link OmniDiffusionEventMap}): `progress`, `image`, `error`,
  * `fallback`. Elements with the same model, executor and endpoint share one engine.
@@ -59,6 +69,7 @@ export class OmniDiffusionElement extends HTMLElement {
   #autoTimer: ReturnType<typeof setTimeout> | null = null;
   #state: OmniDiffusionState = 'idle';
   #lastImage: DiffusionImage | null = null;
+  #initPixels: DiffusionImageInput | null = null;
 
   constructor() {
     super();
@@ -120,6 +131,23 @@ export class OmniDiffusionElement extends HTMLElement {
   set width(v: number | null) { this.#setNum('width', v); }
   get height(): number | null { return this.#num('height'); }
   set height(v: number | null) { this.#setNum('height', v); }
+  get strength(): number | null { return this.#num('strength'); }
+  set strength(v: number | null) { this.#setNum('strength', v); }
+
+  /**
+   * img2img's init image: the `init-image` URL, or pixels set from script (RGBA pixels such as an
+   * `ImageData` or a `DiffusionImage`, or an `ImageBitmap`), which replace the attribute. Null:
+   * text-to-image. The request takes its size from the image unless `width`/`height` say otherwise
+   * (a mismatch is reported as an error).
+   */
+  get initImage(): string | DiffusionImageInput | null { return this.#initPixels ?? this.#str('init-image'); }
+  set initImage(v: string | DiffusionImageInput | null) {
+    this.#initPixels = typeof v === 'string' ? null : v;
+    if (typeof v === 'string') this.#setStr('init-image', v);
+    else if (this.hasAttribute('init-image')) this.removeAttribute('init-image');
+    else if (this.isConnected && this.autogenerate) this.#scheduleAutogenerate();
+  }
+
   get autogenerate(): boolean { return this.hasAttribute('autogenerate'); }
   set autogenerate(v: boolean) { this.toggleAttribute('autogenerate', v); }
 
@@ -160,10 +188,12 @@ export class OmniDiffusionElement extends HTMLElement {
     this.#controller = controller;
     const started = performance.now();
     let prompt = '';
+    let fetched: ImageBitmap | null = null;
     try {
       const request = requestFromAttributes((n) => this.getAttribute(n));
       prompt = request.prompt;
       const key = engineKeyFromAttributes((n) => this.getAttribute(n), document.baseURI);
+      const init = initImageFromAttributes((n) => this.getAttribute(n), document.baseURI);
       this.#setState('loading', 'Loading model…');
       this.#parts.progress.removeAttribute('value');
       this.#parts.stepCount.textContent = '';
@@ -171,28 +201,35 @@ export class OmniDiffusionElement extends HTMLElement {
       const loadMs = performance.now() - started;
       if (run !== this.#run) return null;
       this.#announceFallback(engine, key);
+      let image = this.#initPixels;
+      if (!image && init.url !== null) {
+        fetched = await loadInitImage(init.url, this.getAttribute('init-image')!, controller.signal);
+        image = fetched;
+      }
+      if (run !== this.#run) return null;
       this.#setState('running', 'Starting…');
       const output = await engine.generate({
         ...request,
+        ...(image ? { image, ...(init.strength === undefined ? {} : { strength: init.strength }) } : {}),
         signal: controller.signal,
         onProgress: (p) => {
           if (run === this.#run) this.#onProgress(p);
         },
       });
       if (run !== this.#run) return null;
-      const image = output.images[0];
-      if (!image) throw new Error(`The ${engine.executorName} executor returned no image.`);
-      await this.#showImage(image, prompt);
+      const result = output.images[0];
+      if (!result) throw new Error(`The ${engine.executorName} executor returned no image.`);
+      await this.#showImage(result, prompt);
       if (run !== this.#run) return null;
       const steps = request.numInferenceSteps ?? null;
       const perStep = typeof output.metrics.perStepMs === 'number' ? output.metrics.perStepMs : null;
       const totalMs = performance.now() - started;
       this.#setState('done', `Image ready in ${formatMs(totalMs)}: ${prompt}`);
       this.#dispatch('image', {
-        image,
+        image: result,
         prompt,
         negativePrompt: request.negativePrompt ?? null,
-        seed: image.seed ?? output.metrics.seeds?.[0] ?? request.seed ?? null,
+        seed: result.seed ?? output.metrics.seeds?.[0] ?? request.seed ?? null,
         executor: engine.executorName,
         timings: { totalMs, loadMs, perStepMs: perStep, steps },
         output,
@@ -208,6 +245,7 @@ export class OmniDiffusionElement extends HTMLElement {
       this.#showError(error);
       return null;
     } finally {
+      fetched?.close();
       if (this.#controller === controller) this.#controller = null;
       if (run === this.#run) this.#parts.cancel.disabled = true;
     }

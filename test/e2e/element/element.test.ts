@@ -110,6 +110,54 @@ describe('<omni-diffusion> from the standalone bundle on plain HTML pages', () =
     await page.close();
   });
 
+  it('runs img2img from an init-image URL or pixels set as a property, as the engine does, and names a URL that fails to load', async () => {
+    const { page, errors } = await open(browser, server, 'element-standalone.html');
+    const result = await page.evaluate(async () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = canvas.height = 64;
+      const ctx = canvas.getContext('2d')!;
+      const gradient = ctx.createLinearGradient(0, 0, 64, 64);
+      gradient.addColorStop(0, '#1040e0');
+      gradient.addColorStop(1, '#f0c020');
+      ctx.fillStyle = gradient;
+      ctx.fillRect(0, 0, 64, 64);
+      ctx.fillStyle = '#20a040';
+      ctx.fillRect(16, 20, 24, 24);
+      const pixels = ctx.getImageData(0, 0, 64, 64);
+      const el = document.createElement('omni-diffusion') as Shadowed & { initImage: unknown; image: { data: Uint8ClampedArray } | null };
+      for (const [k, v] of Object.entries({ prompt: 'a cat', model: '/fixtures/pipeline-sdturbo-tiny/', steps: '2', guidance: '0', seed: '5', dtype: 'f32', strength: '0.5' })) el.setAttribute(k, v);
+      el.setAttribute('init-image', canvas.toDataURL('image/png'));
+      document.body.append(el);
+      const fromUrl = await el.generate();
+      const urlPixels = Array.from(el.image!.data);
+      el.initImage = pixels;
+      const hadAttribute = el.hasAttribute('init-image');
+      await el.generate();
+      const propertyPixels = Array.from(el.image!.data);
+      const engine = el.engine as { generate(r: object): Promise<{ images: { data: Uint8ClampedArray }[] }> };
+      const base = { prompt: 'a cat', numInferenceSteps: 2, guidanceScale: 0, seed: 5 };
+      const direct = Array.from((await engine.generate({ ...base, image: pixels, strength: 0.5 })).images[0]!.data);
+      const text = Array.from((await engine.generate({ ...base, width: 64, height: 64 })).images[0]!.data);
+      const failure = new Promise<{ name: string; message: string }>((ok) =>
+        el.addEventListener('error', (e) => ok((e as CustomEvent<{ name: string; message: string }>).detail), { once: true }),
+      );
+      el.initImage = '/pages/missing.png';
+      const missing = await el.generate();
+      const { name, message } = await failure;
+      return { ok: fromUrl !== null, urlPixels, propertyPixels, hadAttribute, direct, text, missing, failure: { name, message }, state: el.getAttribute('state') };
+    });
+    expect(result.ok).toBe(true);
+    expect(result.hadAttribute).toBe(false);
+    expect(result.urlPixels).toEqual(result.direct);
+    expect(result.propertyPixels).toEqual(result.direct);
+    expect(result.text).not.toEqual(result.direct);
+    expect(result.missing).toBeNull();
+    expect(result.state).toBe('error');
+    expect(result.failure).toMatchObject({ name: 'ElementAttributeError', message: expect.stringMatching(/attribute "init-image" = "\/pages\/missing\.png": .*HTTP 404/) });
+    expect(errors.filter((e) => !/404/.test(e))).toEqual([]);
+    await page.close();
+  });
+
   it('lets two elements with the same model share one engine, worker and model download, and closes it when both leave', async () => {
     const { page, errors } = await open(browser, server, 'element-shared.html');
     const unet = '/fixtures/pipeline-sdturbo-tiny/unet/diffusion_pytorch_model.safetensors';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL, engineKeyFromAttributes, requestFromAttributes } from '../../../src/element/attributes.js';
+import { DEFAULT_MODEL, engineKeyFromAttributes, initImageFromAttributes, requestFromAttributes } from '../../../src/element/attributes.js';
 import { ElementAttributeError } from '../../../src/element/errors.js';
 
 const BASE = 'https://site.test/app/page.html';
@@ -27,6 +27,24 @@ describe('element attributes', () => {
     ['decoder', 'jpeg', '"vae" or "taesd"'],
   ])('reject %s="%s" naming the attribute and what it expects', (attribute, value, expected) => {
     const attempt = () => requestFromAttributes(reader({ [attribute]: value }));
+    expect(attempt).toThrow(ElementAttributeError);
+    expect(attempt).toThrow(`attribute "${attribute}" = ${JSON.stringify(value)}: expected ${expected}.`);
+  });
+
+  it('read img2img settings: init-image resolved against the page, strength in (0, 1]', () => {
+    expect(initImageFromAttributes(reader({ 'init-image': 'img/cat.png', strength: '0.35' }), BASE)).toEqual({ url: 'https://site.test/app/img/cat.png', strength: 0.35 });
+    expect(initImageFromAttributes(reader({ 'init-image': 'data:image/png;base64,iVBO' }), BASE)).toEqual({ url: 'data:image/png;base64,iVBO', strength: undefined });
+    expect(initImageFromAttributes(reader({ strength: '1' }), BASE)).toEqual({ url: null, strength: 1 });
+    expect(initImageFromAttributes(reader({}), BASE)).toEqual({ url: null, strength: undefined });
+  });
+
+  it.each([
+    ['strength', '0', 'a number in (0, 1]'],
+    ['strength', '1.5', 'a number in (0, 1]'],
+    ['strength', 'half', 'a number in (0, 1]'],
+    ['init-image', 'javascript:alert(1)', 'the URL of an image (http(s), data: or blob:)'],
+  ])('reject %s="%s" naming the attribute and what it expects', (attribute, value, expected) => {
+    const attempt = () => initImageFromAttributes(reader({ [attribute]: value }), BASE);
     expect(attempt).toThrow(ElementAttributeError);
     expect(attempt).toThrow(`attribute "${attribute}" = ${JSON.stringify(value)}: expected ${expected}.`);
   });

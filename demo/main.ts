@@ -25,6 +25,10 @@ const seed = byId<HTMLInputElement>('seed');
 const size = byId<HTMLSelectElement>('size');
 const scheduler = byId<HTMLSelectElement>('scheduler');
 const endpoint = byId<HTMLInputElement>('endpoint');
+const initImage = byId<HTMLInputElement>('init-image');
+const clearInit = byId<HTMLButtonElement>('clear-init');
+const strength = byId<HTMLInputElement>('strength');
+const strengthValue = byId<HTMLOutputElement>('strength-value');
 const examples = byId<HTMLDivElement>('examples');
 const runBadge = byId<HTMLOutputElement>('run-badge');
 const executorStatus = byId<HTMLParagraphElement>('executor-status');
@@ -92,7 +96,9 @@ function syncElement(): void {
     executor: executorValue(),
     endpoint: endpoint.value.trim() || null,
     dtype: params.get('dtype'),
+    strength: initFile ? strength.value : null,
   };
+  strengthValue.textContent = initFile ? strength.value : '(with a start image)';
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null) generator.removeAttribute(name);
     else if (generator.getAttribute(name) !== value) generator.setAttribute(name, value);
@@ -102,6 +108,32 @@ function syncElement(): void {
   executorStatus.textContent = http
     ? 'Runs on the server at the URL above.'
     : `Runs on ${executorValue() === 'onnx' ? 'onnxruntime-web' : 'our WebGPU kernels'} in a worker${endpoint.value.trim() ? ', falling back to the server when the browser cannot.' : '.'}`;
+}
+
+let initFile: File | null = null;
+let initRequest = 0;
+
+/**
+ * Hands the chosen start image to the element at the form's size (img2img keeps the image's
+ * size, so it is scaled to the one picked), or clears it.
+ */
+async function applyInitImage(): Promise<void> {
+  const request = ++initRequest;
+  const previous = generator.initImage;
+  let next: ImageBitmap | null = null;
+  if (initFile) {
+    const [w, hgt] = size.value.split('x').map(Number);
+    next = await createImageBitmap(initFile, { resizeWidth: w, resizeHeight: hgt, resizeQuality: 'high' });
+    if (request !== initRequest) {
+      next.close();
+      return;
+    }
+  }
+  generator.initImage = next;
+  if (previous instanceof ImageBitmap) previous.close();
+  strength.disabled = initFile === null;
+  clearInit.hidden = initFile === null;
+  syncElement();
 }
 
 function currentSettings(seedUsed: number | null): ResultSettings {
@@ -202,6 +234,19 @@ prompt.addEventListener('keydown', (event) => {
 for (const id of ['settings', 'advanced']) byId<HTMLFormElement>(id).addEventListener('submit', (event) => event.preventDefault());
 for (const input of [prompt, negative, steps, guidance, seed, size, scheduler, endpoint]) input.addEventListener('input', syncElement);
 for (const radio of document.querySelectorAll<HTMLInputElement>('input[name="executor"]')) radio.addEventListener('change', syncElement);
+strength.addEventListener('input', syncElement);
+initImage.addEventListener('change', () => {
+  initFile = initImage.files?.[0] ?? null;
+  void applyInitImage();
+});
+clearInit.addEventListener('click', () => {
+  initImage.value = '';
+  initFile = null;
+  void applyInitImage();
+});
+size.addEventListener('change', () => {
+  if (initFile) void applyInitImage();
+});
 
 const startModel = picker.selected;
 prompt.value = params.get('prompt') ?? startModel.examples[0]!;

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { build, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePng } from '../../../src/io/png-encode.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 import { collectErrors, launchChromium } from '../helpers/browser.js';
 import { StaticServer } from '../element/static-server.js';
@@ -110,6 +111,59 @@ describe('demo site (demo/, its own Vite config)', () => {
 
     writeFileSync(resolve(screenshots, 'demo-timings.json'), `${JSON.stringify({ firstImageMsFromNavigation: firstImageMs, firstImageMsInPage: pageFirstImageMs }, null, 2)}\n`);
     console.log(`demo time-to-first-image (tiny model, 2 steps, Chromium/SwiftShader): ${firstImageMs} ms from navigation, ${Math.round(pageFirstImageMs)} ms performance.now()`);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('starts from an uploaded image scaled to the chosen size, at the chosen strength, and clears it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = collectErrors(page);
+    await page.goto(`${url}/?steps=2&seed=11`);
+    await page.waitForFunction(() => customElements.get('omni-diffusion') !== undefined);
+    expect(await page.locator('#strength').isDisabled()).toBe(true);
+    // 64x64, twice the tiny model's 32x32: a red square on blue, the model's own domain.
+    const side = 64;
+    const data = new Uint8ClampedArray(side * side * 4);
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        const inside = x >= 16 && x < 48 && y >= 16 && y < 48;
+        data.set(inside ? [230, 25, 25, 255] : [30, 60, 230, 255], (y * side + x) * 4);
+      }
+    }
+    await page.locator('#init-image').setInputFiles({ name: 'start.png', mimeType: 'image/png', buffer: Buffer.from(encodePng({ width: side, height: side, data })) });
+    await page.waitForFunction(() => (document.querySelector('#generator') as unknown as { initImage: unknown }).initImage instanceof ImageBitmap);
+    await page.locator('#strength').fill('0.5');
+    expect(await page.locator('#strength').isDisabled()).toBe(false);
+    expect(await page.locator('#strength-value').innerText()).toBe('0.5');
+    const generator = page.locator('#generator');
+    expect(await generator.getAttribute('strength')).toBe('0.5');
+    await generator.getByRole('button', { name: 'Generate' }).click();
+    await waitForState(page, ['done', 'error']);
+    expect(await generator.getAttribute('state')).toBe('done');
+    const check = await page.evaluate(async () => {
+      const el = document.querySelector('#generator') as unknown as {
+        initImage: ImageBitmap;
+        image: { width: number; height: number; data: Uint8ClampedArray };
+        guidance: number;
+        prompt: string;
+        engine: { generate(r: object): Promise<{ images: { data: Uint8ClampedArray }[] }> };
+      };
+      const base = { prompt: el.prompt, numInferenceSteps: 2, guidanceScale: el.guidance, seed: 11 };
+      const same = await el.engine.generate({ ...base, image: el.initImage, strength: 0.5 });
+      const stronger = await el.engine.generate({ ...base, image: el.initImage, strength: 1 });
+      const shown = Array.from(el.image.data);
+      return {
+        bitmap: [el.initImage.width, el.initImage.height],
+        size: [el.image.width, el.image.height],
+        sameAsEngine: shown.every((v, i) => v === same.images[0]!.data[i]),
+        strengthMatters: shown.some((v, i) => v !== stronger.images[0]!.data[i]),
+      };
+    });
+    expect(check).toEqual({ bitmap: [32, 32], size: [32, 32], sameAsEngine: true, strengthMatters: true });
+    await page.locator('#clear-init').click();
+    await page.waitForFunction(() => (document.querySelector('#generator') as unknown as { initImage: unknown }).initImage === null);
+    expect(await page.locator('#strength').isDisabled()).toBe(true);
+    expect(await generator.getAttribute('strength')).toBeNull();
     expect(errors).toEqual([]);
     await page.close();
   });

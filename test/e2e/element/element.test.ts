@@ -139,7 +139,7 @@ describe('<omni-diffusion> from the standalone bundle on plain HTML pages', () =
       const direct = Array.from((await engine.generate({ ...base, image: pixels, strength: 0.5 })).images[0]!.data);
       const text = Array.from((await engine.generate({ ...base, width: 64, height: 64 })).images[0]!.data);
       const failure = new Promise<{ name: string; message: string }>((ok) =>
-        el.addEventListener('error', (e) => ok((e as CustomEvent<{ name: string; message: string }>).detail), { once: true }),
+        el.addEventListener('error', (e) => ok((e as unknown as CustomEvent<{ name: string; message: string }>).detail), { once: true }),
       );
       el.initImage = '/pages/missing.png';
       const missing = await el.generate();

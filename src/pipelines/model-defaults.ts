@@ -18,16 +18,28 @@ export const MODEL_DEFAULTS_KEY = '_omni_diffusion_defaults';
  * UNet's sample size times the decoder's upscale (`vaeScale`, 1 without a VAE).
  */
 export function pipelineDefaults(modelIndex: JsonObject, unetConfig: UNetConfig, schedulerConfig: JsonObject, vaeScale: number, sourceId: string): PipelineDefaults {
-  const turbo = schedulerConfig.timestep_spacing === 'trailing';
-  const lcm = unetConfig.timeCondProjDim !== null || schedulerConfig._class_name === 'LCMScheduler';
-  const stated = statedDefaults(modelIndex, sourceId);
+  const sampling = samplingDefaults(modelIndex, schedulerConfig, unetConfig.timeCondProjDim !== null, sourceId);
   const sample = unetConfig.sampleSize * vaeScale;
   return {
-    steps: stated.steps ?? (turbo ? 1 : lcm ? 4 : 25),
-    guidanceScale: stated.guidanceScale ?? (turbo ? 0 : lcm ? 8 : 7.5),
+    ...sampling,
     height: sample,
     width: sample,
     scheduler: String(schedulerConfig._class_name ?? 'PNDMScheduler'),
+  };
+}
+
+/**
+ * Steps and guidance a request falls back to, as `pipelineDefaults` picks them; `guidanceEmbedded`:
+ * the UNet takes LCM's guidance embedding (`time_cond_proj_dim`). Shared by every executor that
+ * reads a model's files, so one model gets the same defaults on each.
+ */
+export function samplingDefaults(modelIndex: JsonObject | null, schedulerConfig: JsonObject, guidanceEmbedded: boolean, sourceId: string): { steps: number; guidanceScale: number } {
+  const turbo = schedulerConfig.timestep_spacing === 'trailing';
+  const lcm = guidanceEmbedded || schedulerConfig._class_name === 'LCMScheduler';
+  const stated = modelIndex ? statedDefaults(modelIndex, sourceId) : {};
+  return {
+    steps: stated.steps ?? (turbo ? 1 : lcm ? 4 : 25),
+    guidanceScale: stated.guidanceScale ?? (turbo ? 0 : lcm ? 8 : 7.5),
   };
 }
 

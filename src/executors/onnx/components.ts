@@ -169,11 +169,13 @@ export class OnnxDiffusionComponents implements DiffusionComponents<HostTensor> 
   }
 }
 
-/** An ONNX Stable Diffusion model, loaded: its networks, tokenizer and scheduler config. */
+/** An ONNX Stable Diffusion model, loaded: its networks, tokenizer, scheduler config and model index. */
 export interface OnnxStableDiffusion {
   components: OnnxDiffusionComponents;
   tokenizer: CLIPTokenizer;
   schedulerConfig: JsonObject;
+  /** `model_index.json`, or null when the export has none. */
+  modelIndex: JsonObject | null;
 }
 
 /** Options of {@link loadOnnxStableDiffusion}. */
@@ -194,5 +196,5 @@ export async function loadOnnxStableDiffusion(source: ModelSource, options: Load
   const { executionProvider: _ep, ...fetchOptions } = options;
   const files = await readOnnxStableDiffusion(source, fetchOptions);
   const components = await OnnxDiffusionComponents.create(ort, files, ep);
-  return { components, tokenizer: files.tokenizer, schedulerConfig: files.schedulerConfig };
+  return { components, tokenizer: files.tokenizer, schedulerConfig: files.schedulerConfig, modelIndex: files.modelIndex };
 }

@@ -6,6 +6,7 @@ import { LocalFolderSource } from '../../io/sources/local-folder-source.js';
 import type { ModelSource } from '../../io/sources/model-source.js';
 import { resolveModelSource } from '../../io/sources/resolve-source.js';
 import { toRgbaImages } from '../../pipelines/images.js';
+import { samplingDefaults } from '../../pipelines/model-defaults.js';
 import { runTextToImage, type TextToImageJob } from '../../pipelines/text-to-image.js';
 import type { HostTensor } from '../../schedulers/latents.js';
 import { createScheduler } from '../../schedulers/registry.js';
@@ -41,8 +42,9 @@ export interface OnnxPipelineDefaults {
  * - Requests run one at a time, in order, also across `executeModel` calls. The denoising loop
  *   is the shared `runTextToImage` (diffusers' `StableDiffusionPipeline`); latents and the
  *   scheduler live on the CPU, only the three networks run in onnxruntime-web.
- * - Defaults for fields a request leaves out: 1 step and guidance 0 when the scheduler config
- *   uses `trailing` timestep spacing (SD-Turbo), else 25 steps and guidance 7.5; the size is
+ * - Defaults for fields a request leaves out: steps and guidance as the webgpu executor picks
+ *   them (`samplingDefaults`: the model's `_omni_diffusion_defaults`, else 1 step without guidance
+ *   for `trailing` timestep spacing (SD-Turbo), 4 at 8 for an `LCMScheduler`, 25 at 7.5); the size is
  *   `sample_size` × 8 from `unet/config.json`, 512 when the export has none; the scheduler is
  *   the config's `_class_name`; the seed is drawn at random and reported.
  * - `signal` cancels a request between steps (`errorName` `AbortError`); the engine stays
@@ -64,13 +66,10 @@ export class OnnxDiffusionExecutor extends DiffusionExecutor {
     const options = readOptions(this.config.onnx);
     const source = await cachedSource(name);
     const model = await loadOnnxStableDiffusion(source, { ...options, signal: this.#shutdown.signal });
-    const spacing = model.schedulerConfig.timestep_spacing;
-    const turbo = spacing === 'trailing';
     const size = model.components.sampleSize * model.components.vaeScaleFactor;
     const scheduler = model.schedulerConfig._class_name;
     this.#defaults = {
-      steps: turbo ? 1 : 25,
-      guidanceScale: turbo ? 0 : 7.5,
+      ...samplingDefaults(model.modelIndex, model.schedulerConfig, false, source.id),
       height: size,
       width: size,
       scheduler: typeof scheduler === 'string' ? scheduler : 'PNDMScheduler',

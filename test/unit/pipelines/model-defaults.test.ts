@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DiffusersRepoError } from '../../../src/io/errors.js';
 import type { UNetConfig } from '../../../src/models/unet/config.js';
-import { MODEL_DEFAULTS_KEY, pipelineDefaults } from '../../../src/pipelines/model-defaults.js';
+import { MODEL_DEFAULTS_KEY, pipelineDefaults, samplingDefaults } from '../../../src/pipelines/model-defaults.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 
 const unet = (sampleSize: number, timeCondProjDim: number | null = null) => ({ sampleSize, timeCondProjDim }) as UNetConfig;
@@ -39,5 +39,12 @@ describe('pipelineDefaults', () => {
     expect(call).toThrow(DiffusersRepoError);
     expect(call).toThrow(/my\/model\/model_index\.json "_omni_diffusion_defaults"/);
     expect(call).toThrow(message);
+  });
+
+  it('gives a model without model_index.json (an ONNX export may lack one) the defaults of its family', () => {
+    expect(samplingDefaults(null, { timestep_spacing: 'trailing' }, false, 'x')).toEqual({ steps: 1, guidanceScale: 0 });
+    expect(samplingDefaults(null, { _class_name: 'LCMScheduler' }, false, 'x')).toEqual({ steps: 4, guidanceScale: 8 });
+    expect(samplingDefaults(null, { _class_name: 'PNDMScheduler' }, true, 'x')).toEqual({ steps: 4, guidanceScale: 8 });
+    expect(samplingDefaults(null, { _class_name: 'PNDMScheduler' }, false, 'x')).toEqual({ steps: 25, guidanceScale: 7.5 });
   });
 });

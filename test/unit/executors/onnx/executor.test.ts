@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OnnxDiffusionExecutor } from '../../../../src/executors/onnx/executor.js';
 import { DiffusionEngine, type DiffusionImage, type DiffusionOutput, type DiffusionRequestInit } from '../../../../src/index.js';
 import { loadFixture, type FixtureTensor, type PipelineFixture } from '../../../../src/io/fixture.js';
 import { compareTensors, formatComparison } from '../../../../src/verify/compare.js';
@@ -189,6 +193,34 @@ describe('OnnxDiffusionExecutor configuration', () => {
       name: 'ExecutorUnavailableError',
       message: expect.stringContaining('modelNameOrPath'),
     });
+  });
+
+  it("takes steps and guidance from the model's _omni_diffusion_defaults, as the webgpu executor does, and names a bad entry", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'onnx-defaults-'));
+    const withIndex = (extra: object): string => {
+      const copy = mkdtempSync(join(scratch, 'model-'));
+      for (const name of readdirSync(dir)) if (name !== 'model_index.json') symlinkSync(join(dir, name), join(copy, name));
+      const index = JSON.parse(readFileSync(join(dir, 'model_index.json'), 'utf8')) as object;
+      writeFileSync(join(copy, 'model_index.json'), JSON.stringify({ ...index, ...extra }));
+      return copy;
+    };
+    try {
+      const stated = await DiffusionEngine.create({ executorClass: 'onnx', modelNameOrPath: withIndex({ _omni_diffusion_defaults: { num_inference_steps: 2, guidance_scale: 1.5 } }) });
+      try {
+        expect((stated.executor as OnnxDiffusionExecutor).defaults).toMatchObject({ steps: 2, guidanceScale: 1.5 });
+        const { numInferenceSteps: _steps, guidanceScale: _guidance, ...request } = fixtureRequest({ returnTrajectoryLatents: true });
+        const [out] = await stated.step([request]);
+        expectSuccess(out!);
+        expect(out!.trajectoryTimesteps).toHaveLength(2);
+      } finally {
+        await stated.close();
+      }
+      await expect(DiffusionEngine.create({ executorClass: 'onnx', modelNameOrPath: withIndex({ _omni_diffusion_defaults: { num_inference_steps: 0 } }) })).rejects.toThrow(
+        /model_index\.json "_omni_diffusion_defaults"\.num_inference_steps must be a positive integer/,
+      );
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it('rejects an unknown onnx.executionProvider with ConfigValidationError', async () => {

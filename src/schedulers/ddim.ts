@@ -37,6 +37,9 @@ export interface DDIMStepOptions<T> extends SchedulerStepOptions<T> {
 
 /** diffusers' `DDIMScheduler` (Song et al., 2020), deterministic unless `eta > 0`. */
 export class DDIMScheduler<T = HostTensor> extends BaseScheduler<T> {
+  /** The config fields this class reads (its diffusers `__init__` arguments). */
+  static readonly configKeys: ReadonlySet<string> = new Set(Object.keys(DEFAULTS));
+
   readonly alphasCumprod: Float64Array;
   readonly finalAlphaCumprod: number;
   readonly #numTrain: number;

@@ -57,6 +57,9 @@ function alphaSigmaLambda(sigma: number): { alpha: number; sigma: number; lambda
  * previous converted model outputs stay on the backend as tensors.
  */
 export class DPMSolverMultistepScheduler<T = HostTensor> extends BaseScheduler<T> {
+  /** The config fields this class reads (its diffusers `__init__` arguments). */
+  static readonly configKeys: ReadonlySet<string> = new Set(Object.keys(DEFAULTS));
+
   override readonly drawsNoise: boolean;
   readonly alphasCumprod: Float64Array;
   readonly #numTrain: number;

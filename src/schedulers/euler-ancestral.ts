@@ -24,6 +24,9 @@ const DEFAULTS: Readonly<Record<string, JsonValue>> = {
  * of standard deviation `σ_up` (one standard-normal tensor per step, the last step included).
  */
 export class EulerAncestralDiscreteScheduler<T = HostTensor> extends BaseScheduler<T> {
+  /** The config fields this class reads (its diffusers `__init__` arguments). */
+  static readonly configKeys: ReadonlySet<string> = new Set(Object.keys(DEFAULTS));
+
   override readonly drawsNoise = true;
   readonly alphasCumprod: Float64Array;
   readonly #spacing: TimestepSpacing;

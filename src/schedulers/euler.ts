@@ -38,6 +38,9 @@ export interface EulerStepOptions<T> extends SchedulerStepOptions<T> {
 
 /** diffusers' `EulerDiscreteScheduler` (Karras et al. 2022, Algorithm 2). */
 export class EulerDiscreteScheduler<T = HostTensor> extends BaseScheduler<T> {
+  /** The config fields this class reads (its diffusers `__init__` arguments). */
+  static readonly configKeys: ReadonlySet<string> = new Set(Object.keys(DEFAULTS));
+
   readonly alphasCumprod: Float64Array;
   readonly #spacing: TimestepSpacing;
   readonly #ladder: SigmaLadderOptions;

@@ -42,6 +42,9 @@ const SIGMA_DATA = 0.5;
  * schedule the model was distilled on; `timestep_spacing` and `steps_offset` do not apply.
  */
 export class LCMScheduler<T = HostTensor> extends BaseScheduler<T> {
+  /** The config fields this class reads (its diffusers `__init__` arguments). */
+  static readonly configKeys: ReadonlySet<string> = new Set(Object.keys(DEFAULTS));
+
   override readonly drawsNoise = true;
   readonly alphasCumprod: Float64Array;
   readonly finalAlphaCumprod: number;

@@ -29,6 +29,9 @@ const PLMS_WEIGHTS: readonly (readonly number[])[] = [[1], [3 / 2, -1 / 2], [23 
  * on the backend as tensors.
  */
 export class PNDMScheduler<T = HostTensor> extends BaseScheduler<T> {
+  /** The config fields this class reads (its diffusers `__init__` arguments). */
+  static readonly configKeys: ReadonlySet<string> = new Set(Object.keys(DEFAULTS));
+
   readonly alphasCumprod: Float64Array;
   readonly finalAlphaCumprod: number;
   readonly #numTrain: number;

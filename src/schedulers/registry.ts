@@ -12,6 +12,16 @@ import type { Scheduler, SchedulerOptions } from './scheduler.js';
 
 type Factory = <T>(config: RawSchedulerConfig, options: SchedulerOptions<T>) => Scheduler<T>;
 
+/** The config fields of each class, to tell a switched-from class's own fields from unknown ones. */
+const CONFIG_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
+  DDIMScheduler: DDIMScheduler.configKeys,
+  PNDMScheduler: PNDMScheduler.configKeys,
+  EulerDiscreteScheduler: EulerDiscreteScheduler.configKeys,
+  EulerAncestralDiscreteScheduler: EulerAncestralDiscreteScheduler.configKeys,
+  DPMSolverMultistepScheduler: DPMSolverMultistepScheduler.configKeys,
+  LCMScheduler: LCMScheduler.configKeys,
+};
+
 /** Schedulers by diffusers class name. */
 export const SCHEDULER_CLASSES: Readonly<Record<string, Factory>> = {
   DDIMScheduler: (c, o) => new DDIMScheduler(c, o),
@@ -41,13 +51,20 @@ export function schedulerNames(): string[] {
 /**
  * Creates a scheduler by class or short name from a model's scheduler config, the way diffusers'
  * `OtherScheduler.from_config(pipe.scheduler.config)` switches schedulers: the shared fields
- * (betas, prediction type, spacing, offset) carry over, fields the new class does not know are
- * ignored with a warning, and a short name's own settings are applied on top.
+ * (betas, prediction type, spacing, offset) carry over, the fields of the class the config was
+ * saved from (its `_class_name`) that the new class lacks are dropped silently, other unknown
+ * fields are ignored with a warning, and a short name's own settings are applied on top.
  */
 export function createScheduler<T = HostTensor>(nameOrClass: string, baseConfig: RawSchedulerConfig = {}, options: SchedulerOptions<T> = {}): Scheduler<T> {
   const alias = SCHEDULER_ALIASES[nameOrClass];
   const className = alias?.className ?? nameOrClass;
   const factory = Object.hasOwn(SCHEDULER_CLASSES, className) ? SCHEDULER_CLASSES[className] : undefined;
   if (factory === undefined) throw new UnknownSchedulerError(nameOrClass, schedulerNames());
-  return factory<T>({ ...baseConfig, ...alias?.overrides }, options);
+  const config: Record<string, JsonValue | undefined> = { ...baseConfig };
+  const origin = baseConfig._class_name;
+  if (typeof origin === 'string' && origin !== className && Object.hasOwn(CONFIG_KEYS, origin)) {
+    const wanted = CONFIG_KEYS[className]!;
+    for (const key of CONFIG_KEYS[origin]!) if (!wanted.has(key)) delete config[key];
+  }
+  return factory<T>({ ...config, ...alias?.overrides }, options);
 }

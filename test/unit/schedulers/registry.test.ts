@@ -70,13 +70,22 @@ describe('scheduler registry', () => {
     expect(euler.config).not.toHaveProperty('skip_prk_steps');
   });
 
-  it('warns once per ignored field and logger, and never about metadata keys', () => {
+  it('drops the fields of the class a config was saved from without a warning, and warns once per logger about the rest', () => {
     const warnings: string[] = [];
     const logger = { warn: (m: string) => warnings.push(m) };
     createScheduler('euler', SD15, { logger });
     createScheduler('euler', SD15, { logger });
-    expect(warnings.filter((w) => w.includes('"skip_prk_steps"'))).toHaveLength(1);
-    expect(warnings.some((w) => w.includes('_class_name') || w.includes('_diffusers_version'))).toBe(false);
-    expect(warnings.every((w) => w.startsWith('EulerDiscreteScheduler'))).toBe(true);
+    // skip_prk_steps and set_alpha_to_one are PNDM's own; clip_sample is in SD 1.5's file but no PNDM field.
+    expect(warnings).toEqual(['EulerDiscreteScheduler: config field "clip_sample" is not used by this scheduler and is ignored.']);
+    const ddim = { ...SD15, _class_name: 'DDIMScheduler', clip_sample_range: 1, thresholding: false, dynamic_thresholding_ratio: 0.995, sample_max_value: 1 };
+    const { skip_prk_steps: _pndmOnly, ...ddimFields } = ddim;
+    createScheduler('dpm++2m', ddimFields, { logger });
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('warns about every foreign field of a config saved from a class it does not run, never about metadata keys', () => {
+    const warnings: string[] = [];
+    createScheduler('euler', { ...SD15, _class_name: 'UniPCMultistepScheduler' }, { logger: { warn: (m: string) => warnings.push(m) } });
+    expect(warnings.map((w) => /"(\w+)"/.exec(w)![1]).sort()).toEqual(['clip_sample', 'set_alpha_to_one', 'skip_prk_steps']);
   });
 });

@@ -186,15 +186,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     components.push(
       planComponent('vae_decoder', latent, newOps(), `${source}/vae`, (ops, dict) => {
         const model = decoder.load(ops, dict, weightOptions);
-        return {
-          calls: 1,
-          call: () => {
-            const latents = zeros(ops, latent);
-            ops.release(model.decode(latents));
-            ops.release(latents);
-          },
-          release: () => model.release(),
-        };
+        return oneCall(ops, latent, model, (x) => model.decode(x));
       }),
     );
   }
@@ -205,15 +197,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     components.push(
       planComponent('vae_encoder', image, newOps(), `${source}/vae`, (ops, dict) => {
         const model = encoder.load(ops, dict, weightOptions);
-        return {
-          calls: 1,
-          call: () => {
-            const pixels = zeros(ops, image);
-            ops.release(model.encode(pixels));
-            ops.release(pixels);
-          },
-          release: () => model.release(),
-        };
+        return oneCall(ops, image, model, (x) => model.encode(x));
       }),
     );
   }
@@ -247,6 +231,19 @@ interface PlannedModel {
   calls: number;
   call(): void;
   release(): void;
+}
+
+/** A model planned with one call on a zero input of `shape`. */
+function oneCall(ops: AttentionAuditOps, shape: readonly number[], model: { release(): void }, forward: (x: GpuTensor) => GpuTensor): PlannedModel {
+  return {
+    calls: 1,
+    call: () => {
+      const x = zeros(ops, shape);
+      ops.release(forward(x));
+      ops.release(x);
+    },
+    release: () => model.release(),
+  };
 }
 
 /** The VAE decoder a `vae/config.json` describes, its image-to-latent size factor, and its encoder when one runs. */

@@ -34,6 +34,12 @@ export interface DiffusionRequestInit {
   numOutputsPerPrompt?: number;
   /** Scheduler short name or class name (`euler`, `EulerDiscreteScheduler`, ...), overriding the model default. */
   scheduler?: string;
+  /**
+   * DDIM's eta (diffusers' `eta`), in [0, 1]: how much fresh noise each step adds, 0
+   * deterministic (the default), 1 as much as DDPM. Noise comes from the image's seed. Only
+   * `DDIMScheduler` has it: with another scheduler a request with eta > 0 fails naming `eta`.
+   */
+  eta?: number;
   requestId?: string;
   returnTrajectoryLatents?: boolean;
   /**
@@ -98,6 +104,7 @@ export class DiffusionRequest implements DiffusionRequestInit {
   readonly seed?: number;
   readonly numOutputsPerPrompt: number;
   readonly scheduler?: string;
+  readonly eta?: number;
   readonly requestId: string;
   readonly returnTrajectoryLatents: boolean;
   readonly image?: DiffusionImageInput;
@@ -156,6 +163,11 @@ export class DiffusionRequest implements DiffusionRequestInit {
         throw new RequestValidationError('scheduler', init.scheduler, 'a non-empty scheduler name');
       }
       this.scheduler = init.scheduler;
+    }
+    if (init.eta !== undefined) {
+      checkFiniteNumber('eta', init.eta);
+      if (init.eta < 0 || init.eta > 1) throw new RequestValidationError('eta', init.eta, 'a number in [0, 1]');
+      this.eta = init.eta;
     }
     if (init.requestId !== undefined && (typeof init.requestId !== 'string' || init.requestId.length === 0)) {
       throw new RequestValidationError('requestId', init.requestId, 'a non-empty string');

@@ -1,5 +1,5 @@
 import type { DecoderKind } from '../engine/request.js';
-import { AbortError } from '../errors.js';
+import { AbortError, RequestValidationError } from '../errors.js';
 import { linearCombination } from '../schedulers/latents.js';
 import { Rng } from '../schedulers/rng.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
@@ -29,6 +29,8 @@ export interface TextToImageJob {
   init?: Img2ImgInit;
   /** How img2img's strength shortens the schedule: `lcm` for LCM-distilled UNets (default `truncate`). */
   strengthSchedule?: StrengthSchedule;
+  /** DDIM's eta (default 0); above 0 only with a `DDIMScheduler`. */
+  eta?: number;
 }
 
 /** Per-step hooks: progress, cancellation, preview. */
@@ -92,8 +94,13 @@ export async function runTextToImage<T>(
     if (live.delete(t)) lat.release(t);
   };
 
+  const eta = job.eta ?? 0;
+
   try {
     throwIfAborted(hooks.signal);
+    if (eta > 0 && scheduler.className !== 'DDIMScheduler') {
+      throw new RequestValidationError('eta', eta, `0 with ${scheduler.className} (only DDIMScheduler adds noise by eta; pick scheduler "ddim")`);
+    }
     // img2img's schedule comes first, so a strength that leaves no step fails before any GPU work.
     const img2imgTimesteps = job.init ? setStrengthTimesteps(scheduler, job.numInferenceSteps, job.init.strength, job.strengthSchedule) : null;
     const prompts = cfg ? [...Array<string>(B).fill(job.negativePrompt ?? ''), ...Array<string>(B).fill(job.prompt)] : Array<string>(B).fill(job.prompt);
@@ -141,8 +148,8 @@ export async function runTextToImage<T>(
         drop(uncond);
         drop(cond);
       }
-      const stepNoise = scheduler.drawsNoise ? keep(lat.fromArray(drawNoise(rngs, perImage), shape)) : undefined;
-      const { prevSample, predOriginalSample } = scheduler.step(eps, t, latents, stepNoise ? { noise: stepNoise } : {});
+      const stepNoise = scheduler.drawsNoise || eta > 0 ? keep(lat.fromArray(drawNoise(rngs, perImage), shape)) : undefined;
+      const { prevSample, predOriginalSample } = scheduler.step(eps, t, latents, { ...(stepNoise ? { noise: stepNoise } : {}), ...(eta > 0 ? { eta } : {}) });
       if (predOriginalSample) lat.release(predOriginalSample);
       if (stepNoise) drop(stepNoise);
       drop(eps);

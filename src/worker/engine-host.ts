@@ -94,6 +94,7 @@ export class EngineHost implements EngineHostApi {
         numImages: request.numOutputsPerPrompt,
         decoder: request.decoder ?? 'vae',
         returnTrajectoryLatents: request.returnTrajectoryLatents,
+        ...(request.eta ? { eta: request.eta } : {}),
         ...(request.latents ? { latents: request.latents } : {}),
         ...(request.image ? { init: { image: fromRgbaImage(request.image), strength: request.strength ?? DEFAULT_STRENGTH } } : {}),
       };

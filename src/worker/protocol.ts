@@ -26,6 +26,8 @@ export interface WireRequest {
   seed: number;
   numOutputsPerPrompt: number;
   scheduler?: string;
+  /** DDIM's eta; absent is 0. */
+  eta?: number;
   returnTrajectoryLatents: boolean;
   decoder?: DecoderKind;
   latents?: Float32Array;

@@ -47,7 +47,8 @@ export function generateOptionsFrom(args: ParsedArgs): GenerateOptions {
     throw new CliUsageError(`option --scheduler expects one of ${schedulerNames().join(', ')}; got "${scheduler}"`);
   }
   const decoder = choiceOption<DecoderKind>(args, 'decoder', ['vae', 'taesd']);
-  for (const [name, value] of [['scheduler', scheduler], ['decoder', decoder]] as const) {
+  const eta = numberOption(args, 'eta', { min: 0, max: 1 });
+  for (const [name, value] of [['scheduler', scheduler], ['decoder', decoder], ['eta', eta]] as const) {
     if (remote && value !== undefined) throw new CliUsageError(`option --${name} is not available with --executor http: the images API has no such field`);
   }
   const taesd = stringOption(args, 'taesd') ?? null;
@@ -66,6 +67,7 @@ export function generateOptionsFrom(args: ParsedArgs): GenerateOptions {
   const n = integerOption(args, 'n', { min: 1, max: 64 });
   if (n !== undefined) request.numOutputsPerPrompt = n;
   if (scheduler !== undefined) request.scheduler = scheduler;
+  if (eta !== undefined) request.eta = eta;
   if (decoder !== undefined) request.decoder = decoder;
   return { engine, request, out: stringOption(args, 'out') ?? 'out.png', taesd: decoder === 'taesd' ? (taesd ?? DEFAULT_TAESD) : null };
 }
@@ -83,9 +85,10 @@ export const generateCommand: CommandSpec = {
     { name: 'out', alias: 'o', type: 'string', description: 'output PNG (default out.png); with --n above 1: out-1.png, out-2.png, ...' },
     { name: 'negative', type: 'string', description: 'negative prompt (used when guidance is above 1)' },
     { name: 'steps', type: 'number', description: "denoising steps (default: the model's, 20 for tiny-shapes)" },
-    { name: 'guidance', type: 'number', description: "classifier-free guidance scale, 0 or 1 = off (default: the model's, 1.5 for tiny-shapes)" },
+    { name: 'guidance', type: 'number', description: "classifier-free guidance scale, 0 or 1 = off (default: the model's, as its model_index.json states for tiny-shapes)" },
     { name: 'seed', type: 'number', description: 'seed of the first image; image i uses seed + i (default: random, printed)' },
     { name: 'scheduler', type: 'string', description: "scheduler: ddim, euler, euler-a, pndm, dpm++2m, dpm++2m-karras, lcm or a class name (default: the model's)" },
+    { name: 'eta', type: 'number', description: 'DDIM eta in [0, 1]: fresh noise per step, 0 = deterministic (default 0; DDIM only)' },
     { name: 'width', type: 'number', description: "image width, a multiple of 8 (default: the model's)" },
     { name: 'height', type: 'number', description: "image height, a multiple of 8 (default: the model's)" },
     { name: 'n', type: 'number', description: 'images for the prompt (default 1)' },

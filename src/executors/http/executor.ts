@@ -122,6 +122,7 @@ export class HTTPDiffusionExecutor extends DiffusionExecutor {
       if (request.image !== undefined) {
         throw new RequestValidationError('image', request.image, 'absent: the http executor runs text-to-image only');
       }
+      if (request.eta) throw new RequestValidationError('eta', request.eta, '0: the server API has no eta');
       const url = `${this.#baseUrl}${this.#api.generatePath}`;
       const answer = await transport.postJson(url, this.#api.buildBody(request, this.#model), request.signal, stats);
       const images = this.#readImages(url, answer.status, answer.body, request);

@@ -181,6 +181,7 @@ export class OnnxDiffusionExecutor extends DiffusionExecutor {
       numImages,
       decoder,
       returnTrajectoryLatents: request.returnTrajectoryLatents,
+      ...(request.eta ? { eta: request.eta } : {}),
       ...(request.latents !== undefined ? { latents: request.latents } : {}),
     };
   }

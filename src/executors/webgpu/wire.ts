@@ -39,6 +39,7 @@ export function toWireRequest(r: DiffusionRequest, preview: boolean): WireReques
     ...(r.height !== undefined ? { height: r.height } : {}),
     ...(r.width !== undefined ? { width: r.width } : {}),
     ...(r.scheduler !== undefined ? { scheduler: r.scheduler } : {}),
+    ...(r.eta !== undefined ? { eta: r.eta } : {}),
     ...(r.decoder !== undefined ? { decoder: r.decoder } : {}),
     ...(r.latents !== undefined ? { latents: r.latents } : {}),
     ...(r.image !== undefined ? { image: readImageInput(r.image) } : {}),

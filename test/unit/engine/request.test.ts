@@ -31,6 +31,9 @@ describe('DiffusionRequest validation', () => {
     ['strength', { strength: Number.NaN, image: rgba(8, 8) }, /strength = NaN/],
     ['strength', { strength: 0.5 }, /strength = 0.5: expected absent without image/],
     ['decoder', { decoder: 'jpeg' }, /decoder = "jpeg"/],
+    ['eta', { eta: -0.1 }, /eta = -0.1: expected a number in \[0, 1\]/],
+    ['eta', { eta: 1.5 }, /eta = 1.5/],
+    ['eta', { eta: '0.5' }, /eta = "0.5": expected a finite number/],
     ['image', { image: { width: 2, height: 2, data: new Uint8ClampedArray(3) } }, /image = \[object\]/],
     ['image', { image: { width: 8, height: 8, data: new Array(256).fill(0) } }, /image = \[object\]: expected RGBA pixels/],
     ['image', { image: rgba(12, 8) }, /image = \[object\]: expected an image whose sides are positive multiples of 8 \(it is 12x8\)/],
@@ -68,14 +71,15 @@ describe('DiffusionRequest validation', () => {
       width: 48,
       seed: 0,
       numOutputsPerPrompt: 2,
-      scheduler: 'euler',
+      scheduler: 'ddim',
+      eta: 0.5,
       returnTrajectoryLatents: true,
       image: rgba(48, 64),
       strength: 0.5,
       decoder: 'taesd',
       signal: new AbortController().signal,
     });
-    expect(r).toMatchObject({ width: 48, height: 64, seed: 0, numOutputsPerPrompt: 2, decoder: 'taesd' });
+    expect(r).toMatchObject({ width: 48, height: 64, seed: 0, numOutputsPerPrompt: 2, decoder: 'taesd', eta: 0.5 });
     const d = new DiffusionRequest({ prompt: '' });
     expect(d.numOutputsPerPrompt).toBe(1);
     expect(d.negativePrompt).toBeNull();

@@ -33,11 +33,11 @@ describe('omni-diffusion generate arguments', () => {
   it('maps every option onto the request', () => {
     const o = options(
       'a cat', '-o', 'cats/cat.png', '--negative', 'blurry', '--steps', '4', '--guidance', '0', '--seed', '7', '--scheduler', 'euler-a',
-      '--width', '64', '--height', '48', '--n', '3', '--decoder', 'taesd', '--dtype', 'f32',
+      '--width', '64', '--height', '48', '--n', '3', '--decoder', 'taesd', '--dtype', 'f32', '--eta', '0.5',
     );
     expect(o.request).toEqual({
       prompt: 'a cat', negativePrompt: 'blurry', numInferenceSteps: 4, guidanceScale: 0, seed: 7, scheduler: 'euler-a',
-      width: 64, height: 48, numOutputsPerPrompt: 3, decoder: 'taesd',
+      width: 64, height: 48, numOutputsPerPrompt: 3, decoder: 'taesd', eta: 0.5,
     });
     expect(o.out).toBe('cats/cat.png');
     expect(o.taesd).toBe(DEFAULT_TAESD);
@@ -88,6 +88,8 @@ describe('omni-diffusion generate arguments', () => {
     [['x', '--url', 'ftp://host'], 'option --url expects an http:// or https:// URL'],
     [['x', '--executor', 'http', '--url', 'http://h', '--width', '64'], 'options --width and --height go together with --executor http'],
     [['x', '--executor', 'http', '--url', 'http://h', '--scheduler', 'euler'], 'option --scheduler is not available with --executor http'],
+    [['x', '--executor', 'http', '--url', 'http://h', '--eta', '1'], 'option --eta is not available with --executor http'],
+    [['x', '--eta', '1.5'], 'option --eta must be between 0 and 1'],
     [['x', '--frobnicate'], 'unknown option --frobnicate'],
   ])('rejects %j with exit code 2, naming the option, and the usage', async (argv, message) => {
     const { code, err, out } = await run(['generate', ...argv]);

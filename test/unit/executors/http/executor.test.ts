@@ -317,10 +317,16 @@ describe('HTTPDiffusionExecutor response checks', () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it('refuses img2img and a width without a height before sending anything', async () => {
+  it('refuses img2img, eta and a width without a height before sending anything', async () => {
     const executor = await executorFor();
     const image = { width: 8, height: 8, data: new Uint8ClampedArray(256) };
-    const [img2img, widthOnly] = await executor.executeModel([new DiffusionRequest({ prompt: 'x', image, strength: 0.5 }), new DiffusionRequest({ prompt: 'x', width: 64 })]);
+    const [img2img, widthOnly, eta] = await executor.executeModel([
+      new DiffusionRequest({ prompt: 'x', image, strength: 0.5 }),
+      new DiffusionRequest({ prompt: 'x', width: 64 }),
+      new DiffusionRequest({ prompt: 'x', scheduler: 'ddim', eta: 1 }),
+    ]);
+    expect(eta!.errorName).toBe('RequestValidationError');
+    expect(eta!.error).toMatch(/DiffusionRequest\.eta = 1: expected 0: the server API has no eta/);
     expect(img2img!.errorName).toBe('RequestValidationError');
     expect(img2img!.error).toMatch(/DiffusionRequest\.image .*text-to-image only/);
     expect(widthOnly!.errorName).toBe('RequestValidationError');

@@ -40,7 +40,7 @@ export const MODELS: DemoModel[] = [
     description: 'Bundled 32×32 pixel-space model trained on coloured shapes. Instant and offline.',
     downloadBytes: 0,
     bundled: true,
-    defaults: { steps: 20, guidance: 3, width: 32, height: 32 },
+    defaults: { steps: 20, guidance: 2, width: 32, height: 32 },
     examples: SHAPE_PROMPTS,
   },
   {

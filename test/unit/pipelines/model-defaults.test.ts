@@ -25,9 +25,9 @@ describe('pipelineDefaults', () => {
     expect(pipelineDefaults(stepsOnly, unet(64), {}, 8, 'x')).toMatchObject({ steps: 8, guidanceScale: 7.5 });
   });
 
-  it('states 20 steps at guidance 3 for the bundled tiny-shapes model', () => {
+  it('states 20 steps at guidance 2 for the bundled tiny-shapes model', () => {
     const raw = JSON.parse(readFileSync(join(repoRoot, 'models/tiny-shapes/model_index.json'), 'utf8'));
-    expect(raw[MODEL_DEFAULTS_KEY]).toEqual({ num_inference_steps: 20, guidance_scale: 3 });
+    expect(raw[MODEL_DEFAULTS_KEY]).toEqual({ num_inference_steps: 20, guidance_scale: 2 });
   });
 
   it.each([

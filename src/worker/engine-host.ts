@@ -10,8 +10,7 @@ import type { ModelSource } from '../io/sources/model-source.js';
 import { StableDiffusionPipeline } from '../pipelines/stable-diffusion.js';
 import { fromRgbaImage, toRgbaImages } from '../pipelines/images.js';
 import type { TextToImageJob } from '../pipelines/text-to-image.js';
-import type { EngineHostApi, HostInfo, HostMemory, ModelSpec, WireProgress, WireRequest, WireResult } from './protocol.js';
-import { NO_HOST_MEMORY } from './protocol.js';
+import { NO_HOST_MEMORY, type EngineHostApi, type HostInfo, type HostMemory, type ModelSpec, type WireProgress, type WireRequest, type WireResult } from './protocol.js';
 
 /** Remote models go through the download cache, so a reload after device loss does no network I/O; local folders are read in place. */
 async function cachedSource(nameOrPath: string): Promise<ModelSource> {

@@ -1,7 +1,6 @@
 import { AbortError, ExecutorUnavailableError } from '../errors.js';
 import { SharedHostModelMismatchError } from './errors.js';
-import type { EngineHostApi, HostInfo, HostMemory, ModelSpec, WireProgress, WireRequest, WireResult } from './protocol.js';
-import { NO_HOST_MEMORY } from './protocol.js';
+import { NO_HOST_MEMORY, type EngineHostApi, type HostInfo, type HostMemory, type ModelSpec, type WireProgress, type WireRequest, type WireResult } from './protocol.js';
 
 /** Counters of a shared engine host, for UIs and tests. */
 export interface SharedHostStats {

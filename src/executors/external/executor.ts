@@ -1,8 +1,7 @@
 import type { DiffusionOutput } from '../../engine/output.js';
 import type { DiffusionRequest } from '../../engine/request.js';
 import { ConfigValidationError, ExecutorUnavailableError } from '../../errors.js';
-import type { HostInfo, HostMemory } from '../../worker/protocol.js';
-import { NO_HOST_MEMORY } from '../../worker/protocol.js';
+import { NO_HOST_MEMORY, type HostInfo, type HostMemory } from '../../worker/protocol.js';
 import { DiffusionExecutor, withTimeout, type CollectiveRpcOptions } from '../executor.js';
 import { HostConnection, type HostLauncher } from '../webgpu/host-connection.js';
 import { modelSpecOf } from '../webgpu/wire.js';

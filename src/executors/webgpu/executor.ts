@@ -1,8 +1,7 @@
 import type { DiffusionOutput } from '../../engine/output.js';
 import type { DiffusionRequest } from '../../engine/request.js';
 import { requestGpuDevice } from '../../gpu/device.js';
-import type { HostInfo, HostMemory } from '../../worker/protocol.js';
-import { NO_HOST_MEMORY } from '../../worker/protocol.js';
+import { NO_HOST_MEMORY, type HostInfo, type HostMemory } from '../../worker/protocol.js';
 import { DiffusionExecutor } from '../executor.js';
 import { HostConnection } from './host-connection.js';
 import { launchEngineHost } from './launch.js';

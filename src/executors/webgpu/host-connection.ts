@@ -3,8 +3,7 @@ import type { DiffusionOutput } from '../../engine/output.js';
 import { failedOutput } from '../../engine/output.js';
 import type { DiffusionProgress, DiffusionRequest } from '../../engine/request.js';
 import { AbortError, EngineClosedError } from '../../errors.js';
-import type { EngineHostApi, HostInfo, HostMemory, ModelSpec, WireProgress, WireRequest } from '../../worker/protocol.js';
-import { NO_HOST_MEMORY } from '../../worker/protocol.js';
+import { NO_HOST_MEMORY, type EngineHostApi, type HostInfo, type HostMemory, type ModelSpec, type WireProgress, type WireRequest } from '../../worker/protocol.js';
 import { toOutput, toWireRequest, wireTransferables } from './wire.js';
 
 /** An engine host: in-process, or a comlink proxy of one in a worker or behind a port. */

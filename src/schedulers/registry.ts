@@ -22,6 +22,20 @@ const CONFIG_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   LCMScheduler: LCMScheduler.configKeys,
 };
 
+/**
+ * Ours among diffusers' `KarrasDiffusionSchedulers`: each lists the others as `_compatibles`, and
+ * diffusers drops the fields of every compatible class silently when it builds one from a config.
+ * That is why SD-Turbo's EulerDiscreteScheduler file may carry PNDM's `skip_prk_steps` and DDIM's
+ * `clip_sample` without a warning. LCMScheduler has no compatibles.
+ */
+const COMPATIBLE: ReadonlySet<string> = new Set([
+  'DDIMScheduler',
+  'PNDMScheduler',
+  'EulerDiscreteScheduler',
+  'EulerAncestralDiscreteScheduler',
+  'DPMSolverMultistepScheduler',
+]);
+
 /** Schedulers by diffusers class name. */
 export const SCHEDULER_CLASSES: Readonly<Record<string, Factory>> = {
   DDIMScheduler: (c, o) => new DDIMScheduler(c, o),
@@ -51,9 +65,10 @@ export function schedulerNames(): string[] {
 /**
  * Creates a scheduler by class or short name from a model's scheduler config, the way diffusers'
  * `OtherScheduler.from_config(pipe.scheduler.config)` switches schedulers: the shared fields
- * (betas, prediction type, spacing, offset) carry over, the fields of the class the config was
- * saved from (its `_class_name`) that the new class lacks are dropped silently, other unknown
- * fields are ignored with a warning, and a short name's own settings are applied on top.
+ * (betas, prediction type, spacing, offset) carry over; the fields the new class lacks are dropped
+ * silently when they belong to the class the config was saved from (its `_class_name`) or to a
+ * class compatible with the new one, as diffusers' `from_config` does; other unknown fields are
+ * ignored with a warning, and a short name's own settings are applied on top.
  */
 export function createScheduler<T = HostTensor>(nameOrClass: string, baseConfig: RawSchedulerConfig = {}, options: SchedulerOptions<T> = {}): Scheduler<T> {
   const alias = SCHEDULER_ALIASES[nameOrClass];
@@ -61,10 +76,10 @@ export function createScheduler<T = HostTensor>(nameOrClass: string, baseConfig:
   const factory = Object.hasOwn(SCHEDULER_CLASSES, className) ? SCHEDULER_CLASSES[className] : undefined;
   if (factory === undefined) throw new UnknownSchedulerError(nameOrClass, schedulerNames());
   const config: Record<string, JsonValue | undefined> = { ...baseConfig };
+  const wanted = CONFIG_KEYS[className]!;
   const origin = baseConfig._class_name;
-  if (typeof origin === 'string' && origin !== className && Object.hasOwn(CONFIG_KEYS, origin)) {
-    const wanted = CONFIG_KEYS[className]!;
-    for (const key of CONFIG_KEYS[origin]!) if (!wanted.has(key)) delete config[key];
-  }
+  const foreign = COMPATIBLE.has(className) ? [...COMPATIBLE] : [];
+  if (typeof origin === 'string' && origin !== className && Object.hasOwn(CONFIG_KEYS, origin)) foreign.push(origin);
+  for (const other of foreign) for (const key of CONFIG_KEYS[other]!) if (!wanted.has(key)) delete config[key];
   return factory<T>({ ...config, ...alias?.overrides }, options);
 }

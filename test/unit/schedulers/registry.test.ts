@@ -70,22 +70,28 @@ describe('scheduler registry', () => {
     expect(euler.config).not.toHaveProperty('skip_prk_steps');
   });
 
-  it('drops the fields of the class a config was saved from without a warning, and warns once per logger about the rest', () => {
+  it('drops the fields of compatible classes without a warning (as diffusers), and warns once per logger about the rest', () => {
     const warnings: string[] = [];
     const logger = { warn: (m: string) => warnings.push(m) };
+    // SD 1.5's PNDM fields, DDIM's clip_sample, and what SD-Turbo's EulerDiscreteScheduler file carries.
     createScheduler('euler', SD15, { logger });
-    createScheduler('euler', SD15, { logger });
-    // skip_prk_steps and set_alpha_to_one are PNDM's own; clip_sample is in SD 1.5's file but no PNDM field.
-    expect(warnings).toEqual(['EulerDiscreteScheduler: config field "clip_sample" is not used by this scheduler and is ignored.']);
+    createScheduler('EulerDiscreteScheduler', { ...SD15, _class_name: 'EulerDiscreteScheduler', timestep_spacing: 'trailing' }, { logger });
     const ddim = { ...SD15, _class_name: 'DDIMScheduler', clip_sample_range: 1, thresholding: false, dynamic_thresholding_ratio: 0.995, sample_max_value: 1 };
-    const { skip_prk_steps: _pndmOnly, ...ddimFields } = ddim;
-    createScheduler('dpm++2m', ddimFields, { logger });
-    expect(warnings).toHaveLength(1);
+    createScheduler('dpm++2m', ddim, { logger });
+    createScheduler('euler-a', { ...SD15, use_karras_sigmas: false, algorithm_type: 'dpmsolver++' }, { logger });
+    expect(warnings).toEqual([]);
+    createScheduler('euler', { ...SD15, beta_shedule: 'linear' }, { logger });
+    createScheduler('euler', { ...SD15, beta_shedule: 'linear' }, { logger });
+    expect(warnings).toEqual(['EulerDiscreteScheduler: config field "beta_shedule" is not used by this scheduler and is ignored.']);
   });
 
-  it('warns about every foreign field of a config saved from a class it does not run, never about metadata keys', () => {
+  it('warns about a field no compatible class has, and on LCMScheduler (no compatibles) about every field but its origin class\'s, never about metadata keys', () => {
     const warnings: string[] = [];
-    createScheduler('euler', { ...SD15, _class_name: 'UniPCMultistepScheduler' }, { logger: { warn: (m: string) => warnings.push(m) } });
-    expect(warnings.map((w) => /"(\w+)"/.exec(w)![1]).sort()).toEqual(['clip_sample', 'set_alpha_to_one', 'skip_prk_steps']);
+    const logger = { warn: (m: string) => warnings.push(m) };
+    createScheduler('euler', { ...SD15, _class_name: 'UniPCMultistepScheduler', predict_x0: true }, { logger });
+    expect(warnings).toEqual(['EulerDiscreteScheduler: config field "predict_x0" is not used by this scheduler and is ignored.']);
+    warnings.length = 0;
+    createScheduler('lcm', { ...SD15, use_karras_sigmas: false }, { logger });
+    expect(warnings).toEqual(['LCMScheduler: config field "use_karras_sigmas" is not used by this scheduler and is ignored.']);
   });
 });

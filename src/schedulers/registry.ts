@@ -78,8 +78,8 @@ export function createScheduler<T = HostTensor>(nameOrClass: string, baseConfig:
   const config: Record<string, JsonValue | undefined> = { ...baseConfig };
   const wanted = CONFIG_KEYS[className]!;
   const origin = baseConfig._class_name;
-  const foreign = COMPATIBLE.has(className) ? [...COMPATIBLE] : [];
-  if (typeof origin === 'string' && origin !== className && Object.hasOwn(CONFIG_KEYS, origin)) foreign.push(origin);
+  const foreign = new Set(COMPATIBLE.has(className) ? COMPATIBLE : []);
+  if (typeof origin === 'string' && Object.hasOwn(CONFIG_KEYS, origin)) foreign.add(origin);
   for (const other of foreign) for (const key of CONFIG_KEYS[other]!) if (!wanted.has(key)) delete config[key];
   return factory<T>({ ...config, ...alias?.overrides }, options);
 }

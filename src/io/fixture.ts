@@ -1,6 +1,8 @@
 import type { JsonObject } from './diffusers-repo.js';
 import { FixtureError } from './errors.js';
-import { parseLenientJson, type JsonValue } from './json.js';
+import { Fields } from './fixture-fields.js';
+import { componentWeights, pipelineWeights, recipeSource, type FixtureRecipeEntry, type FixtureRecipeFile } from './fixture-recipe.js';
+import { parseLenientJson } from './json.js';
 import { readSafetensors } from './safetensors.js';
 import { LocalFolderSource } from './sources/local-folder-source.js';
 import type { ModelSource } from './sources/model-source.js';
@@ -26,7 +28,11 @@ interface FixtureBase {
   /** The fixture description file (for errors). */
   file: string;
   description: string;
-  /** Files named by the fixture are read through this (the fixture's directory). */
+  /**
+   * Files named by the fixture are read through this: the fixture's directory, or, when its
+   * `weights` are the synthetic recipe form, a `RecipeSource` over it that also serves the
+   * weights files, generated on the fly.
+   */
   source: ModelSource;
   /** The parsed JSON, for fields this reader does not type. */
   raw: JsonObject;
@@ -45,8 +51,10 @@ export interface ComponentFixture extends FixtureBase, WithIo {
   /** `component_config`: the same object as `config.json`. */
   config: JsonObject;
   tolerance: Tolerance;
-  /** Weights file, relative to the fixture. */
+  /** Weights file, relative to the fixture (for synthetic weights: the recipe's `file`, served by `source`). */
   weights: string;
+  /** The recipe's weights file when `weights` is the synthetic recipe form (one entry), else null. */
+  synthetic: FixtureRecipeFile[] | null;
   /** The float16 weights and their bound, when the fixture has them. */
   weightsFp16: string | null;
   toleranceFp16: Tolerance | null;
@@ -115,13 +123,16 @@ export interface PipelineFixture extends FixtureBase, WithIo {
   componentsAlsoFixtures: Record<string, string>;
   /** The ONNX export's description (`*-onnx` fixtures), else null. */
   onnx: JsonObject | null;
+  /** The recipe's weights files, one per component, when `weights` is the synthetic recipe form; else null. */
+  synthetic: FixtureRecipeFile[] | null;
 }
 
 export type Fixture = ComponentFixture | TokenizerFixture | SchedulerFixture | PipelineFixture;
 
 /**
  * Loads a fixture from disk (Node): a fixture directory (with `fixture.json`) or a scheduler
- * case file (`schedulers/<case>.json`). Malformed fields raise `FixtureError` naming file and field.
+ * case file (`schedulers/<case>.json`). Malformed fields raise `FixtureError` naming file and field;
+ * so do a synthetic recipe other than `omni-synthetic-v1` and a malformed `tensors.json`.
  */
 export async function loadFixture(path: string): Promise<Fixture> {
   const trimmed = path.replace(/[\\/]+$/, '');
@@ -150,15 +161,24 @@ export async function loadFixtureFrom(source: ModelSource, file = 'fixture.json'
     case 'vae_decoder':
     case 'vae_encoder':
     case 'taesd_decoder':
-    case 'text_encoder':
-      return componentFixture(kind, base, f);
+    case 'text_encoder': {
+      const { file, recipe } = componentWeights(f);
+      return componentFixture(kind, await withRecipe(base, recipe), f, file);
+    }
     case 'tokenizer':
       return tokenizerFixture(base, f);
     case 'scheduler':
       return schedulerFixture(base, f);
     case 'pipeline':
-      return pipelineFixture(base, f);
+      return pipelineFixture(await withRecipe(base, pipelineWeights(f)), f);
   }
+}
+
+/** The base fields, reading through a `RecipeSource` when the weights are the synthetic recipe form. */
+async function withRecipe(base: Base, recipe: readonly FixtureRecipeEntry[] | null): Promise<Base & { synthetic: FixtureRecipeFile[] | null }> {
+  if (!recipe) return { ...base, synthetic: null };
+  const { source, files } = await recipeSource(base.source, recipe);
+  return { ...base, source, synthetic: files };
 }
 
 /**
@@ -180,7 +200,7 @@ export async function findFixtures(root: string): Promise<string[]> {
 
 type Base = Pick<FixtureBase, 'file' | 'description' | 'source' | 'raw'>;
 
-function componentFixture(kind: ComponentFixture['kind'], base: Base, f: Fields): ComponentFixture {
+function componentFixture(kind: ComponentFixture['kind'], base: Base & Pick<ComponentFixture, 'synthetic'>, f: Fields, weights: string): ComponentFixture {
   const weightsFp16 = f.optionalString('weights_fp16');
   return {
     ...base,
@@ -188,7 +208,7 @@ function componentFixture(kind: ComponentFixture['kind'], base: Base, f: Fields)
     config: f.object('component_config'),
     ...ioFields(base, f),
     tolerance: tolerance(f, 'tolerance'),
-    weights: f.string('weights'),
+    weights,
     weightsFp16,
     toleranceFp16: weightsFp16 === null ? null : tolerance(f, 'tolerance_fp16'),
     ioPairs: kind === 'unet' ? ioPairs(f) : [],
@@ -279,7 +299,7 @@ function checkNoise(sf: Fields, j: number, size: number): number[] {
   return list as number[];
 }
 
-function pipelineFixture(base: Base, f: Fields): PipelineFixture {
+function pipelineFixture(base: Base & Pick<PipelineFixture, 'synthetic'>, f: Fields): PipelineFixture {
   const tol = new Fields(f.file, f.object('tolerance'), 'tolerance.');
   const negative = f.obj.negative_prompt;
   const also = f.has('components_also_fixtures') ? f.object('components_also_fixtures') : {};
@@ -333,76 +353,4 @@ function ioFields(base: Base, f: Fields): WithIo {
 function tolerance(f: Fields, field: string): Tolerance {
   const t = new Fields(f.file, f.object(field), `${field}.`);
   return { maxAbs: t.number('max_abs'), maxRelL2: t.number('max_rel_l2') };
-}
-
-/** Typed access to a JSON object's fields; every failure is a `FixtureError` naming the field. */
-class Fields {
-  readonly obj: JsonObject;
-  constructor(
-    readonly file: string,
-    value: JsonValue | undefined,
-    readonly prefix = '',
-  ) {
-    if (value === null || value === undefined || typeof value !== 'object' || Array.isArray(value)) {
-      throw new FixtureError(file, prefix ? prefix.replace(/\.$/, '') : null, 'expected a JSON object');
-    }
-    this.obj = value;
-  }
-
-  has(field: string): boolean {
-    return Object.hasOwn(this.obj, field) && this.obj[field] !== null;
-  }
-
-  private get(field: string, expected: string): JsonValue {
-    if (!Object.hasOwn(this.obj, field)) throw new FixtureError(this.file, this.prefix + field, `missing; expected ${expected}`);
-    return this.obj[field]!;
-  }
-
-  private fail(field: string, expected: string, value: JsonValue): never {
-    throw new FixtureError(this.file, this.prefix + field, `expected ${expected}, found ${JSON.stringify(value)?.slice(0, 60)}`);
-  }
-
-  string(field: string): string {
-    const v = this.get(field, 'a string');
-    return typeof v === 'string' ? v : this.fail(field, 'a string', v);
-  }
-
-  optionalString(field: string): string | null {
-    return this.has(field) ? this.string(field) : null;
-  }
-
-  number(field: string): number {
-    const v = this.get(field, 'a number');
-    return typeof v === 'number' ? v : this.fail(field, 'a number', v);
-  }
-
-  integer(field: string): number {
-    const v = this.get(field, 'an integer');
-    return typeof v === 'number' && Number.isInteger(v) ? v : this.fail(field, 'an integer', v);
-  }
-
-  oneOf<T extends string>(field: string, options: readonly T[]): T {
-    const v = this.get(field, `one of ${options.join(', ')}`);
-    return options.includes(v as T) ? (v as T) : this.fail(field, `one of ${options.join(', ')}`, v);
-  }
-
-  object(field: string): JsonObject {
-    const v = this.get(field, 'an object');
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : this.fail(field, 'an object', v);
-  }
-
-  array(field: string): JsonValue[] {
-    const v = this.get(field, 'a list');
-    return Array.isArray(v) ? v : this.fail(field, 'a list', v);
-  }
-
-  stringArray(field: string): string[] {
-    const v = this.array(field);
-    return v.every((s) => typeof s === 'string') ? (v as string[]) : this.fail(field, 'a list of strings', v);
-  }
-
-  numberArray(field: string): number[] {
-    const v = this.array(field);
-    return v.every((s) => typeof s === 'number') ? (v as number[]) : this.fail(field, 'a list of numbers', v);
-  }
 }

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { FixtureError } from '../../../src/io/errors.js';
 import { findFixtures, loadFixture, loadFixtureFrom, type Fixture } from '../../../src/io/fixture.js';
 import { BlobSource } from '../../../src/io/sources/blob-source.js';
+import { DiffusersRepo } from '../../../src/io/diffusers-repo.js';
+import { readSafetensors } from '../../../src/io/safetensors.js';
+import { RecipeSource } from '../../../src/io/synthetic/recipe-source.js';
 import { fixturePath, fixturesDir } from '../../helpers/fixtures.js';
 
 const unetJson = {
@@ -106,5 +109,93 @@ describe('loadFixture', () => {
     const fixture = await loadFixture(fixturePath('schedulers', 'euler-leading-v_prediction-2.json'));
     const raw = { ...fixture.raw, trajectory: (fixture.raw.trajectory as unknown[]).slice(1) };
     expect((await fixtureError(raw)).field).toBe('trajectory');
+  });
+
+  describe('synthetic-recipe weights (full-size fixtures)', () => {
+    const recipeWeights = { recipe: 'omni-synthetic-v1', seed: 7, tensors: 'tensors.json', file: 'model.safetensors' };
+    const tensorsJson = JSON.stringify([{ name: 'conv_in.weight', shape: [2, 1, 3, 3], dtype: 'F32' }]);
+
+    function withFiles(fixture: unknown, files: Record<string, string> = { 'tensors.json': tensorsJson }): Promise<Fixture> {
+      const blobs = Object.fromEntries(Object.entries({ 'fixture.json': JSON.stringify(fixture), ...files }).map(([k, v]) => [k, new Blob([v])]));
+      return loadFixtureFrom(new BlobSource(blobs, 'mem'));
+    }
+
+    async function recipeError(fixture: unknown, files?: Record<string, string>): Promise<FixtureError> {
+      const err = await withFiles(fixture, files).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FixtureError);
+      return err as FixtureError;
+    }
+
+    it('serves a component fixture\'s weights file from the recipe, and its other files from the folder', async () => {
+      const fixture = await loadFixture(fixturePath('full', 'unet-sd15-full'));
+      if (fixture.kind !== 'unet') throw new Error(`kind ${fixture.kind}`);
+      expect(fixture.weights).toBe('model.safetensors');
+      expect(fixture.synthetic).toHaveLength(1);
+      expect(fixture.synthetic![0]).toMatchObject({ component: null, seed: 1592590338, path: 'model.safetensors', tensorsFile: 'tensors.json' });
+      expect(fixture.synthetic![0]!.tensors).toHaveLength(686);
+      expect(fixture.source).toBeInstanceOf(RecipeSource);
+      // The UNet is 3.4 GB of float32: only its size is asked for here.
+      const { size, stream } = await fixture.source.fetchFile('model.safetensors');
+      await stream.cancel();
+      expect(size).toBeGreaterThan(3.4e9);
+      expect((await fixture.readIo()).get('sample')!.shape).toEqual([2, 4, 16, 16]);
+    });
+
+    it('serves each component of a pipeline fixture where a diffusers repo has its weights', async () => {
+      const fixture = await loadFixture(fixturePath('full', 'pipeline-sdturbo-full-512'));
+      if (fixture.kind !== 'pipeline') throw new Error(`kind ${fixture.kind}`);
+      expect(fixture.synthetic!.map((f) => [f.component, f.path])).toEqual([
+        ['unet', 'unet/diffusion_pytorch_model.safetensors'],
+        ['vae', 'vae/diffusion_pytorch_model.safetensors'],
+        ['text_encoder', 'text_encoder/model.safetensors'],
+      ]);
+      const repo = await DiffusersRepo.open(fixture.source);
+      const { path, file } = await repo.openWeights('vae');
+      await file.stream.cancel();
+      expect(path).toBe('vae/diffusion_pytorch_model.safetensors');
+      expect((await repo.readConfig('vae')).latent_channels).toBe(4);
+      // Plain fixtures keep reading from their folder.
+      const plain = await loadFixture(fixturePath('pipeline-sdturbo-tiny'));
+      expect(plain.kind === 'pipeline' && plain.synthetic).toBeNull();
+    });
+
+    it('generates the recipe values into a small fixture\'s weights file', async () => {
+      const fixture = await withFiles({ ...unetJson, weights: recipeWeights });
+      const tensors = await readSafetensors(await fixture.source.fetchFile('model.safetensors'));
+      const w = tensors.get('conv_in.weight')!;
+      expect(w.shape).toEqual([2, 1, 3, 3]);
+      // s_k = f32(sqrt(3)/3) for fan_in 9; every value lies within ±s_k.
+      expect(Math.max(...Array.from(w.data as Float32Array, Math.abs))).toBeLessThanOrEqual(Math.fround(Math.sqrt(3) / 3));
+    });
+
+    it('names the field of an unknown recipe and of each malformed recipe field', async () => {
+      const component = (weights: unknown) => ({ ...unetJson, weights });
+      expect((await recipeError(component({ ...recipeWeights, recipe: 'omni-synthetic-v2' }))).field).toBe('weights.recipe');
+      expect((await recipeError(component({ ...recipeWeights, recipe: 'omni-synthetic-v2' }))).message).toMatch(/omni-synthetic-v2.*omni-synthetic-v1/);
+      expect((await recipeError(component({ ...recipeWeights, seed: 2 ** 32 }))).field).toBe('weights.seed');
+      expect((await recipeError(component({ ...recipeWeights, seed: 1.5 }))).field).toBe('weights.seed');
+      expect((await recipeError(component({ ...recipeWeights, tensors: '../tensors.json' }))).field).toBe('weights.tensors');
+      const { file: _f, ...noFile } = recipeWeights;
+      expect((await recipeError(component(noFile))).field).toBe('weights.file');
+      expect((await recipeError(component(5))).field).toBe('weights');
+      const pipeline = { ...(await loadFixture(fixturePath('pipeline-sdturbo-tiny'))).raw };
+      const entry = { seed: 1, tensors: 'tensors.json', file: 'unet/diffusion_pytorch_model.safetensors' };
+      expect((await recipeError({ ...pipeline, weights: { recipe: 'x', components: {} } })).field).toBe('weights.recipe');
+      expect((await recipeError({ ...pipeline, weights: { recipe: 'omni-synthetic-v1', components: {} } })).field).toBe('weights.components');
+      expect((await recipeError({ ...pipeline, weights: { recipe: 'omni-synthetic-v1', components: { unet: { ...entry, seed: -1 } } } })).field).toBe(
+        'weights.components.unet.seed',
+      );
+      expect((await recipeError({ ...pipeline, weights: { recipe: 'omni-synthetic-v1', components: { unet: entry, vae: entry } } })).field).toBe(
+        'weights.components.vae.file',
+      );
+      expect((await recipeError({ ...pipeline, weights: 'model.safetensors' })).field).toBe('weights');
+    });
+
+    it('reports a malformed or missing tensors.json by file and entry', async () => {
+      const bad = await recipeError({ ...unetJson, weights: recipeWeights }, { 'tensors.json': JSON.stringify([{ name: 'a', shape: [1], dtype: 'BF16' }]) });
+      expect([bad.file, bad.field]).toEqual(['mem/tensors.json', '[0].dtype']);
+      const missing = await recipeError({ ...unetJson, weights: recipeWeights }, {});
+      expect([missing.file, missing.field]).toEqual(['mem/tensors.json', null]);
+    });
   });
 });

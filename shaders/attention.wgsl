@@ -10,6 +10,12 @@
 // products are summed through workgroup memory. Scores, softmax and accumulation are f32 whatever
 // the storage dtype, which is what keeps f16 models free of overflow NaNs here.
 //
+// SHARED_TILE (for large heads): K and V take turns in one tile instead of sitting side by side.
+// A 512-wide key row is 2 KiB, so WebGPU's default 16 KiB of workgroup memory holds only a few
+// keys of K and V together; taking turns halves that, for one more barrier per tile, and keeps
+// the query block (the reuse of every staged key) whole. The scores of the tile wait in `partial`
+// while V replaces K.
+//
 // Tensors are [B, L, H·D] row-major: element (b, l, h, d) sits at (b·L + l)·H·D + h·D + d.
 
 struct Params {
@@ -66,12 +72,18 @@ const NO_MAX = -3.0e38;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 #endif
 // Ops output f32 whatever their inputs' storage.
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<out_t>;
 
-// The current key and value tiles: BLOCK_K rows of CHUNKS·LANES vec4s, zero past the head and
-// past the last key, so the inner loops need no bounds checks.
-var<workgroup> tile_k: array<vec4<f32>, BLOCK_K * CHUNKS * LANES>;
+// The current key tile (and with SHARED_TILE, after the scores, the value tile): BLOCK_K rows of
+// CHUNKS·LANES vec4s, zero past the head and past the last key, so the inner loops need no
+// bounds checks.
+var<workgroup> tile: array<vec4<f32>, BLOCK_K * CHUNKS * LANES>;
+#if !SHARED_TILE
 var<workgroup> tile_v: array<vec4<f32>, BLOCK_K * CHUNKS * LANES>;
+#endif
+// partial[j·BLOCK_Q·LANES + lid]: thread lid's share of the dot product with key j of the tile
+// (lid = query·LANES + lane, so a warp's stores are contiguous: no bank conflicts on a real GPU).
+// With SHARED_TILE the entry of a query's first lane then becomes the key's score.
 var<workgroup> partial: array<f32, PARTIAL_SLOTS>;
 
 fn load_q(e: u32) -> f32 {
@@ -130,7 +142,7 @@ fn load4_v(e: u32, valid: u32) -> vec4<f32> {
 
 fn store4(e: u32, x: vec4<f32>, valid: u32) {
   for (var i = 0u; i < valid; i++) {
-    out[e + i] = x[i];
+    out[e + i] = out_t(x[i]);
   }
 }
 
@@ -138,9 +150,36 @@ fn store4(e: u32, x: vec4<f32>, valid: u32) {
 fn dot_tile_k(qv: ptr<function, array<vec4<f32>, MAX_CHUNKS>>, first: u32) -> f32 {
   var dot4 = vec4<f32>(0.0);
   for (var c = 0u; c < CHUNKS; c++) {
-    dot4 = fma((*qv)[c], tile_k[first + c * LANES], dot4);
+    dot4 = fma((*qv)[c], tile[first + c * LANES], dot4);
   }
   return (dot4.x + dot4.y) + (dot4.z + dot4.w);
+}
+
+// Where vec4 `i` of the tile of keys from `k0` comes from: element `e` of k and v (kv_base is
+// the head's first element), of which `valid` (0..4) are real; 0 past the last key or the head,
+// whose tile entries stay zero.
+struct TileSource {
+  e: u32,
+  valid: u32,
+}
+
+fn tile_source(i: u32, k0: u32, kv_base: u32) -> TileSource {
+  let stride = CHUNKS * LANES;
+  let key = k0 + i / stride;
+  let d = (i % stride) * 4u;
+  if (key >= params.lk || d >= params.head_size) {
+    return TileSource(0u, 0u);
+  }
+  return TileSource(kv_base + key * params.heads * params.head_size + d, min(params.head_size - d, 4u));
+}
+
+// The value tile entry `i` (the tile V shares with K, or its own).
+fn tile_v_at(i: u32) -> vec4<f32> {
+#if SHARED_TILE
+  return tile[i];
+#else
+  return tile_v[i];
+#endif
 }
 
 @compute @workgroup_size(BLOCK_Q * LANES)
@@ -183,46 +222,86 @@ fn main(
   if (params.causal != 0u) {
     k_end = min(k_end, q0 + BLOCK_Q);
   }
+  let kv_base = b * params.lk * row_len + h * head_size;
+  let threads = BLOCK_Q * LANES;
+  let first_lane = lid - lane;
   for (var k0 = 0u; k0 < k_end; k0 += BLOCK_K) {
-    for (var i = lid; i < BLOCK_K * stride; i += BLOCK_Q * LANES) {
-      let key = k0 + i / stride;
-      let d = (i % stride) * 4u;
+    let keys = min(BLOCK_K, k_end - k0);
+#if SHARED_TILE
+    for (var i = lid; i < BLOCK_K * stride; i += threads) {
+      let src = tile_source(i, k0, kv_base);
+      var x = vec4<f32>(0.0);
+      if (src.valid > 0u) {
+        x = load4_k(src.e, src.valid);
+      }
+      tile[i] = x;
+    }
+    workgroupBarrier();
+    for (var j = 0u; j < keys; j++) {
+      partial[j * threads + lid] = dot_tile_k(&qv, j * stride + lane);
+    }
+    workgroupBarrier();
+    // Nobody reads K any more: V takes its place. Meanwhile the lanes of each query sum its
+    // partial dot products, key j by lane j % LANES, in place, so that the key loop below reads
+    // one score per key instead of LANES partials.
+    for (var i = lid; i < BLOCK_K * stride; i += threads) {
+      let src = tile_source(i, k0, kv_base);
+      var x = vec4<f32>(0.0);
+      if (src.valid > 0u) {
+        x = load4_v(src.e, src.valid);
+      }
+      tile[i] = x;
+    }
+    if (LANES > 1u) {
+      for (var j = lane; j < keys; j += LANES) {
+        var score = 0.0;
+        for (var t = 0u; t < LANES; t++) {
+          score += partial[j * threads + first_lane + t];
+        }
+        partial[j * threads + first_lane] = score;
+      }
+    }
+    workgroupBarrier();
+#else
+    for (var i = lid; i < BLOCK_K * stride; i += threads) {
+      let src = tile_source(i, k0, kv_base);
       var kx = vec4<f32>(0.0);
       var vx = vec4<f32>(0.0);
-      if (key < params.lk && d < head_size) {
-        let e = (b * params.lk + key) * row_len + h * head_size + d;
-        let valid = min(head_size - d, 4u);
-        kx = load4_k(e, valid);
-        vx = load4_v(e, valid);
+      if (src.valid > 0u) {
+        kx = load4_k(src.e, src.valid);
+        vx = load4_v(src.e, src.valid);
       }
-      tile_k[i] = kx;
+      tile[i] = kx;
       tile_v[i] = vx;
     }
     workgroupBarrier();
-
-    // The key loop has a runtime bound on purpose: unrolling it (with the head loop inside) made
-    // pipelines take tens of seconds to compile on CPU drivers. Only the head loops unroll.
-    let keys = min(BLOCK_K, k_end - k0);
-    let slot = (lid / LANES) * BLOCK_K * LANES;
     if (LANES > 1u) {
       for (var j = 0u; j < keys; j++) {
-        partial[slot + j * LANES + lane] = dot_tile_k(&qv, j * stride + lane);
+        partial[j * threads + lid] = dot_tile_k(&qv, j * stride + lane);
       }
       workgroupBarrier();
     }
+#endif
+
+    // The key loop has a runtime bound on purpose: unrolling it (with the head loop inside) made
+    // pipelines take tens of seconds to compile on CPU drivers. Only the head loops unroll.
     // Every thread walks every key of the tile (causally masked ones get weight 0) so that the
     // loop stays uniform: then `j` is the same for all threads and CPU drivers broadcast the
     // tile reads instead of gathering them.
     for (var j = 0u; j < keys; j++) {
       let seen = params.causal == 0u || k0 + j <= query;
+#if SHARED_TILE
+      var score = partial[j * threads + first_lane];
+#else
       var score = 0.0;
       if (LANES > 1u) {
         for (var t = 0u; t < LANES; t++) {
-          score += partial[slot + j * LANES + t];
+          score += partial[j * threads + first_lane + t];
         }
       } else {
         score = dot_tile_k(&qv, j * stride);
       }
+#endif
       score = select(NO_MAX, score, seen);
       // Online softmax: rescale what was accumulated only when the running max moves, which
       // after the first few keys is rare.
@@ -238,7 +317,7 @@ fn main(
       running_sum += p;
       let row = j * stride + lane;
       for (var c = 0u; c < CHUNKS; c++) {
-        acc[c] = fma(vec4<f32>(p), tile_v[row + c * LANES], acc[c]);
+        acc[c] = fma(vec4<f32>(p), tile_v_at(row + c * LANES), acc[c]);
       }
     }
     workgroupBarrier();

@@ -12,6 +12,12 @@ const ATTENTION = defineKernel({ family: 'attention', entryPoint: 'main', source
 const MAX_CHUNKS = 16;
 /** Key tile the default tiling starts from (a short last tile costs only its zero fill: the key loop stops at Lk). */
 const DEFAULT_BLOCK_K = 32;
+/**
+ * The smallest tile the default tiling makes: fewer keys (four barriers each tile) or queries
+ * (the reuse of each staged key) would run, but so poorly that naming the limit is more useful.
+ */
+const MIN_SHARED_BLOCK_K = 4;
+const MIN_BLOCK_Q = 8;
 
 /** How attention.wgsl is tiled: its `override` constants. */
 export interface AttentionTiling {
@@ -21,6 +27,12 @@ export interface AttentionTiling {
   readonly lanes: number;
   /** Keys per tile staged in workgroup memory. */
   readonly blockK: number;
+  /**
+   * K and V take turns in one tile (attention.wgsl's `SHARED_TILE`) instead of sitting side by
+   * side: half the tile memory, for one more barrier per tile. Large heads need it to keep a
+   * useful query block and key tile under the default 16 KiB of workgroup memory. Default false.
+   */
+  readonly sharedTile?: boolean;
 }
 
 /** `AttentionOptions` plus an explicit tiling (benchmarks and tests; the default suits the shape and device). */
@@ -28,36 +40,49 @@ export interface GpuAttentionOptions extends AttentionOptions {
   tiling?: AttentionTiling;
 }
 
-/** Bytes of workgroup memory a tiling needs for head size `headSize`: the K and V tiles, plus the partial dot products when lanes > 1. */
+/**
+ * Bytes of workgroup memory a tiling needs for head size `headSize`: the K and V tiles (one tile
+ * they share with `sharedTile`), plus the partial dot products when lanes > 1 or with
+ * `sharedTile` (where they also keep the tile's scores while V replaces K).
+ */
 export function attentionWorkgroupBytes(tiling: AttentionTiling, headSize: number): number {
-  const stride = chunksOf(headSize, tiling.lanes) * tiling.lanes;
-  const partial = tiling.lanes > 1 ? tiling.blockQ * tiling.blockK * tiling.lanes : 1;
-  return 2 * tiling.blockK * stride * 16 + partial * 4;
+  const tile = tiling.blockK * chunksOf(headSize, tiling.lanes) * tiling.lanes * 16;
+  return (tiling.sharedTile ? tile : 2 * tile) + partialSlots(tiling) * 4;
 }
 
 /**
  * The default tiling for a head size and query count on a device: split the head over
  * enough threads that each holds at most 16 vec4s of q and 16 of the accumulator (registers on
- * a real GPU), size the query block to the queries there are, then take the largest key tile
- * that fits workgroup memory, shrinking the query block before going below 16 keys.
+ * a real GPU) and size the query block to the queries there are. Then K and V sit side by side
+ * in tiles of 32 or 16 keys when that fits workgroup memory (heads up to 64 under the default
+ * limits); past that they take turns in one tile, which keeps the whole query block (every
+ * staged key serves all its queries) with the largest key tile that fits, shrinking the query
+ * block only when not even 4 keys fit, and never below 8 queries × 4 keys: a head that needs
+ * more than that throws, naming the workgroup memory it needs. Under the default limits: D 80 → 64 queries × 16 keys,
+ * D 160 and 256 → 64 × 8, D 512 → 32 × 4.
  */
 export function attentionTiling(headSize: number, lq: number, limits: GpuLimits): AttentionTiling {
   const vec4s = Math.ceil(headSize / 4);
   let lanes = 1;
   while (Math.ceil(vec4s / lanes) > MAX_CHUNKS) lanes *= 2;
   const maxThreads = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
-  let blockQ = Math.min(64, nextPowerOfTwo(Math.max(lq, 8)), Math.floor(maxThreads / lanes));
-  let blockK = DEFAULT_BLOCK_K;
-  const fits = (): boolean => attentionWorkgroupBytes({ blockQ, lanes, blockK }, headSize) <= limits.maxComputeWorkgroupStorageSize;
-  while (!fits() && blockK > 16) blockK /= 2;
-  while (!fits() && blockQ > 8) blockQ /= 2;
-  while (!fits() && blockK > 4) blockK /= 2;
-  if (!fits()) {
-    throw new TensorShapeError(
-      `attention: head size ${headSize} needs ${attentionWorkgroupBytes({ blockQ, lanes, blockK }, headSize)} bytes of workgroup memory, more than maxComputeWorkgroupStorageSize = ${limits.maxComputeWorkgroupStorageSize}`,
-    );
+  const fullBlockQ = Math.min(64, nextPowerOfTwo(Math.max(lq, 8)), Math.floor(maxThreads / lanes));
+  const fits = (t: AttentionTiling): boolean => attentionWorkgroupBytes(t, headSize) <= limits.maxComputeWorkgroupStorageSize;
+  for (let blockK = DEFAULT_BLOCK_K; blockK >= 16; blockK /= 2) {
+    const side = { blockQ: fullBlockQ, lanes, blockK };
+    if (fits(side)) return side;
   }
-  return { blockQ, lanes, blockK };
+  const smallestBlockQ = Math.min(MIN_BLOCK_Q, fullBlockQ);
+  for (let blockQ = fullBlockQ; blockQ >= smallestBlockQ; blockQ /= 2) {
+    for (let blockK = DEFAULT_BLOCK_K; blockK >= MIN_SHARED_BLOCK_K; blockK /= 2) {
+      const turns = { blockQ, lanes, blockK, sharedTile: true };
+      if (fits(turns)) return turns;
+    }
+  }
+  const smallest = { blockQ: smallestBlockQ, lanes, blockK: MIN_SHARED_BLOCK_K, sharedTile: true };
+  throw new TensorShapeError(
+    `attention: head size ${headSize} needs ${attentionWorkgroupBytes(smallest, headSize)} bytes of workgroup memory, more than maxComputeWorkgroupStorageSize = ${limits.maxComputeWorkgroupStorageSize}`,
+  );
 }
 
 /**
@@ -87,20 +112,20 @@ export function attention(rt: GpuRuntime, q: GpuTensor, k: GpuTensor, v: GpuTens
   const tiling = options.tiling ?? attentionTiling(headSize, lq, rt.limits);
   const chunks = chunksOf(headSize, tiling.lanes);
   checkTiling(tiling, headSize, chunks, rt.limits);
-  const out = rt.empty([batch, lq, width]);
+  const out = rt.output([batch, lq, width]);
   if (lq === 0 || batch === 0) return out;
   const qBlocks = Math.ceil(lq / tiling.blockQ);
   const scale = options.scale ?? 1 / Math.sqrt(headSize);
   rt.dispatch(ATTENTION, {
     bindings: [q, k, v, out],
     uniforms: [u32(batch * heads), u32(heads), u32(lq), u32(lk), u32(headSize), u32(qBlocks), u32(options.causal ? 1 : 0), f32(scale * Math.LOG2E)],
-    defines: { ...rt.storageDefines('Q', q), ...rt.storageDefines('K', k), ...rt.storageDefines('V', v) },
+    defines: { ...rt.storageDefines('Q', q), ...rt.storageDefines('K', k), ...rt.storageDefines('V', v), SHARED_TILE: tiling.sharedTile === true, ...rt.outputDefines(out) },
     constants: {
       BLOCK_Q: tiling.blockQ,
       LANES: tiling.lanes,
       BLOCK_K: tiling.blockK,
       CHUNKS: chunks,
-      PARTIAL_SLOTS: tiling.lanes > 1 ? tiling.blockQ * tiling.blockK * tiling.lanes : 1,
+      PARTIAL_SLOTS: partialSlots(tiling),
     },
     workgroups: batch * heads * qBlocks,
   });
@@ -119,6 +144,11 @@ function checkTiling(tiling: AttentionTiling, headSize: number, chunks: number, 
   if (bytes > limits.maxComputeWorkgroupStorageSize) {
     throw new TensorShapeError(`${what}: ${bytes} bytes of workgroup memory, more than maxComputeWorkgroupStorageSize = ${limits.maxComputeWorkgroupStorageSize}`);
   }
+}
+
+/** Floats of attention.wgsl's `partial`: the dot products of every lane of every query for every key of a tile (1 when unused). */
+function partialSlots(tiling: AttentionTiling): number {
+  return tiling.sharedTile || tiling.lanes > 1 ? tiling.blockQ * tiling.blockK * tiling.lanes : 1;
 }
 
 function chunksOf(headSize: number, lanes: number): number {

@@ -52,6 +52,17 @@ const cases: AttentionCase[] = [
   { name: 'f16 q, k, v, odd D 10', batch: 1, heads: 3, headSize: 10, lq: 7, lk: 9, dtypes: F16 },
   // q·k reaches 64·200² = 2.6e6, past f16's 65504: an f16 score would be inf and the softmax NaN.
   { name: 'f16 inputs ±200 whose scores overflow f16', batch: 1, heads: 1, headSize: 64, lq: 9, lk: 20, dtypes: F16, range: 200 },
+  // Heads past 64: K and V take turns in one tile (the default tiling under the default limits).
+  { name: 'D 256, 67 queries × 131 keys, 2 heads', batch: 1, heads: 2, headSize: 256, lq: 67, lk: 131 },
+  { name: 'D 512 (VAE), 67 queries × 131 keys', batch: 1, heads: 1, headSize: 512, lq: 67, lk: 131 },
+  { name: 'D 512, 70 tokens, causal, batch 2', batch: 2, heads: 1, headSize: 512, lq: 70, lk: 70, causal: true },
+  { name: 'D 500 (vec4s past the head), 45 queries × 83 keys', batch: 1, heads: 1, headSize: 500, lq: 45, lk: 83 },
+  { name: 'D 510 (ragged last vec4), 33 queries × 61 keys, 2 heads', batch: 1, heads: 2, headSize: 510, lq: 33, lk: 61 },
+  { name: 'D 512, large scores (inputs ±30)', batch: 1, heads: 1, headSize: 512, lq: 33, lk: 40, range: 30 },
+  { name: 'D 40, shared tile, 1 lane, 6-key tiles, causal', batch: 1, heads: 2, headSize: 40, lq: 33, lk: 33, causal: true, tiling: { blockQ: 16, lanes: 1, blockK: 6, sharedTile: true } },
+  { name: 'D 80, shared tile, 2 lanes, 5-key tiles', batch: 2, heads: 1, headSize: 80, lq: 21, lk: 23, tiling: { blockQ: 8, lanes: 2, blockK: 5, sharedTile: true } },
+  { name: 'D 160, shared tile, 8 lanes over 3-key tiles (idle summing lanes)', batch: 1, heads: 2, headSize: 160, lq: 19, lk: 29, tiling: { blockQ: 8, lanes: 8, blockK: 3, sharedTile: true } },
+  { name: 'f32 q with f16 k, v, D 256, 29 tokens, causal', batch: 1, heads: 1, headSize: 256, lq: 29, lk: 29, causal: true, dtypes: ['f32', 'f16', 'f16'] },
 ];
 
 /**
@@ -111,6 +122,13 @@ function tolerance(c: AttentionCase, q: Float32Array, k: Float32Array, v: Float3
 /** The values a tensor of `dtype` really holds: the reference sees the f16-rounded inputs. */
 function stored(data: Float32Array, dtype: DType): Float32Array {
   return dtype === 'f16' ? decodeHalf(encodeHalf(data)) : data;
+}
+
+/** Rows `rows` of a [L, width] matrix, in order. */
+function gatherRows(data: Float32Array, rows: readonly number[], width: number): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((r, i) => out.set(data.subarray(r * width, (r + 1) * width), i * width));
+  return out;
 }
 
 async function runCase(rt: GpuRuntime, c: AttentionCase, seed: number): Promise<void> {
@@ -178,7 +196,7 @@ describe('attention at sequence length 4096', () => {
       expect(attentionWorkgroupBytes(attentionTiling(D, L, rt.limits), D)).toBeLessThanOrEqual(rt.limits.maxComputeWorkgroupStorageSize);
 
       const rows = [0, 1, 63, 64, 2047, 4031, 4095];
-      const gather = (data: Float32Array): Float32Array => Float32Array.from(rows.flatMap((r) => [...data.subarray(r * D, (r + 1) * D)]));
+      const gather = (data: Float32Array): Float32Array => gatherRows(data, rows, D);
       const ref = cpu.attention(cpu.upload(gather(qData), [1, rows.length, D]), cpu.upload(kData, shape), cpu.upload(vData, shape), { heads: 1 });
       const { maxAbs } = errorStats(gather(got), await cpu.read(ref));
       const c: AttentionCase = { name: '4096 sampled', batch: 1, heads: 1, headSize: D, lq: rows.length, lk: L };
@@ -199,6 +217,36 @@ describe('attention at sequence length 4096', () => {
     expect(rt.stats.dispatches).toBe(1);
     expect(Math.max(...sizes)).toBe(q.chunks[0]!.byteSize);
     expect(rt.stats.largestBindingBytes).toBe(2 * 4096 * 320 * 4);
+  });
+});
+
+describe('attention at the VAE mid-block shape under the default limits', () => {
+  it('one head of 512 over 4096 tokens: 64 sampled query rows match the reference within 1e-4 relative', async () => {
+    const rt = await gpuRuntime();
+    // The test device asks for no limits: this is WebGPU's default 16 KiB of workgroup memory.
+    expect(rt.limits.maxComputeWorkgroupStorageSize).toBe(16384);
+    const [L, D] = [4096, 512];
+    const shape = [1, L, D];
+    // q and k in ±2 give scores of standard deviation ~1.3: a softmax that is neither flat nor one-hot.
+    const qData = randomUniform(L * D, 701, -2, 2);
+    const kData = randomUniform(L * D, 702, -2, 2);
+    const vData = randomUniform(L * D, 703);
+    const q = rt.upload(qData, shape);
+    const k = rt.upload(kData, shape);
+    const v = rt.upload(vData, shape);
+    const out = attention(rt, q, k, v, { heads: 1 });
+    const got = await rt.read(out);
+    for (const t of [q, k, v, out]) rt.release(t);
+
+    const rows = Array.from({ length: 64 }, (_, i) => i * 65); // 0, 65, …, 4095
+    const qRows = gatherRows(qData, rows, D);
+    const ref = cpu.attention(cpu.upload(qRows, [1, rows.length, D]), cpu.upload(kData, shape), cpu.upload(vData, shape), { heads: 1 });
+    const want = await cpu.read(ref);
+    const { maxAbs } = errorStats(gatherRows(got, rows, D), want);
+    const largest = want.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    expect(maxAbs).toBeLessThanOrEqual(1e-4 * largest);
+    const c: AttentionCase = { name: 'VAE sampled', batch: 1, heads: 1, headSize: D, lq: rows.length, lk: L };
+    expect(maxAbs).toBeLessThanOrEqual(tolerance(c, qRows, kData, vData));
   });
 });
 
@@ -226,16 +274,38 @@ describe('attention dispatch and pipelines', () => {
     expect(rt.stats.pipelinesCompiled).toBe(compiled);
   });
 
-  it('default tilings fit the WebGPU default limits for every head size from 8 to 256', () => {
+  it('default tilings fit the WebGPU default limits for every head size from 8 to 512, with no degenerate tile', () => {
     const limits = GpuRuntime.plan().limits;
-    for (let d = 8; d <= 256; d++) {
+    for (let d = 8; d <= 512; d++) {
       for (const lq of [1, 77, 4096]) {
         const t = attentionTiling(d, lq, limits);
         expect(attentionWorkgroupBytes(t, d)).toBeLessThanOrEqual(limits.maxComputeWorkgroupStorageSize);
         expect(t.blockQ * t.lanes).toBeLessThanOrEqual(limits.maxComputeInvocationsPerWorkgroup);
         expect(Math.ceil(Math.ceil(d / 4) / t.lanes)).toBeLessThanOrEqual(16);
+        expect(t.blockK).toBeGreaterThanOrEqual(4);
+        expect(t.blockQ).toBeGreaterThanOrEqual(8);
+        if (lq === 4096) expect(t.blockQ * t.lanes).toBeGreaterThanOrEqual(64);
       }
     }
+  });
+
+  it('keeps K and V side by side for heads up to 64 and has them take turns in one tile past that (default limits, 4096 queries)', () => {
+    const limits = GpuRuntime.plan().limits;
+    const tiling = (d: number): AttentionTiling => attentionTiling(d, 4096, limits);
+    expect(tiling(40)).toEqual({ blockQ: 64, lanes: 1, blockK: 32 });
+    expect(tiling(64)).toEqual({ blockQ: 64, lanes: 1, blockK: 16 });
+    expect(tiling(80)).toEqual({ blockQ: 64, lanes: 2, blockK: 16, sharedTile: true });
+    expect(tiling(160)).toEqual({ blockQ: 64, lanes: 4, blockK: 8, sharedTile: true });
+    expect(tiling(256)).toEqual({ blockQ: 64, lanes: 4, blockK: 8, sharedTile: true });
+    expect(tiling(512)).toEqual({ blockQ: 32, lanes: 8, blockK: 4, sharedTile: true });
+    expect(attentionWorkgroupBytes(tiling(512), 512)).toBe(4 * 512 * 4 + 32 * 4 * 8 * 4);
+  });
+
+  it('refuses a default tiling below 8 queries × 4 keys, naming the workgroup memory that needs', () => {
+    const limits = { ...GpuRuntime.plan().limits, maxComputeWorkgroupStorageSize: 8192 };
+    // 8 queries × 8 lanes × 4 keys of partial sums, plus 4 keys of 512 floats.
+    expect(() => attentionTiling(512, 4096, limits)).toThrow('attention: head size 512 needs 9216 bytes of workgroup memory, more than maxComputeWorkgroupStorageSize = 8192');
+    expect(attentionTiling(160, 4096, limits)).toEqual({ blockQ: 64, lanes: 4, blockK: 4, sharedTile: true });
   });
 
   it('rejects mismatched shapes, naming them', () => {
@@ -251,5 +321,7 @@ describe('attention dispatch and pipelines', () => {
     expect(() => attention(rt, x(), x(), x(), { heads: 1, tiling: { blockQ: 64, lanes: 4, blockK: 32 } })).toThrow(/maxComputeWorkgroupStorageSize = 16384/);
     expect(() => attention(rt, x(), x(), x(), { heads: 1, tiling: { blockQ: 128, lanes: 4, blockK: 4 } })).toThrow(/512 threads per workgroup/);
     expect(() => attention(rt, x(), x(), x(), { heads: 1, tiling: { blockQ: 8, lanes: 1, blockK: 4 } })).toThrow(/40 vec4s per thread/);
+    const wide = (): GpuTensor => rt.empty([1, 8, 512]);
+    expect(() => attention(rt, wide(), wide(), wide(), { heads: 1, tiling: { blockQ: 32, lanes: 8, blockK: 8, sharedTile: true } })).toThrow(/24576 bytes of workgroup memory/);
   });
 });

@@ -35,6 +35,17 @@ describe('AttentionAuditOps', () => {
     expect(ops.largestScoreMatrixBytes).toBe(4 * 64 * 64 * 4);
   });
 
+  it('plans the VAE mid-block attention (one head of 512 over 4096 tokens) under the default limits, with no score matrix', () => {
+    const ops = new AttentionAuditOps(GpuRuntime.plan());
+    expect(ops.runtime.limits.maxComputeWorkgroupStorageSize).toBe(16384);
+    const [q, k, v] = qkv(ops, 1, 4096, 4096, 512);
+    const out = ops.attention(q, k, v, { heads: 1 });
+    expect(out.shape).toEqual([1, 4096, 512]);
+    expect(ops.runtime.stats.dispatches).toBe(1);
+    expect(ops.scoreMatrixBuffers).toBe(0);
+    expect(ops.largestScoreMatrixBytes).toBe(4096 * 4096 * 4);
+  });
+
   it('stops watching allocations once the call returns', () => {
     const ops = new AttentionAuditOps(GpuRuntime.plan());
     const [q, k, v] = qkv(ops, 1, 8, 8, 8);

@@ -1,10 +1,11 @@
-import type { ComponentPlan, PlanReport } from './plan-model.js';
+import type { PlanReport, PlannedComponent } from './plan-model.js';
 
 /**
  * A plan as `key=value` lines: first the four headline numbers (`weights_bytes`,
  * `peak_activation_bytes`, `largest_binding_bytes`, `dispatches_per_unet`), then the totals and
  * what was planned, then `<component>.<key>` lines. All sizes are bytes. A component that does
- * not fit the limits gets an `error` line instead of its activation and dispatch numbers.
+ * not fit the limits gets, instead of its activation and dispatch numbers, the `error` line and
+ * what does not fit: `limit`, `limit_value`, `tensor`, `tensor_bytes` and the runtime's `detail`.
  */
 export function formatPlanReport(r: PlanReport): string[] {
   const lines: Array<[string, string | number | boolean]> = [
@@ -19,6 +20,8 @@ export function formatPlanReport(r: PlanReport): string[] {
     ['width', r.width],
     ['height', r.height],
     ['batch', r.batch],
+    ['images', r.images],
+    ['decoder', r.decoder],
     ['dtype', r.dtype],
     ['shader_f16', r.shaderF16],
     ['img2img', r.img2img],
@@ -30,12 +33,24 @@ export function formatPlanReport(r: PlanReport): string[] {
   return lines.map(([k, v]) => `${k}=${v}`);
 }
 
-function componentLines(c: ComponentPlan): Array<[string, string | number | boolean]> {
+function componentLines(c: PlannedComponent): Array<[string, string | number | boolean]> {
   const p = (key: string, value: string | number | boolean): [string, string | number | boolean] => [`${c.name}.${key}`, value];
   const head = [p('input', `[${c.input.join(',')}]`), p('parameters', c.parameters), p('weights_bytes', c.weightsBytes)];
-  if (c.error !== null) return [...head, p('error', c.error.replace(/\s*\n\s*/g, ' '))];
+  const e = c.error;
+  if (e !== null) {
+    return [
+      ...head,
+      p('error', `${e.name}: ${e.message}`.replace(/\s*\n\s*/g, ' ')),
+      p('limit', e.limit),
+      p('limit_value', e.limitValue),
+      p('tensor', e.tensor),
+      p('tensor_bytes', e.bytes ?? 'unknown'),
+      p('detail', e.detail.replace(/\s*\n\s*/g, ' ')),
+    ];
+  }
   return [
     ...head,
+    p('peak_bytes', c.peakBytes),
     p('peak_activation_bytes', c.peakActivationBytes),
     p('largest_binding_bytes', c.largestBindingBytes),
     p('max_allocation_bytes', c.maxAllocationBytes),

@@ -1,20 +1,17 @@
-import { TensorShapeError } from '../gpu/errors.js';
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.js';
 import { GpuRuntime } from '../gpu/runtime.js';
-import type { GpuTensor } from '../gpu/tensor.js';
 import type { TensorDType } from '../kernels/ops.js';
 import { CLIPTextModel } from '../models/clip/clip-text-model.js';
 import { parseCLIPTextConfig } from '../models/clip/config.js';
-import { AutoencoderTinyDecoder } from '../models/taesd/autoencoder-tiny-decoder.js';
-import { parseAutoencoderTinyConfig } from '../models/taesd/config.js';
 import { parseUNetConfig } from '../models/unet/config.js';
 import { UNet2DConditionModel } from '../models/unet/unet-2d-condition.js';
-import { AutoencoderKLDecoder } from '../models/vae/autoencoder-kl-decoder.js';
-import { AutoencoderKLEncoder } from '../models/vae/autoencoder-kl-encoder.js';
-import { parseAutoencoderKLConfig } from '../models/vae/config.js';
 import { AttentionAuditOps } from './attention-audit.js';
+import { maxBindingBytes } from './binding-limit.js';
 import { PlanError } from './errors.js';
-import { SyntheticStateDict } from './synthetic-weights.js';
+import { callOn, planComponent, planInput, type ComponentPlan } from './plan-component.js';
+import { parseDecoder, type DecoderPlan } from './plan-decoders.js';
+
+export type { ComponentName, ComponentPlan } from './plan-component.js';
 
 /** The parsed `config.json` files of a diffusers model; only the UNet's is required. */
 export interface PlanConfigs {
@@ -24,6 +21,8 @@ export interface PlanConfigs {
   vae?: unknown;
   /** `text_encoder/config.json`. */
   textEncoder?: unknown;
+  /** A TAESD repo's `config.json` (diffusers `AutoencoderTiny`): the decoder planned with `decoder: 'taesd'`. */
+  taesd?: unknown;
   /** Names the model in errors, e.g. its folder (default `model`). */
   source?: string;
 }
@@ -33,10 +32,14 @@ export interface PlanModelOptions {
   /** Image size in pixels. */
   width: number;
   height: number;
-  /** UNet and text-encoder batch: 2 for classifier-free guidance of one image. The VAE decodes one image. */
+  /** UNet and text-encoder batch: 2 for classifier-free guidance of one image. */
   batch: number;
   /** Storage precision of the weights. */
   dtype: TensorDType;
+  /** Images the decoder decodes in one call (default 1); the pipeline decodes all images of a request together. */
+  images?: number;
+  /** The decoder to plan: the VAE's (default) or TAESD (`configs.taesd`), which the pipeline uses for `decoder: 'taesd'`. */
+  decoder?: 'vae' | 'taesd';
   /** Plan for a device with shader-f16 (default true); without it f16 is packed in u32 words, same bytes. */
   shaderF16?: boolean;
   /** Device limits; unspecified ones are the WebGPU defaults (128 MiB per storage binding). */
@@ -48,40 +51,17 @@ export interface PlanModelOptions {
    * and keeps resident, encoding one image. A pixel-space model (no VAE) needs no encoder.
    */
   img2img?: boolean;
+  /**
+   * Image pixels per latent pixel when `configs.vae` is absent: 8 (the default) plans a UNet
+   * alone as Stable Diffusion's, 1 a pixel-space model (no VAE).
+   */
+  latentScale?: number;
 }
 
-export type ComponentName = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder';
-
-/** Device memory and work of one component, planned on its own plan-mode runtime. */
-export interface ComponentPlan {
-  readonly name: ComponentName;
-  /** The input planned: token ids [B, L], latents [B, C, h, w] or an image [1, C, H, W]. */
-  readonly input: readonly number[];
-  readonly parameters: number;
-  /** Pool bytes holding the weights (buffers round up to their size bucket). */
-  readonly weightsBytes: number;
-  /** Peak pool bytes during a call beyond the weights: inputs, activations and output. */
-  readonly peakActivationBytes: number;
-  /** Largest single storage binding of any dispatch, weights included. */
-  readonly largestBindingBytes: number;
-  /** Largest single buffer allocated. */
-  readonly maxAllocationBytes: number;
-  /** Pool bytes held after the calls without trimming (weights plus idle buffers kept for reuse). */
-  readonly reservedBytes: number;
-  /** Dispatches of each call. */
-  readonly dispatchesPerCall: readonly number[];
-  readonly attentionCalls: number;
-  /** Bytes of the largest attention score matrix (B·heads·Lq·Lk float32) a naive attention would store. */
-  readonly largestScoreMatrixBytes: number;
-  /** Buffers at least as large as their attention's score matrix, allocated inside the attention call. */
-  readonly scoreMatrixBuffers: number;
-  /** Pool bytes still live after every call's inputs and outputs were released (beyond the weights). */
-  readonly leakedBytes: number;
-  /**
-   * Why the component cannot run under these limits (the runtime's `TensorShapeError`), or null.
-   * When set, the byte and dispatch counts are those reached before the failure.
-   */
-  readonly error: string | null;
+/** A component's plan and the device bytes of its phase of a generation. */
+export interface PlannedComponent extends ComponentPlan {
+  /** Device bytes while it runs: the weights of every component (all stay resident) plus its activation peak. */
+  readonly peakBytes: number;
 }
 
 /** A plan of a whole text-to-image model at one image size; see `planModel`. */
@@ -89,12 +69,16 @@ export interface PlanReport {
   readonly width: number;
   readonly height: number;
   readonly batch: number;
+  /** Images decoded together. */
+  readonly images: number;
+  readonly decoder: 'vae' | 'taesd';
   readonly dtype: TensorDType;
   readonly shaderF16: boolean;
   readonly limits: GpuLimits;
   /** Whether the VAE encoder of image-to-image was planned (when the model has a VAE). */
   readonly img2img: boolean;
-  readonly components: readonly ComponentPlan[];
+  /** In pipeline order: text encoder, UNet, decoder, then the VAE encoder with `img2img`. */
+  readonly components: readonly PlannedComponent[];
   /** Weights of every component: all stay resident while the pipeline runs. */
   readonly weightsBytes: number;
   /** The largest activation peak of the components that planned without error (as are the binding and allocation maxima). */
@@ -106,7 +90,7 @@ export interface PlanReport {
   /** Dispatches of one UNet call. */
   readonly dispatchesPerUnet: number;
   readonly scoreMatrixBuffers: number;
-  /** Every component planned under the limits. */
+  /** Every component planned under the limits (else each failing one has its `error`). */
   readonly withinLimits: boolean;
 }
 
@@ -117,38 +101,48 @@ const TIMESTEP = 999;
 
 /**
  * Plans a Stable Diffusion model from its configs alone: builds each component on a plan-mode
- * runtime (no device, no math) with generated weights, runs one call at the given size (the UNet
- * `unetCalls` times at `batch`, the text encoder at `batch`×77 tokens, the VAE decoder on one
- * image, with `img2img` the VAE encoder on one image) and reports device memory split into weights and activations, the largest binding and
+ * runtime (no device, no math) with generated weights, runs it at the given size (the UNet
+ * `unetCalls` times at `batch`, the text encoder at `batch`×77 tokens, the decoder on `images`
+ * latents, with `img2img` the VAE encoder on one image) and reports device memory split into
+ * weights and activations, per component and for the whole generation, the largest binding and
  * allocation, dispatch counts, and a check that no attention stores its full score matrix.
+ * Models see the limits as the pipeline gives them (the UNet chunks its feed-forward to fit).
  *
- * A component that exceeds a device limit is reported with `error` rather than thrown; config
- * errors (`ModelConfigError`) and bad options (`PlanError`) throw.
+ * A component that exceeds a device limit is reported with `error` (a `DeviceLimitError` naming
+ * the tensor, its bytes and the limit) and the others are still planned; config errors
+ * (`ModelConfigError`) and bad options (`PlanError`) throw.
  */
 export function planModel(configs: PlanConfigs, options: PlanModelOptions): PlanReport {
   const source = configs.source ?? 'model';
   const unetConfig = parseUNetConfig(configs.unet, `${source}/unet/config.json`);
-  const decoder = configs.vae === undefined ? null : parseDecoder(configs.vae, `${source}/vae/config.json`);
+  const vae = configs.vae === undefined ? null : parseDecoder(configs.vae, `${source}/vae/config.json`);
   const textConfig = configs.textEncoder === undefined ? null : parseCLIPTextConfig(configs.textEncoder, `${source}/text_encoder/config.json`);
   checkOptions(options);
-  const vaeFactor = decoder?.scaleFactor ?? 8;
+  const decoderKind = options.decoder ?? 'vae';
+  const decoder = decoderKind === 'taesd' ? taesdPlan(configs, source) : vae;
+  const latentScale = vae?.scaleFactor ?? options.latentScale ?? 8;
   const unetFactor = 2 ** (unetConfig.blockOutChannels.length - 1);
   for (const [field, px] of [['width', options.width], ['height', options.height]] as const) {
-    if (px % (vaeFactor * unetFactor) !== 0) {
-      throw new PlanError(`${field} ${px} is not a multiple of ${vaeFactor * unetFactor} (the VAE's factor ${vaeFactor} times the UNet's downsampling ${unetFactor}).`);
+    if (px % (latentScale * unetFactor) !== 0) {
+      const why = latentScale === 1 ? `the UNet's downsampling ${unetFactor}` : `the VAE's factor ${latentScale} times the UNet's downsampling ${unetFactor}`;
+      throw new PlanError(`${field} ${px} is not a multiple of ${latentScale * unetFactor} (${why}).`);
     }
   }
-  const h = options.height / vaeFactor;
-  const w = options.width / vaeFactor;
+  const h = options.height / latentScale;
+  const w = options.width / latentScale;
   const B = options.batch;
-  const newOps = (): AttentionAuditOps =>
-    new AttentionAuditOps(GpuRuntime.plan({ shaderF16: options.shaderF16 ?? true, ...(options.limits ? { limits: options.limits } : {}) }));
+  const images = options.images ?? 1;
+  const shaderF16 = options.shaderF16 ?? true;
+  const limits: GpuLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const newOps = (): AttentionAuditOps => new AttentionAuditOps(GpuRuntime.plan({ shaderF16, limits }));
   const weightOptions = { dtype: options.dtype };
+  const at = (input: readonly number[]): string => `${options.width}×${options.height}, input [${input.join(',')}]`;
 
   const components: ComponentPlan[] = [];
   if (textConfig) {
+    const input = [B, TEXT_TOKENS];
     components.push(
-      planComponent('text_encoder', [B, TEXT_TOKENS], newOps(), `${source}/text_encoder`, (ops, dict) => {
+      planComponent('text_encoder', input, at(input), newOps(), `${source}/text_encoder`, (ops, dict) => {
         const model = CLIPTextModel.load(ops, textConfig, dict, weightOptions);
         return {
           calls: 1,
@@ -162,16 +156,17 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
       }),
     );
   }
+  const latents = [B, unetConfig.inChannels, h, w];
   components.push(
-    planComponent('unet', [B, unetConfig.inChannels, h, w], newOps(), `${source}/unet`, (ops, dict) => {
-      const model = UNet2DConditionModel.load(ops, unetConfig, dict, weightOptions);
+    planComponent('unet', latents, at(latents), newOps(), `${source}/unet`, (ops, dict) => {
+      const model = UNet2DConditionModel.load(ops, unetConfig, dict, { ...weightOptions, maxBindingBytes: maxBindingBytes(limits) });
       return {
         calls: options.unetCalls ?? 2,
         call: () => {
           const inputs = [
-            zeros(ops, [B, unetConfig.inChannels, h, w]),
-            zeros(ops, [B, TEXT_TOKENS, unetConfig.crossAttentionDim]),
-            ...(unetConfig.timeCondProjDim === null ? [] : [zeros(ops, [B, unetConfig.timeCondProjDim])]),
+            planInput(ops, latents),
+            planInput(ops, [B, TEXT_TOKENS, unetConfig.crossAttentionDim]),
+            ...(unetConfig.timeCondProjDim === null ? [] : [planInput(ops, [B, unetConfig.timeCondProjDim])]),
           ] as const;
           const [sample, context, cond] = inputs;
           ops.release(model.forward(sample, [TIMESTEP], context, cond));
@@ -182,22 +177,24 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     }),
   );
   if (decoder) {
-    const latent = [1, decoder.latentChannels, h, w];
+    const input = [images, decoder.latentChannels, h, w];
+    const name = decoder.kind === 'tiny' && decoderKind === 'taesd' ? 'taesd_decoder' : 'vae_decoder';
+    const file = decoderKind === 'taesd' ? `${source}/taesd` : `${source}/vae`;
     components.push(
-      planComponent('vae_decoder', latent, newOps(), `${source}/vae`, (ops, dict) => {
+      planComponent(name, input, at(input), newOps(), file, (ops, dict) => {
         const model = decoder.load(ops, dict, weightOptions);
-        return oneCall(ops, latent, model, (x) => model.decode(x));
+        return callOn(ops, input, model, (x) => model.decode(x));
       }),
     );
   }
-  if (decoder && options.img2img) {
-    const encoder = decoder.encoder;
+  if (vae && options.img2img) {
+    const encoder = vae.encoder;
     if (!encoder) throw new PlanError(`img2img needs a VAE encoder, and ${source}/vae/config.json describes an AutoencoderTiny, whose encoder omni-diffusion does not run.`);
     const image = [1, encoder.inChannels, options.height, options.width];
     components.push(
-      planComponent('vae_encoder', image, newOps(), `${source}/vae`, (ops, dict) => {
+      planComponent('vae_encoder', image, at(image), newOps(), `${source}/vae`, (ops, dict) => {
         const model = encoder.load(ops, dict, weightOptions);
-        return oneCall(ops, image, model, (x) => model.encode(x));
+        return callOn(ops, image, model, (x) => model.encode(x));
       }),
     );
   }
@@ -210,11 +207,13 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     width: options.width,
     height: options.height,
     batch: B,
+    images,
+    decoder: decoderKind,
     dtype: options.dtype,
-    shaderF16: options.shaderF16 ?? true,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    shaderF16,
+    limits,
     img2img: options.img2img ?? false,
-    components,
+    components: components.map((c) => ({ ...c, peakBytes: weightsBytes + c.peakActivationBytes })),
     weightsBytes,
     peakActivationBytes,
     peakBytes: weightsBytes + peakActivationBytes,
@@ -226,57 +225,12 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
   };
 }
 
-/** A loaded component: how to call it once, how many times to, and how to free it. */
-interface PlannedModel {
-  calls: number;
-  call(): void;
-  release(): void;
-}
-
-/** A model planned with one call on a zero input of `shape`. */
-function oneCall(ops: AttentionAuditOps, shape: readonly number[], model: { release(): void }, forward: (x: GpuTensor) => GpuTensor): PlannedModel {
-  return {
-    calls: 1,
-    call: () => {
-      const x = zeros(ops, shape);
-      ops.release(forward(x));
-      ops.release(x);
-    },
-    release: () => model.release(),
-  };
-}
-
-/** The VAE decoder a `vae/config.json` describes, its image-to-latent size factor, and its encoder when one runs. */
-interface DecoderPlan {
-  latentChannels: number;
-  scaleFactor: number;
-  load(ops: AttentionAuditOps, dict: SyntheticStateDict, options: { dtype: TensorDType }): { decode(latents: GpuTensor): GpuTensor; release(): void };
-  encoder: EncoderPlan | null;
-}
-
-interface EncoderPlan {
-  inChannels: number;
-  load(ops: AttentionAuditOps, dict: SyntheticStateDict, options: { dtype: TensorDType }): { encode(image: GpuTensor): GpuTensor; release(): void };
-}
-
-function parseDecoder(json: unknown, file: string): DecoderPlan {
-  const className = json !== null && typeof json === 'object' ? (json as Record<string, unknown>)['_class_name'] : undefined;
-  if (className === 'AutoencoderTiny') {
-    const c = parseAutoencoderTinyConfig(json, file);
-    return {
-      latentChannels: c.latentChannels,
-      scaleFactor: 2 ** (c.decoderBlockOutChannels.length - 1),
-      load: (ops, dict, o) => AutoencoderTinyDecoder.load(ops, c, dict, o),
-      encoder: null,
-    };
-  }
-  const c = parseAutoencoderKLConfig(json, file);
-  return {
-    latentChannels: c.latentChannels,
-    scaleFactor: 2 ** (c.blockOutChannels.length - 1),
-    load: (ops, dict, o) => AutoencoderKLDecoder.load(ops, c, dict, o),
-    encoder: { inChannels: c.inChannels, load: (ops, dict, o) => AutoencoderKLEncoder.load(ops, c, dict, o) },
-  };
+/** The TAESD decoder of `configs.taesd`, for `decoder: 'taesd'`. */
+function taesdPlan(configs: PlanConfigs, source: string): DecoderPlan {
+  if (configs.taesd === undefined) throw new PlanError(`decoder "taesd" needs a TAESD config (PlanConfigs.taesd) beside ${source}'s.`);
+  const plan = parseDecoder(configs.taesd, `${source}/taesd/config.json`);
+  if (plan.kind !== 'tiny') throw new PlanError(`${source}/taesd/config.json describes an AutoencoderKL; decoder "taesd" needs an AutoencoderTiny.`);
+  return plan;
 }
 
 function checkOptions(o: PlanModelOptions): void {
@@ -284,65 +238,11 @@ function checkOptions(o: PlanModelOptions): void {
     if (!Number.isInteger(o[field]) || o[field] < 1) throw new PlanError(`${field} = ${o[field]} must be a positive integer.`);
   }
   if (o.dtype !== 'f16' && o.dtype !== 'f32') throw new PlanError(`dtype = ${String(o.dtype)} must be "f16" or "f32".`);
-  if (o.unetCalls !== undefined && (!Number.isInteger(o.unetCalls) || o.unetCalls < 1)) throw new PlanError(`unetCalls = ${o.unetCalls} must be a positive integer.`);
-}
-
-function planComponent(
-  name: ComponentName,
-  input: readonly number[],
-  ops: AttentionAuditOps,
-  file: string,
-  build: (ops: AttentionAuditOps, dict: SyntheticStateDict) => PlannedModel,
-): ComponentPlan {
-  const rt = ops.runtime;
-  const dict = new SyntheticStateDict(`${file} (generated weights)`);
-  const dispatchesPerCall: number[] = [];
-  let weightsBytes = 0;
-  let peakActivationBytes = 0;
-  let leakedBytes = 0;
-  let error: string | null = null;
-  let model: PlannedModel | null = null;
-  try {
-    model = build(ops, dict);
-    weightsBytes = rt.pool.stats.liveBytes;
-    for (let i = 0; i < model.calls; i++) {
-      rt.resetPeak();
-      const before = rt.stats.dispatches;
-      model.call();
-      rt.flush();
-      dispatchesPerCall.push(rt.stats.dispatches - before);
-      peakActivationBytes = Math.max(peakActivationBytes, rt.pool.stats.peakBytes - weightsBytes);
-    }
-    leakedBytes = rt.pool.stats.liveBytes - weightsBytes;
-  } catch (err) {
-    if (!(err instanceof TensorShapeError)) throw err;
-    error = `${err.name}: ${err.message}`;
-    // A failed load has released what it uploaded; its peak is the weights it got through.
-    if (model) peakActivationBytes = Math.max(peakActivationBytes, rt.pool.stats.peakBytes - weightsBytes);
-    else weightsBytes = rt.pool.stats.peakBytes;
+  for (const field of ['unetCalls', 'images', 'latentScale'] as const) {
+    const v = o[field];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new PlanError(`${field} = ${v} must be a positive integer.`);
   }
-  const reservedBytes = rt.pool.stats.reservedBytes;
-  model?.release();
-  return {
-    name,
-    input,
-    parameters: dict.parameters,
-    weightsBytes,
-    peakActivationBytes,
-    largestBindingBytes: rt.stats.largestBindingBytes,
-    maxAllocationBytes: rt.pool.stats.largestAllocation,
-    reservedBytes,
-    dispatchesPerCall,
-    attentionCalls: ops.calls,
-    largestScoreMatrixBytes: ops.largestScoreMatrixBytes,
-    scoreMatrixBuffers: ops.scoreMatrixBuffers,
-    leakedBytes,
-    error,
-  };
-}
-
-function zeros(ops: AttentionAuditOps, shape: readonly number[]): GpuTensor {
-  return ops.upload(new Float32Array(shape.reduce((n, d) => n * d, 1)), shape);
+  if (o.decoder !== undefined && o.decoder !== 'vae' && o.decoder !== 'taesd') throw new PlanError(`decoder = ${String(o.decoder)} must be "vae" or "taesd".`);
 }
 
 function sum(values: readonly number[]): number {

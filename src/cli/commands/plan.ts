@@ -9,17 +9,20 @@ import { CliUsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 import { defineCommand } from '../registry.js';
 
 /**
- * `omni-diffusion plan <model-dir>`: plans a model's device memory and work from its config
- * files alone (generated weights, no GPU) and prints `key=value` lines; see `planModel`.
+ * `omni-diffusion plan <model-dir>`: plans a whole generation's device memory and work from the
+ * model's config files alone (generated weights, no GPU) and prints `key=value` lines, per
+ * component and in total; a component over the device limits gets its `error` (the tensor, its
+ * bytes, the limit) and the others are still planned. See `planModel`.
  */
 export const planCommand: CommandSpec = {
   name: 'plan',
-  summary: 'Plan device memory and dispatches of a model from its configs (no weights, no GPU).',
-  usage: 'plan <model-dir> [--width 512] [--height 512] [--batch 2] [--dtype f16] [--img2img]',
+  summary: 'Plan the device memory and dispatches of a whole generation from the model configs (no weights, no GPU).',
+  usage: 'plan <model-dir> [--width 512] [--height 512] [--batch 2] [--images 1] [--dtype f16] [--img2img]',
   options: [
     { name: 'width', type: 'number', description: 'image width in pixels (default 512)' },
     { name: 'height', type: 'number', description: 'image height in pixels (default 512)' },
     { name: 'batch', type: 'number', description: 'UNet and text-encoder batch, 2 for classifier-free guidance (default 2)' },
+    { name: 'images', type: 'number', description: 'images the VAE decodes at once: a request decodes all of its images together (default 1)' },
     { name: 'dtype', type: 'string', description: 'weight storage, f16 or f32 (default f16)' },
     { name: 'img2img', type: 'boolean', description: 'also plan the VAE encoder that image-to-image loads' },
     { name: 'packed-f16', type: 'boolean', description: 'plan for a device without shader-f16 (f16 packed in u32 words)' },
@@ -37,6 +40,7 @@ export const planCommand: CommandSpec = {
       width: positiveInt(args, 'width', 512),
       height: positiveInt(args, 'height', 512),
       batch: positiveInt(args, 'batch', 2),
+      images: positiveInt(args, 'images', 1),
       dtype,
       shaderF16: args.options['packed-f16'] !== true,
       img2img: args.options['img2img'] === true,

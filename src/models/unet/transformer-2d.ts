@@ -2,6 +2,7 @@ import type { TensorLike, TensorOps } from '../../kernels/ops.js';
 import { Conv2d, GroupNorm, LayerNorm, Linear } from '../layers.js';
 import { moveReshape, swap } from '../lifetime.js';
 import type { ModelWeights } from '../weights.js';
+import { GegluFeedForward } from './feed-forward.js';
 
 /** diffusers' `Attention` as the UNet uses it: q/k/v projections without bias, `to_out.0` with bias. */
 class CrossAttention<T extends TensorLike> {
@@ -44,20 +45,18 @@ class BasicTransformerBlock<T extends TensorLike> {
     private readonly norm2: LayerNorm<T>,
     private readonly attn2: CrossAttention<T>,
     private readonly norm3: LayerNorm<T>,
-    private readonly ffIn: Linear<T>,
-    private readonly ffOut: Linear<T>,
+    private readonly ff: GegluFeedForward<T>,
   ) {}
 
-  static load<T extends TensorLike>(w: ModelWeights<T>, prefix: string, channels: number, contextDim: number, heads: number): BasicTransformerBlock<T> {
-    const inner = 4 * channels;
+  static load<T extends TensorLike>(w: ModelWeights<T>, prefix: string, o: Transformer2DOptions): BasicTransformerBlock<T> {
+    const { channels, contextDim, heads } = o;
     return new BasicTransformerBlock(
       LayerNorm.load(w, `${prefix}.norm1`, channels, 1e-5),
       CrossAttention.load(w, `${prefix}.attn1`, channels, channels, heads),
       LayerNorm.load(w, `${prefix}.norm2`, channels, 1e-5),
       CrossAttention.load(w, `${prefix}.attn2`, channels, contextDim, heads),
       LayerNorm.load(w, `${prefix}.norm3`, channels, 1e-5),
-      Linear.load(w, `${prefix}.ff.net.0.proj`, channels, 2 * inner),
-      Linear.load(w, `${prefix}.ff.net.2`, inner, channels),
+      GegluFeedForward.load(w, `${prefix}.ff`, channels, o.maxBindingBytes),
     );
   }
 
@@ -76,9 +75,7 @@ class BasicTransformerBlock<T extends TensorLike> {
     ops.release(a);
 
     n = this.norm3.forward(ops, x);
-    let f = swap(ops, n, this.ffIn.forward(ops, n));
-    f = swap(ops, f, ops.geglu(f));
-    f = swap(ops, f, this.ffOut.forward(ops, f));
+    const f = this.ff.forward(ops, n);
     x = swap(ops, x, ops.add(x, f));
     ops.release(f);
     return x;
@@ -92,6 +89,8 @@ export interface Transformer2DOptions {
   groups: number;
   /** SD 2.x Linear `proj_in`/`proj_out` instead of 1x1 convs. */
   linearProjection: boolean;
+  /** The most bytes one binding may cover; the feed-forward runs over token chunks above it (see `GegluFeedForward`). */
+  maxBindingBytes: number;
 }
 
 /**
@@ -112,7 +111,7 @@ export class Transformer2DModel<T extends TensorLike> {
     return new Transformer2DModel(
       GroupNorm.load(w, `${prefix}.norm`, c, o.groups, 1e-6),
       proj('proj_in'),
-      BasicTransformerBlock.load(w, `${prefix}.transformer_blocks.0`, c, o.contextDim, o.heads),
+      BasicTransformerBlock.load(w, `${prefix}.transformer_blocks.0`, o),
       proj('proj_out'),
     );
   }

@@ -7,6 +7,18 @@ import { ModelWeights, type WeightOptions } from '../weights.js';
 import type { UNetConfig } from './config.js';
 import { DownBlock, MidBlock, UpBlock, type BlockContext } from './unet-blocks.js';
 
+/** How a UNet is loaded: weight storage, and the device's binding limit its activations must fit. */
+export interface UNetLoadOptions extends WeightOptions {
+  /**
+   * The most bytes one kernel binding may cover: the device's
+   * `min(maxStorageBufferBindingSize, maxBufferSize)`. The transformer feed-forward, whose GEGLU
+   * input is the UNet's largest activation, runs over token chunks when it would exceed this
+   * (e.g. 512² at batch 4, or 768² and up at batch 2 under WebGPU's default 128 MiB); same
+   * result, one pass below it. Default `Infinity`: never chunk.
+   */
+  maxBindingBytes?: number;
+}
+
 /**
  * diffusers' `UNet2DConditionModel` (SD 1.x, SD 2.x, SD-Turbo, LCM), built from a validated config
  * over `TensorOps`, so it runs on any backend. Weights are uploaded once by `load`.
@@ -33,10 +45,12 @@ export class UNet2DConditionModel<T extends TensorLike> {
    * throws `StateDictMismatchError`; a missing key or a wrong shape throws `MissingWeightError` or
    * `WeightShapeError` naming the key.
    */
-  static load<T extends TensorLike>(ops: TensorOps<T>, config: UNetConfig, dict: StateDict, options: WeightOptions = {}): UNet2DConditionModel<T> {
+  static load<T extends TensorLike>(ops: TensorOps<T>, config: UNetConfig, dict: StateDict, options: UNetLoadOptions = {}): UNet2DConditionModel<T> {
+    const maxBindingBytes = options.maxBindingBytes ?? Infinity;
+    if (!(maxBindingBytes > 0)) throw new ModelInputError('UNet2DConditionModel', `maxBindingBytes = ${maxBindingBytes} must be a positive number of bytes (or Infinity).`);
     const w = new ModelWeights(ops, dict, options.dtype);
     try {
-      const model = UNet2DConditionModel.build(w, config);
+      const model = UNet2DConditionModel.build(w, config, maxBindingBytes);
       dict.finish();
       return model;
     } catch (err) {
@@ -45,7 +59,7 @@ export class UNet2DConditionModel<T extends TensorLike> {
     }
   }
 
-  private static build<T extends TensorLike>(w: ModelWeights<T>, c: UNetConfig): UNet2DConditionModel<T> {
+  private static build<T extends TensorLike>(w: ModelWeights<T>, c: UNetConfig, maxBindingBytes: number): UNet2DConditionModel<T> {
     const channels = c.blockOutChannels;
     const n = channels.length;
     const c0 = channels[0]!;
@@ -56,6 +70,7 @@ export class UNet2DConditionModel<T extends TensorLike> {
       tembChannels: temb,
       contextDim: c.crossAttentionDim,
       linearProjection: c.useLinearProjection,
+      maxBindingBytes,
     };
     const condProj = c.timeCondProjDim === null ? null : Linear.load(w, 'time_embedding.cond_proj', c.timeCondProjDim, c0, false);
     const timeLinear1 = Linear.load(w, 'time_embedding.linear_1', c0, temb);

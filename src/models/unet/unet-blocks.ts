@@ -12,6 +12,8 @@ export interface BlockContext {
   tembChannels: number;
   contextDim: number;
   linearProjection: boolean;
+  /** The most bytes one binding may cover (`Infinity`: no limit); see `GegluFeedForward`. */
+  maxBindingBytes: number;
 }
 
 /** A resnet and, in CrossAttn blocks, the transformer after it. */
@@ -43,7 +45,7 @@ class ResnetAttentionPair<T extends TensorLike> {
 }
 
 function transformerOptions(channels: number, heads: number, ctx: BlockContext): Transformer2DOptions {
-  return { channels, heads, contextDim: ctx.contextDim, groups: ctx.groups, linearProjection: ctx.linearProjection };
+  return { channels, heads, contextDim: ctx.contextDim, groups: ctx.groups, linearProjection: ctx.linearProjection, maxBindingBytes: ctx.maxBindingBytes };
 }
 
 /** `CrossAttnDownBlock2D` (heads given) or `DownBlock2D` (heads null). */

@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../../src/gpu/limits.js';
 import { ModelConfigError } from '../../../src/models/errors.js';
-import { PlanError } from '../../../src/plan/errors.js';
-import { planModel, type ComponentPlan, type PlanConfigs, type PlanModelOptions, type PlanReport } from '../../../src/plan/plan-model.js';
+import { DeviceLimitError, PlanError } from '../../../src/plan/errors.js';
+import { planModel, type ComponentPlan, type PlanConfigs, type PlanModelOptions, type PlanReport, type PlannedComponent } from '../../../src/plan/plan-model.js';
 import { fixturePath, repoRoot } from '../../helpers/fixtures.js';
 
 function benchConfigs(model: string): PlanConfigs {
@@ -16,7 +16,7 @@ const at512: PlanModelOptions = { width: 512, height: 512, batch: 2, dtype: 'f16
 /** Limits a desktop GPU grants when asked: enough for the VAE decoder at 512x512. */
 const desktop = { maxStorageBufferBindingSize: 1 << 30, maxBufferSize: 1 << 30, maxComputeWorkgroupStorageSize: 32_768 };
 
-function component(report: PlanReport, name: ComponentPlan['name']): ComponentPlan {
+function component(report: PlanReport, name: ComponentPlan['name']): PlannedComponent {
   const c = report.components.find((x) => x.name === name);
   if (!c) throw new Error(`no ${name} in the plan`);
   return c;
@@ -67,16 +67,56 @@ describe('planModel on the published full-size configs at 512x512', () => {
       expect(text.scoreMatrixBuffers).toBe(0);
     });
 
-    it('reports the VAE decoder as over the default limits at 512x512 instead of throwing, and plans it under desktop limits', () => {
-      const vae = component(report, 'vae_decoder');
-      expect(vae.error).toMatch(/^TensorShapeError: /);
-      expect(report.withinLimits).toBe(false);
+    it('reports a component over a limit as a DeviceLimitError naming the tensor or need, its bytes and the limit, and still plans the others', () => {
+      // 2 KiB of workgroup memory: enough for CLIP's 64-wide attention heads, not for the VAE's 512.
+      const limit = 2048;
+      const small = planModel(benchConfigs(model), { ...at512, limits: { maxComputeWorkgroupStorageSize: limit } });
+      const vae = component(small, 'vae_decoder');
+      expect(vae.error).toBeInstanceOf(DeviceLimitError);
+      expect(vae.error!.component).toBe('vae_decoder');
+      expect(vae.error!.limit).toBe('maxComputeWorkgroupStorageSize');
+      expect(vae.error!.limitValue).toBe(limit);
+      expect(vae.error!.bytes).toBeGreaterThan(limit);
+      expect(vae.error!.message).toContain(`The vae_decoder at 512×512, input [1,4,64,64] does not fit this GPU: ${vae.error!.tensor} needs ${vae.error!.bytes} bytes`);
+      expect(vae.weightsBytes).toBeGreaterThan(0);
+      expect(small.withinLimits).toBe(false);
+      const text = component(small, 'text_encoder');
+      expect(text.error).toBeNull();
+      expect(text.peakActivationBytes).toBeGreaterThan(0);
+      const planned = small.components.filter((c) => c.error === null);
+      expect(small.peakActivationBytes).toBe(Math.max(...planned.map((c) => c.peakActivationBytes)));
+    });
+
+    it('plans the VAE decoder under desktop limits', () => {
       const raised = component(planModel(benchConfigs(model), { ...at512, limits: desktop }), 'vae_decoder');
       expect(raised.error).toBeNull();
       expect(raised.input).toEqual([1, 4, 64, 64]);
-      expect(raised.largestBindingBytes).toBeGreaterThan(DEFAULT_LIMITS.maxStorageBufferBindingSize);
       expect(raised.scoreMatrixBuffers).toBe(0);
       expect(raised.leakedBytes).toBe(0);
+    });
+
+    it('gives each phase its device bytes: every weight plus that component’s activations', () => {
+      for (const c of report.components) {
+        expect(c.peakBytes).toBe(report.weightsBytes + c.peakActivationBytes);
+        if (c.error === null) expect(c.peakBytes).toBeLessThanOrEqual(report.peakBytes);
+      }
+    });
+
+    // Issue 16: the feed-forward's GEGLU input was one binding over 128 MiB at these sizes.
+    it.each([
+      [512, 4, 'f16'],
+      [768, 2, 'f16'],
+      [1024, 2, 'f16'],
+      [1024, 1, 'f16'],
+      [512, 4, 'f32'],
+      [1024, 2, 'f32'],
+    ] as const)('fits the UNet at %i² batch %i (%s weights) under the default limits', (px, batch, dtype) => {
+      const plan = planModel({ unet: benchConfigs(model).unet }, { width: px, height: px, batch, dtype, unetCalls: 1 });
+      const unet = component(plan, 'unet');
+      expect(unet.error).toBeNull();
+      expect(unet.largestBindingBytes).toBeLessThanOrEqual(DEFAULT_LIMITS.maxStorageBufferBindingSize);
+      expect(unet.leakedBytes).toBe(0);
+      expect(unet.scoreMatrixBuffers).toBe(0);
     });
   });
 
@@ -156,7 +196,33 @@ describe('planModel inputs', () => {
 
   it('rejects non-positive sizes and unknown dtypes', () => {
     expect(() => planModel({ unet }, { ...at512, batch: 0 })).toThrow(/batch = 0/);
+    expect(() => planModel({ unet }, { ...at512, images: 0 })).toThrow(/images = 0/);
+    expect(() => planModel({ unet }, { ...at512, latentScale: 0.5 })).toThrow(/latentScale = 0.5/);
     expect(() => planModel({ unet }, { ...at512, dtype: 'bf16' as 'f16' })).toThrow(PlanError);
+    expect(() => planModel({ unet }, { ...at512, decoder: 'tiny' as 'vae' })).toThrow(/decoder = tiny/);
+  });
+
+  it('plans a pixel-space model (no VAE) at the image size itself with latentScale 1', () => {
+    const tinyShapes = JSON.parse(readFileSync(resolve(repoRoot, 'models/tiny-shapes/unet/config.json'), 'utf8')) as unknown;
+    const report = planModel({ unet: tinyShapes }, { ...at512, width: 32, height: 48, latentScale: 1 });
+    expect(component(report, 'unet').input).toEqual([2, 3, 48, 32]);
+    expect(() => planModel({ unet: tinyShapes }, { ...at512, width: 30, height: 32, latentScale: 1 })).toThrow(/width 30 is not a multiple of 4 \(the UNet's downsampling 4\)/);
+  });
+
+  it('decodes `images` latents at once, and plans TAESD in place of the VAE decoder with decoder "taesd"', () => {
+    const configs = { ...benchConfigs('sd15'), taesd: JSON.parse(readFileSync(fixturePath('taesd-decoder', 'config.json'), 'utf8')) as unknown };
+    const options = { ...at512, width: 256, height: 256, unetCalls: 1, limits: desktop };
+    const one = planModel(configs, options);
+    const four = planModel(configs, { ...options, batch: 8, images: 4 });
+    expect(four.images).toBe(4);
+    expect(component(four, 'vae_decoder').input).toEqual([4, 4, 32, 32]);
+    expect(component(four, 'vae_decoder').peakActivationBytes).toBeGreaterThan(3 * component(one, 'vae_decoder').peakActivationBytes);
+    const tiny = planModel(configs, { ...options, decoder: 'taesd' });
+    expect(tiny.decoder).toBe('taesd');
+    expect(tiny.components.map((c) => c.name)).toEqual(['text_encoder', 'unet', 'taesd_decoder']);
+    expect(component(tiny, 'taesd_decoder').error).toBeNull();
+    expect(component(tiny, 'taesd_decoder').parameters).toBeLessThan(component(one, 'vae_decoder').parameters / 10);
+    expect(() => planModel(benchConfigs('sd15'), { ...options, decoder: 'taesd' })).toThrow(/decoder "taesd" needs a TAESD config/);
   });
 
   it('throws config errors naming the source folder and the file', () => {

@@ -69,6 +69,28 @@ describe('omni-diffusion plan', () => {
     expect(v.has('vae_decoder.error')).toBe(false);
   });
 
+  it('reports a component over the limits with its error, limit, tensor and bytes, and plans the others', async () => {
+    const { code, out } = await run(['plan', sdTurbo, '--width', '256', '--height', '256', '--max-workgroup-storage', '2048']);
+    expect(code).toBe(0);
+    const v = values(out);
+    expect(v.get('within_limits')).toBe('false');
+    expect(v.get('vae_decoder.error')).toMatch(/^DeviceLimitError: The vae_decoder at 256×256, input \[1,4,32,32\] does not fit this GPU: .* more than maxComputeWorkgroupStorageSize = 2048\.$/);
+    expect(v.get('vae_decoder.limit')).toBe('maxComputeWorkgroupStorageSize');
+    expect(v.get('vae_decoder.limit_value')).toBe('2048');
+    expect(v.get('vae_decoder.tensor')).toMatch(/^attention: head size 512/);
+    expect(Number(v.get('vae_decoder.tensor_bytes'))).toBeGreaterThan(2048);
+    expect(v.has('vae_decoder.peak_activation_bytes')).toBe(false);
+    expect(v.get('text_encoder.peak_bytes')).toBe(String(Number(v.get('weights_bytes')) + Number(v.get('text_encoder.peak_activation_bytes'))));
+  });
+
+  it('decodes --images latents at once', async () => {
+    const { code, out } = await run(['plan', sdTurbo, '--width', '128', '--height', '128', '--batch', '4', '--images', '2']);
+    expect(code).toBe(0);
+    const v = values(out);
+    expect(v.get('images')).toBe('2');
+    expect(v.get('vae_decoder.input')).toBe('[2,4,16,16]');
+  });
+
   it.each([
     [['plan'], 'expects exactly one model folder'],
     [['plan', sdTurbo, 'other'], 'expects exactly one model folder'],
@@ -76,6 +98,7 @@ describe('omni-diffusion plan', () => {
     [['plan', sdTurbo, '--width', 'wide'], '--width expects a number'],
     [['plan', sdTurbo, '--batch', '1.5'], '--batch expects a positive integer'],
     [['plan', sdTurbo, '--height', '0'], '--height expects a positive integer'],
+    [['plan', sdTurbo, '--images', '0'], '--images expects a positive integer'],
     [['plan', sdTurbo, '--frobnicate'], 'unknown option --frobnicate'],
   ])('rejects %j with exit code 2 and the usage', async (argv, message) => {
     const { code, err } = await run(argv);

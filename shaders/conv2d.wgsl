@@ -3,6 +3,13 @@
 // gathered on the fly instead of materialising an im2col matrix.
 // out = act(conv + bias) + residual.
 //
+// A dispatch may cover part of the reduction: an input chunk holding channels
+// [ciBase, ciBase + Cin) of weights with cinTotal input channels, writing output channels
+// [coBase, coBase + Cout) into an output chunk. Tensors over one binding (VAE activations at
+// 512² and above) are convolved chunk by chunk: the first pass over an output chunk writes the
+// partial sums, later ones add to them (ACCUM), and the last applies bias, activation and
+// residual (EPILOGUE); a single pass does both. The math is the same as one whole pass.
+//
 // Each thread owns 8 output channels × 4 consecutive output pixels (8 rather than 4 channels
 // amortises the input gather: 1.4× on lavapipe), reading operands straight from storage (see
 // matmul.wgsl for why no workgroup-memory staging). A workgroup covers 64 channels × 32 pixels.
@@ -12,6 +19,9 @@
 //   OUT_VEC    Ho·Wo % 4 == 0: output (and residual) rows are written/read as vec4.
 //   W_F16 / W_F16_PACKED, BIAS_F16 / BIAS_F16_PACKED  f16 storage (GpuRuntime.storageDefines).
 //   HAS_BIAS, HAS_RESIDUAL
+//   X_F16, R_F16, OUT_F16  f16 activations (x, residual, out) on devices with shader-f16.
+//   ACCUM      add the output chunk's current values (a partial sum from an earlier pass).
+//   EPILOGUE   apply bias, activation and residual (the last pass over these outputs).
 
 struct Params {
   Cin: u32,
@@ -23,6 +33,13 @@ struct Params {
   batch: u32,
   tilesP: u32,
   tilesC: u32,
+  // Weight layout and where this dispatch sits in the whole convolution (see the header).
+  cinTotal: u32,
+  ciBase: u32,
+  coBase: u32,
+  // First sample of the dispatch within the input chunk and within the output chunk.
+  xBatchOff: u32,
+  outBatchOff: u32,
 }
 
 override KSIZE: u32 = 3u;
@@ -31,11 +48,23 @@ override PAD: u32 = 1u;
 // 0 none, 1 silu, 2 gelu (erf), 3 quick_gelu, 4 relu.
 override ACT: u32 = 0u;
 
+// Activations (x, residual) are f32 or, with f16 activations (shader-f16 only), f16.
+#if X_F16
+alias x_t = f16;
+#else
+alias x_t = f32;
+#endif
+#if R_F16
+alias r_t = f16;
+#else
+alias r_t = f32;
+#endif
+
 @group(0) @binding(0) var<uniform> p: Params;
 #if X_VEC
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<x_t>>;
 #else
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<x_t>;
 #endif
 #if W_F16
 @group(0) @binding(2) var<storage, read> w: array<f16>;
@@ -55,14 +84,14 @@ override ACT: u32 = 0u;
 #endif
 #if OUT_VEC
 #if HAS_RESIDUAL
-@group(0) @binding(4) var<storage, read> residual: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> residual: array<vec4<r_t>>;
 #endif
-@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> out: array<vec4<out_t>>;
 #else
 #if HAS_RESIDUAL
-@group(0) @binding(4) var<storage, read> residual: array<f32>;
+@group(0) @binding(4) var<storage, read> residual: array<r_t>;
 #endif
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<out_t>;
 #endif
 
 fn load_w(e: u32) -> f32 {
@@ -125,12 +154,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let HW = p.H * p.W;
   let KK = KSIZE * KSIZE;
-  let xBatch = batch * p.Cin * HW;
+  let xBatch = (p.xBatchOff + batch) * p.Cin * HW;
 
   // Channels and pixels past the edge are clamped onto the last one (computed, never stored).
   var wRow: array<u32, 8>;
   for (var i = 0u; i < 8u; i++) {
-    wRow[i] = min(c0 + i, p.Cout - 1u) * p.Cin * KK;
+    wRow[i] = ((p.coBase + min(c0 + i, p.Cout - 1u)) * p.cinTotal + p.ciBase) * KK;
   }
   // Top-left input corner of each pixel's receptive field; may be -PAD.
   var iy0: array<i32, 4>;
@@ -168,10 +197,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var wj = vec4<u32>(wRow[4], wRow[5], wRow[6], wRow[7]) + t;
     for (var ci = 0u; ci < p.Cin; ci++) {
 #if X_VEC
-      let xv = x[off + ((ci * HW) >> 2u)];
+      let xv = vec4<f32>(x[off + ((ci * HW) >> 2u)]);
 #else
       let plane = ci * HW;
-      let xv = vec4<f32>(x[off[0] + plane], x[off[1] + plane], x[off[2] + plane], x[off[3] + plane]) * mask;
+      let xv = vec4<f32>(f32(x[off[0] + plane]), f32(x[off[1] + plane]), f32(x[off[2] + plane]), f32(x[off[3] + plane])) * mask;
 #endif
       acc[0] = fma(vec4<f32>(load_w(wi.x)), xv, acc[0]);
       acc[1] = fma(vec4<f32>(load_w(wi.y)), xv, acc[1]);
@@ -191,26 +220,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (c >= p.Cout) {
       break;
     }
-#if HAS_BIAS
-    let v = acc[i] + vec4<f32>(load_bias(c));
-#else
-    let v = acc[i];
-#endif
-    var r = vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
-    let o = (batch * p.Cout + c) * P + p0;
+    let o = ((p.outBatchOff + batch) * p.Cout + c) * P + p0;
 #if OUT_VEC
-#if HAS_RESIDUAL
-    r += residual[o >> 2u];
+#if ACCUM
+    var v = acc[i] + vec4<f32>(out[o >> 2u]);
+#else
+    var v = acc[i];
 #endif
-    out[o >> 2u] = r;
+#if EPILOGUE
+#if HAS_BIAS
+    v += vec4<f32>(load_bias(p.coBase + c));
+#endif
+    v = vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+#if HAS_RESIDUAL
+    v += vec4<f32>(residual[o >> 2u]);
+#endif
+#endif
+    out[o >> 2u] = vec4<out_t>(v);
 #else
     for (var j = 0u; j < 4u; j++) {
       if (p0 + j < P) {
-#if HAS_RESIDUAL
-        out[o + j] = r[j] + residual[o + j];
+#if ACCUM
+        var v = acc[i][j] + f32(out[o + j]);
 #else
-        out[o + j] = r[j];
+        var v = acc[i][j];
 #endif
+#if EPILOGUE
+#if HAS_BIAS
+        v += load_bias(p.coBase + c);
+#endif
+        v = activate(v);
+#if HAS_RESIDUAL
+        v += f32(residual[o + j]);
+#endif
+#endif
+        out[o + j] = out_t(v);
       }
     }
 #endif

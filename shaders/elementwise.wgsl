@@ -1,5 +1,6 @@
 // Elementwise family: binary (add/mul with broadcasting), scale_shift, unary activations, geglu.
 // Inputs may be f32 or f16 (roles A, B, X); outputs are f32. One thread per output element.
+// Tensors over one binding run one dispatch per chunk (src/kernels/elementwise.ts).
 
 override WG: u32 = 256u;
 // binary: 0 = add, 1 = mul.
@@ -15,12 +16,22 @@ struct Uniforms {
   m: u32,
   mode: u32,
   inner: u32,
+  // binary: index in the whole of a of this dispatch's first element (a may be one chunk of a
+  // larger tensor; a broadcast b is indexed by the whole tensor's element index).
+  offset: u32,
+  // First element of this dispatch within the bound chunk of a (or x), of a same-shape b, and
+  // of out: tensors of one shape may be chunked differently when their dtypes differ.
+  a_base: u32,
+  b_base: u32,
+  out_base: u32,
 }
 
 struct ScaleUniforms {
   n: u32,
   s: f32,
   t: f32,
+  x_base: u32,
+  out_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> u: Uniforms;
@@ -48,7 +59,7 @@ fn load_b(i: u32) -> f32 { return unpack_half(b[i >> 1u], i); }
 fn load_b(i: u32) -> f32 { return b[i]; }
 #endif
 
-@group(0) @binding(3) var<storage, read_write> out3: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out3: array<out_t>;
 
 #if X_F16
 @group(0) @binding(1) var<storage, read> x: array<f16>;
@@ -61,7 +72,7 @@ fn load_x(i: u32) -> f32 { return unpack_half(x[i >> 1u], i); }
 fn load_x(i: u32) -> f32 { return x[i]; }
 #endif
 
-@group(0) @binding(2) var<storage, read_write> out2: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out2: array<out_t>;
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, about f32 resolution); WGSL has no erf.
 fn erf_f32(v: f32) -> f32 {
@@ -95,25 +106,25 @@ fn element_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
 fn binary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = element_index(wid, nwg, lid);
   if (i >= u.n) { return; }
-  var j = i;
-  if (u.mode == 1u) { j = i / u.inner; } else if (u.mode == 2u) { j = i % u.m; }
-  let av = load_a(i);
+  var j = u.b_base + i;
+  if (u.mode == 1u) { j = (u.offset + i) / u.inner; } else if (u.mode == 2u) { j = (u.offset + i) % u.m; }
+  let av = load_a(u.a_base + i);
   let bv = load_b(j);
-  if (OP == 1u) { out3[i] = av * bv; } else { out3[i] = av + bv; }
+  if (OP == 1u) { out3[u.out_base + i] = out_t(av * bv); } else { out3[u.out_base + i] = out_t(av + bv); }
 }
 
 @compute @workgroup_size(WG)
 fn scale_shift(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = element_index(wid, nwg, lid);
   if (i >= us.n) { return; }
-  out2[i] = load_x(i) * us.s + us.t;
+  out2[us.out_base + i] = out_t(load_x(us.x_base + i) * us.s + us.t);
 }
 
 @compute @workgroup_size(WG)
 fn unary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = element_index(wid, nwg, lid);
   if (i >= u.n) { return; }
-  out2[i] = activate(load_x(i));
+  out2[u.out_base + i] = out_t(activate(load_x(u.a_base + i)));
 }
 
 @compute @workgroup_size(WG)
@@ -124,5 +135,5 @@ fn geglu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   let row = i / half;
   let col = i % half;
   let base = row * 2u * half;
-  out2[i] = load_x(base + col) * gelu(load_x(base + half + col));
+  out2[i] = out_t(load_x(base + col) * gelu(load_x(base + half + col)));
 }

@@ -1,18 +1,26 @@
 // GroupNorm of [B, C, spatial]: one workgroup per (batch, group), two-pass mean/variance in f32,
-// per-channel affine, optional fused SiLU.
+// per-channel affine, optional fused SiLU. A dispatch covers `groups_total` consecutive groups
+// starting at channel c_base of some sample, read from x_base in the bound chunk of x and
+// written from out_base in the bound chunk of out (large tensors are split into chunks of
+// whole groups, and x and out may be chunked differently when their dtypes differ).
 
 override WG: u32 = 256u;
 override SILU: bool = false;
 
 struct Uniforms {
-  // batch * groups
+  // groups in this dispatch
   groups_total: u32,
-  groups: u32,
+  // channels per sample
+  channels: u32,
   // channels per group
   cpg: u32,
   // spatial elements per channel
   spatial: u32,
   eps: f32,
+  // channel of the dispatch's first group (indexes gamma and beta)
+  c_base: u32,
+  x_base: u32,
+  out_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> u: Uniforms;
@@ -50,7 +58,7 @@ fn load_beta(i: u32) -> f32 { return unpack_half(beta[i >> 1u], i); }
 fn load_beta(i: u32) -> f32 { return beta[i]; }
 #endif
 
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<out_t>;
 
 var<workgroup> scratch: array<f32, WG>;
 
@@ -72,21 +80,22 @@ fn group_norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   if (bg >= u.groups_total) { return; }
   // Groups are contiguous: channels g*cpg .. (g+1)*cpg of one batch row.
   let n = u.cpg * u.spatial;
-  let base = bg * n;
-  let first_channel = (bg % u.groups) * u.cpg;
+  let xb = u.x_base + bg * n;
+  let first_channel = (u.c_base + bg * u.cpg) % u.channels;
   var s = 0.0;
-  for (var k = lid; k < n; k += WG) { s += load_x(base + k); }
+  for (var k = lid; k < n; k += WG) { s += load_x(xb + k); }
   let mean = workgroup_sum(s, lid) / f32(n);
   var q = 0.0;
   for (var k = lid; k < n; k += WG) {
-    let d = load_x(base + k) - mean;
+    let d = load_x(xb + k) - mean;
     q += d * d;
   }
   let inv = inverseSqrt(workgroup_sum(q, lid) / f32(n) + u.eps);
+  let ob = u.out_base + bg * n;
   for (var k = lid; k < n; k += WG) {
     let c = first_channel + k / u.spatial;
-    var y = (load_x(base + k) - mean) * inv * load_gamma(c) + load_beta(c);
+    var y = (load_x(xb + k) - mean) * inv * load_gamma(c) + load_beta(c);
     if (SILU) { y = y / (1.0 + exp(-y)); }
-    out[base + k] = y;
+    out[ob + k] = out_t(y);
   }
 }

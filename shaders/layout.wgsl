@@ -11,7 +11,18 @@ struct Uniforms {
   p1: u32,
 }
 
+// upsample: the input is h×w planes; this dispatch writes n outputs from out_base on, reading
+// planes from in_plane on (either tensor may be one chunk of a larger one).
+struct UpsampleUniforms {
+  n: u32,
+  h: u32,
+  w: u32,
+  in_plane: u32,
+  out_base: u32,
+}
+
 @group(0) @binding(0) var<uniform> u: Uniforms;
+@group(0) @binding(0) var<uniform> uu: UpsampleUniforms;
 
 #if A_F16
 @group(0) @binding(1) var<storage, read> a: array<f16>;
@@ -38,8 +49,8 @@ fn load_b(i: u32) -> f32 { return b[i]; }
 // gather: (source row within the bound table chunk, destination row) pairs.
 @group(0) @binding(2) var<storage, read> pairs: array<vec2<i32>>;
 
-@group(0) @binding(2) var<storage, read_write> out2: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out3: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out2: array<out_t>;
+@group(0) @binding(3) var<storage, read_write> out3: array<out_t>;
 
 fn element_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
   return linear_workgroup_index(wid, nwg) * WG + lid;
@@ -48,14 +59,14 @@ fn element_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
 @compute @workgroup_size(WG)
 fn upsample_nearest2x(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = element_index(wid, nwg, lid);
-  if (i >= u.n) { return; }
-  let h = u.p0;
-  let w = u.p1;
+  if (i >= uu.n) { return; }
+  let h = uu.h;
+  let w = uu.w;
   let ox = i % (2u * w);
   let rest = i / (2u * w);
   let oy = rest % (2u * h);
-  let plane = rest / (2u * h);
-  out2[i] = load_a((plane * h + oy / 2u) * w + ox / 2u);
+  let plane = uu.in_plane + rest / (2u * h);
+  out2[uu.out_base + i] = out_t(load_a((plane * h + oy / 2u) * w + ox / 2u));
 }
 
 @compute @workgroup_size(WG)
@@ -66,7 +77,7 @@ fn concat_channels(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   let sb = u.p1;
   let batch = i / (sa + sb);
   let r = i % (sa + sb);
-  if (r < sa) { out3[i] = load_a(batch * sa + r); } else { out3[i] = load_b(batch * sb + r - sa); }
+  if (r < sa) { out3[i] = out_t(load_a(batch * sa + r)); } else { out3[i] = out_t(load_b(batch * sb + r - sa)); }
 }
 
 @compute @workgroup_size(WG)
@@ -80,7 +91,7 @@ fn transpose(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
   let rest = i / m_dim;
   let n = rest % n_dim;
   let batch = rest / n_dim;
-  out2[i] = load_a((batch * m_dim + m) * n_dim + n);
+  out2[i] = out_t(load_a((batch * m_dim + m) * n_dim + n));
 }
 
 // n = pairs × C. Rows not listed are left alone, so one output can be filled chunk by chunk.
@@ -91,5 +102,5 @@ fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let c_dim = u.p0;
   let pair = pairs[i / c_dim];
   let c = i % c_dim;
-  out3[u32(pair.y) * c_dim + c] = load_a(u32(pair.x) * c_dim + c);
+  out3[u32(pair.y) * c_dim + c] = out_t(load_a(u32(pair.x) * c_dim + c));
 }

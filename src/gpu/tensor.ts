@@ -19,8 +19,9 @@ export function numel(shape: readonly number[]): number {
 
 /**
  * One GPU buffer holding a contiguous run of a tensor's elements. Tensors larger than the
- * device's `maxStorageBufferBindingSize` are split along dim 0 (whole rows of the shape they
- * were created with) into several chunks, each bindable on its own.
+ * device's `maxStorageBufferBindingSize` are split into several chunks, each bindable on its
+ * own: whole rows along dim 0 of the shape they were created with, or, when one row is too
+ * large, channel ranges of one row (see `planChunks`).
  */
 export interface TensorChunk {
   /** The buffer, or null in plan mode. */
@@ -126,8 +127,12 @@ export interface ChunkPlan {
 }
 
 /**
- * Splits a tensor along dim 0 into the fewest chunks of whole rows that each fit one binding.
- * f16 chunks start on an even element so each chunk's packed u32 words belong to it alone.
+ * Splits a tensor into the fewest chunks that each fit one binding. Chunks are whole rows along
+ * dim 0 when one row fits; when a row alone is over the limit (a [1, 256, 512, 512] f32 VAE
+ * activation is 256 MiB), each row is split along dim 1 into runs of a power-of-two number of
+ * planes (`shape[2:]`), so a chunk is a channel range of one sample and channel groups of any
+ * power-of-two size (GroupNorm's) never straddle two chunks. f16 chunks start on an even element
+ * so each chunk's packed u32 words belong to it alone.
  */
 export function planChunks(shape: readonly number[], dtype: GpuDType, maxBindingBytes: number): ChunkPlan[] {
   const elements = numel(shape);
@@ -138,15 +143,27 @@ export function planChunks(shape: readonly number[], dtype: GpuDType, maxBinding
   const rowElements = elements / rows;
   let rowsPerChunk = Math.floor(maxBindingBytes / (rowElements * bpe));
   if (dtype === 'f16' && rowElements % 2 === 1 && rowsPerChunk % 2 === 1) rowsPerChunk--;
-  if (rowsPerChunk < 1) {
+  if (rowsPerChunk >= 1) return runs(rows, rowsPerChunk, rowElements, 0, bpe);
+  const channels = shape[1] ?? 1;
+  const planeElements = rowElements / channels;
+  const fit = Math.floor(maxBindingBytes / (planeElements * bpe));
+  const planesPerChunk = fit >= 1 ? 2 ** Math.floor(Math.log2(fit)) : 0;
+  if (shape.length < 3 || planesPerChunk < 1 || (dtype === 'f16' && planeElements % 2 === 1 && planesPerChunk % 2 === 1)) {
     throw new TensorShapeError(
-      `tensor [${shape}] ${dtype}: one row along dim 0 is ${rowElements * bpe} bytes, more than maxStorageBufferBindingSize = ${maxBindingBytes}; reshape it so dim 0 splits it finer, or request a device with a larger limit`,
+      `tensor [${shape}] ${dtype}: one ${shape.length < 3 ? 'row along dim 0' : 'plane along dim 1'} is ${(shape.length < 3 ? rowElements : planeElements) * bpe} bytes, more than maxStorageBufferBindingSize = ${maxBindingBytes}; use a smaller size, or request a device with a larger limit`,
     );
   }
   const out: ChunkPlan[] = [];
-  for (let r = 0; r < rows; r += rowsPerChunk) {
-    const n = Math.min(rowsPerChunk, rows - r) * rowElements;
-    out.push({ elementOffset: r * rowElements, elements: n, byteSize: align4(n * bpe) });
+  for (let r = 0; r < rows; r++) out.push(...runs(channels, planesPerChunk, planeElements, r * rowElements, bpe));
+  return out;
+}
+
+/** `count` units of `unitElements` from `base`, `perChunk` units a chunk. */
+function runs(count: number, perChunk: number, unitElements: number, base: number, bpe: number): ChunkPlan[] {
+  const out: ChunkPlan[] = [];
+  for (let u = 0; u < count; u += perChunk) {
+    const n = Math.min(perChunk, count - u) * unitElements;
+    out.push({ elementOffset: base + u * unitElements, elements: n, byteSize: align4(n * bpe) });
   }
   return out;
 }

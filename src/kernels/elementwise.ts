@@ -3,6 +3,7 @@ import { TensorShapeError } from '../gpu/errors.js';
 import { defineKernel, f32, u32 } from '../gpu/kernel.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { segments } from '../gpu/channel-runs.js';
 import type { Activation } from './ops.js';
 
 const WG = 256;
@@ -25,14 +26,19 @@ function broadcastMode(a: readonly number[], b: readonly number[], op: string): 
 
 function binary(rt: GpuRuntime, a: GpuTensor, b: GpuTensor, op: 'add' | 'mul'): GpuTensor {
   const { mode, inner } = broadcastMode(a.shape, b.shape, op);
-  const out = rt.empty(a.shape);
-  rt.dispatch(BINARY, {
-    bindings: [a, b, out],
-    uniforms: [u32(a.size), u32(b.size), u32(mode), u32(inner)],
-    defines: { ...rt.storageDefines('A', a), ...rt.storageDefines('B', b) },
-    constants: { WG, OP: op === 'add' ? 0 : 1 },
-    workgroups: Math.ceil(a.size / WG),
-  });
+  const out = rt.output(a.shape);
+  const desc = `${op}: [${a.shape}] ${a.dtype} and [${b.shape}] ${b.dtype}`;
+  // A broadcast b is small and bound whole; a same-shape b is split with a and out.
+  for (const seg of segments(mode === 0 ? [a, out, b] : [a, out], desc)) {
+    const [pa, po, pb] = seg.parts;
+    rt.dispatch(BINARY, {
+      bindings: [pa!.chunk, pb ? pb.chunk : b, po!.chunk],
+      uniforms: [u32(seg.elements), u32(b.size), u32(mode), u32(inner), u32(seg.start), u32(pa!.base), u32(pb?.base ?? 0), u32(po!.base)],
+      defines: { ...rt.storageDefines('A', a), ...rt.storageDefines('B', b), ...rt.outputDefines(out) },
+      constants: { WG, OP: op === 'add' ? 0 : 1 },
+      workgroups: Math.ceil(seg.elements / WG),
+    });
+  }
   return out;
 }
 
@@ -48,27 +54,33 @@ export function mul(rt: GpuRuntime, a: GpuTensor, b: GpuTensor): GpuTensor {
 
 /** a * s + t. */
 export function scale(rt: GpuRuntime, a: GpuTensor, s: number, t = 0): GpuTensor {
-  const out = rt.empty(a.shape);
-  rt.dispatch(SCALE_SHIFT, {
-    bindings: [a, out],
-    uniforms: [u32(a.size), f32(s), f32(t)],
-    defines: rt.storageDefines('X', a),
-    constants: { WG },
-    workgroups: Math.ceil(a.size / WG),
-  });
+  const out = rt.output(a.shape);
+  for (const seg of segments([a, out], `scale: [${a.shape}] ${a.dtype}`)) {
+    const [px, po] = seg.parts;
+    rt.dispatch(SCALE_SHIFT, {
+      bindings: [px!.chunk, po!.chunk],
+      uniforms: [u32(seg.elements), f32(s), f32(t), u32(px!.base), u32(po!.base)],
+      defines: { ...rt.storageDefines('X', a), ...rt.outputDefines(out) },
+      constants: { WG },
+      workgroups: Math.ceil(seg.elements / WG),
+    });
+  }
   return out;
 }
 
 /** An activation applied elementwise. */
 export function unary(rt: GpuRuntime, x: GpuTensor, fn: Activation | 'tanh'): GpuTensor {
-  const out = rt.empty(x.shape);
-  rt.dispatch(UNARY, {
-    bindings: [x, out],
-    uniforms: [u32(x.size), u32(0), u32(0), u32(0)],
-    defines: rt.storageDefines('X', x),
-    constants: { WG, ACT: ACT_CODES[fn] },
-    workgroups: Math.ceil(x.size / WG),
-  });
+  const out = rt.output(x.shape);
+  for (const seg of segments([x, out], `${fn}: [${x.shape}] ${x.dtype}`)) {
+    const [px, po] = seg.parts;
+    rt.dispatch(UNARY, {
+      bindings: [px!.chunk, po!.chunk],
+      uniforms: [u32(seg.elements), u32(0), u32(0), u32(0), u32(0), u32(px!.base), u32(0), u32(po!.base)],
+      defines: { ...rt.storageDefines('X', x), ...rt.outputDefines(out) },
+      constants: { WG, ACT: ACT_CODES[fn] },
+      workgroups: Math.ceil(seg.elements / WG),
+    });
+  }
   return out;
 }
 
@@ -77,11 +89,11 @@ export function geglu(rt: GpuRuntime, x: GpuTensor): GpuTensor {
   const last = x.shape[x.shape.length - 1] ?? 0;
   if (last % 2 !== 0) throw new TensorShapeError(`geglu: last dim of [${x.shape}] must be even`);
   const half = last / 2;
-  const out = rt.empty([...x.shape.slice(0, -1), half]);
+  const out = rt.output([...x.shape.slice(0, -1), half]);
   rt.dispatch(GEGLU, {
     bindings: [x, out],
-    uniforms: [u32(out.size), u32(half), u32(0), u32(0)],
-    defines: rt.storageDefines('X', x),
+    uniforms: [u32(out.size), u32(half), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0)],
+    defines: { ...rt.storageDefines('X', x), ...rt.outputDefines(out) },
     constants: { WG },
     workgroups: Math.ceil(out.size / WG),
   });

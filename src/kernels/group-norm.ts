@@ -3,6 +3,7 @@ import { TensorShapeError } from '../gpu/errors.js';
 import { defineKernel, f32, u32 } from '../gpu/kernel.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { segments } from '../gpu/channel-runs.js';
 import type { GroupNormOptions } from './ops.js';
 
 const WG = 256;
@@ -15,13 +16,26 @@ export function groupNorm(rt: GpuRuntime, x: GpuTensor, gamma: GpuTensor, beta: 
   if (x.shape.length < 2 || C % G !== 0) throw new TensorShapeError(`groupNorm: x [${x.shape}] needs [B, C, ...] with C divisible by ${G} groups`);
   if (gamma.size !== C || beta.size !== C) throw new TensorShapeError(`groupNorm: gamma [${gamma.shape}] / beta [${beta.shape}] must have ${C} elements`);
   const spatial = x.size / (B * C);
-  const out = rt.empty(x.shape);
-  rt.dispatch(GROUP_NORM, {
-    bindings: [x, gamma, beta, out],
-    uniforms: [u32(B * G), u32(G), u32(C / G), u32(spatial), f32(options.eps)],
-    defines: { ...rt.storageDefines('X', x), ...rt.storageDefines('G', gamma), ...rt.storageDefines('B', beta) },
-    constants: { WG, SILU: options.silu ? 1 : 0 },
-    workgroups: B * G,
-  });
+  const cpg = C / G;
+  const groupElements = cpg * spatial;
+  const out = rt.output(x.shape);
+  const desc = `groupNorm: x [${x.shape}] ${x.dtype}`;
+  // Chunks hold whole groups (planChunks splits samples into power-of-two channel runs), so
+  // each group's statistics are over the whole group, exactly as unchunked.
+  for (const seg of segments([x, out], desc)) {
+    if (seg.start % groupElements !== 0 || seg.elements % groupElements !== 0) {
+      const c0 = (seg.start % (C * spatial)) / spatial;
+      throw new TensorShapeError(`${desc}: a chunk boundary at channel ${c0} splits a group of ${cpg} channels; use a smaller size or a device with a larger maxStorageBufferBindingSize`);
+    }
+    const [px, po] = seg.parts;
+    const groups = seg.elements / groupElements;
+    rt.dispatch(GROUP_NORM, {
+      bindings: [px!.chunk, gamma, beta, po!.chunk],
+      uniforms: [u32(groups), u32(C), u32(cpg), u32(spatial), f32(options.eps), u32((seg.start / spatial) % C), u32(px!.base), u32(po!.base)],
+      defines: { ...rt.storageDefines('X', x), ...rt.storageDefines('G', gamma), ...rt.storageDefines('B', beta), ...rt.outputDefines(out) },
+      constants: { WG, SILU: options.silu ? 1 : 0 },
+      workgroups: groups,
+    });
+  }
   return out;
 }

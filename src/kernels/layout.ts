@@ -19,14 +19,28 @@ function launch(size: number): number {
 export function upsampleNearest2x(rt: GpuRuntime, x: GpuTensor): GpuTensor {
   if (x.shape.length !== 4) throw new TensorShapeError(`upsampleNearest2x: x [${x.shape}] must be [B, C, H, W]`);
   const [B, C, H, W] = x.shape as [number, number, number, number];
-  const out = rt.empty([B, C, 2 * H, 2 * W]);
-  rt.dispatch(UPSAMPLE, {
-    bindings: [x, out],
-    uniforms: [u32(out.size), u32(H), u32(W)],
-    defines: rt.storageDefines('A', x),
-    constants: { WG },
-    workgroups: launch(out.size),
-  });
+  const out = rt.output([B, C, 2 * H, 2 * W]);
+  const plane = H * W;
+  // Every chunk holds whole planes; each dispatch covers the planes one input chunk and one
+  // output chunk share (an output chunk is 4× larger, so it may draw on several input chunks).
+  for (const o of out.chunks) {
+    const o0 = o.elementOffset / (4 * plane);
+    const o1 = o0 + o.elements / (4 * plane);
+    for (const a of x.chunks) {
+      const a0 = a.elementOffset / plane;
+      const first = Math.max(o0, a0);
+      const end = Math.min(o1, a0 + a.elements / plane);
+      if (first >= end) continue;
+      const n = (end - first) * 4 * plane;
+      rt.dispatch(UPSAMPLE, {
+        bindings: [a, o],
+        uniforms: [u32(n), u32(H), u32(W), u32(first - a0), u32((first - o0) * 4 * plane)],
+        defines: { ...rt.storageDefines('A', x), ...rt.outputDefines(out) },
+        constants: { WG },
+        workgroups: launch(n),
+      });
+    }
+  }
   return out;
 }
 
@@ -35,11 +49,11 @@ export function concatChannels(rt: GpuRuntime, a: GpuTensor, b: GpuTensor): GpuT
   const same = a.shape.length === b.shape.length && a.shape.length >= 2 && a.shape.every((d, i) => i === 1 || d === b.shape[i]);
   if (!same) throw new TensorShapeError(`concatChannels: [${a.shape}] and [${b.shape}] differ outside dim 1`);
   const B = a.shape[0]!;
-  const out = rt.empty([B, a.shape[1]! + b.shape[1]!, ...a.shape.slice(2)]);
+  const out = rt.output([B, a.shape[1]! + b.shape[1]!, ...a.shape.slice(2)]);
   rt.dispatch(CONCAT, {
     bindings: [a, b, out],
     uniforms: [u32(out.size), u32(a.size / B), u32(b.size / B)],
-    defines: { ...rt.storageDefines('A', a), ...rt.storageDefines('B', b) },
+    defines: { ...rt.storageDefines('A', a), ...rt.storageDefines('B', b), ...rt.outputDefines(out) },
     constants: { WG },
     workgroups: launch(out.size),
   });
@@ -50,11 +64,11 @@ export function concatChannels(rt: GpuRuntime, a: GpuTensor, b: GpuTensor): GpuT
 export function transpose(rt: GpuRuntime, x: GpuTensor): GpuTensor {
   if (x.shape.length !== 2 && x.shape.length !== 3) throw new TensorShapeError(`transpose: x [${x.shape}] must be [M, N] or [B, M, N]`);
   const [M, N] = x.shape.slice(-2) as [number, number];
-  const out = rt.empty([...x.shape.slice(0, -2), N, M]);
+  const out = rt.output([...x.shape.slice(0, -2), N, M]);
   rt.dispatch(TRANSPOSE, {
     bindings: [x, out],
     uniforms: [u32(out.size), u32(M), u32(N)],
-    defines: rt.storageDefines('A', x),
+    defines: { ...rt.storageDefines('A', x), ...rt.outputDefines(out) },
     constants: { WG },
     workgroups: launch(out.size),
   });
@@ -84,7 +98,7 @@ function gather(rt: GpuRuntime, table: GpuTensor, rows: readonly number[], outSh
   const C = table.size / V;
   const bad = rows.find((r) => !Number.isInteger(r) || r < 0 || r >= V);
   if (bad !== undefined) throw new TensorShapeError(`${what}: row ${bad} outside [0, ${V}) of [${table.shape}]`);
-  const out = rt.empty(outShape);
+  const out = rt.output(outShape);
   for (const chunk of table.chunks) {
     if (chunk.elementOffset % C !== 0) throw new TensorShapeError(`${what}: table [${table.shape}] chunks are not whole rows`);
     const first = chunk.elementOffset / C;
@@ -98,7 +112,7 @@ function gather(rt: GpuRuntime, table: GpuTensor, rows: readonly number[], outSh
     rt.dispatch(GATHER, {
       bindings: [chunk, pairTensor, out],
       uniforms: [u32((pairs.length / 2) * C), u32(C), u32(0)],
-      defines: rt.storageDefines('A', table),
+      defines: { ...rt.storageDefines('A', table), ...rt.outputDefines(out) },
       constants: { WG },
       workgroups: launch((pairs.length / 2) * C),
     });

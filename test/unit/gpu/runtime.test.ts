@@ -30,17 +30,19 @@ test('plan mode runs bindings with no device: dispatches and bytes are counted, 
   expect(rt.pool.stats.liveBytes).toBe(0);
 });
 
-test('plan mode applies the same limits: a tensor over the default binding size is chunked and a whole-tensor kernel refuses it', () => {
+test('plan mode applies the same limits: a tensor over the default binding size is chunked, chunk-aware kernels split their dispatches and a whole-tensor kernel refuses it', () => {
   const rt = GpuRuntime.plan();
   const ops = new GpuOps(rt);
   const big = ops.upload(new Float32Array(1), [1], 'f32');
   ops.release(big);
   const table = rt.empty([49408, 1024]);
   expect(table.chunks).toHaveLength(2);
-  expect(() => ops.scale(table, 2)).toThrow(/2 chunks .* maxStorageBufferBindingSize = 134217728/);
+  expect(() => ops.softmax(table)).toThrow(/2 chunks .* maxStorageBufferBindingSize = 134217728/);
+  // Elementwise ops and gathers run chunk by chunk: one dispatch per chunk.
+  expect(ops.scale(table, 2).chunks).toHaveLength(2);
   const emb = ops.embedding(Int32Array.from([0, 49407]), [1, 2], table);
   expect(emb.shape).toEqual([1, 2, 1024]);
-  expect(rt.stats.dispatches).toBe(2);
+  expect(rt.stats.dispatches).toBe(4);
 });
 
 test('plan mode under a raised limit plans the same op as one binding', () => {

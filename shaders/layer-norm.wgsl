@@ -43,7 +43,7 @@ fn load_beta(i: u32) -> f32 { return unpack_half(beta[i >> 1u], i); }
 fn load_beta(i: u32) -> f32 { return beta[i]; }
 #endif
 
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<out_t>;
 
 var<workgroup> scratch: array<f32, WG>;
 
@@ -76,6 +76,6 @@ fn layer_norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   }
   let inv = inverseSqrt(workgroup_sum(q, lid) / count + u.eps);
   for (var c = lid; c < u.cols; c += WG) {
-    out[base + c] = (load_x(base + c) - mean) * inv * load_gamma(c) + load_beta(c);
+    out[base + c] = out_t((load_x(base + c) - mean) * inv * load_gamma(c) + load_beta(c));
   }
 }

@@ -12,6 +12,7 @@
 //            (N % 4 == 0, or K % 4 == 0 with TRANS_B): read as one vector.
 //   OUT_VEC  N, ldc and n0 are multiples of 4: the output is written as vec4.
 //   HAS_BIAS bias is bound.
+//   A_F16 / OUT_F16  f16 activations (a, out) on devices with shader-f16.
 //   B_F16 / B_F16_PACKED, BIAS_F16 / BIAS_F16_PACKED  f16 storage, as array<f16> or packed two
 //            per u32 (GpuRuntime.storageDefines).
 // Uniforms carry every shape, so one pipeline serves all shapes of a specialisation.
@@ -37,11 +38,18 @@ struct Params {
 // 0 none, 1 silu, 2 gelu (erf), 3 quick_gelu, 4 relu.
 override ACT: u32 = 0u;
 
+// The activation operand a is f32 or, with f16 activations (shader-f16 only), f16.
+#if A_F16
+alias a_t = f16;
+#else
+alias a_t = f32;
+#endif
+
 @group(0) @binding(0) var<uniform> p: Params;
 #if A_VEC
-@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> a: array<vec4<a_t>>;
 #else
-@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<a_t>;
 #endif
 #if B_F16
 #if B_VEC
@@ -68,17 +76,17 @@ override ACT: u32 = 0u;
 #endif
 #endif
 #if OUT_VEC
-@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> out: array<vec4<out_t>>;
 #else
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<out_t>;
 #endif
 
 // a[e .. e + 3], e a multiple of 4 when A_VEC.
 fn load_a4(e: u32) -> vec4<f32> {
 #if A_VEC
-  return a[e >> 2u];
+  return vec4<f32>(a[e >> 2u]);
 #else
-  return vec4<f32>(a[e], a[e + 1u], a[e + 2u], a[e + 3u]);
+  return vec4<f32>(f32(a[e]), f32(a[e + 1u]), f32(a[e + 2u]), f32(a[e + 3u]));
 #endif
 }
 
@@ -230,7 +238,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let bv = vec4<f32>(load_b1(rowB + col[0]), load_b1(rowB + col[1]), load_b1(rowB + col[2]), load_b1(rowB + col[3]));
 #endif
     for (var i = 0u; i < 4u; i++) {
-      acc[i] = fma(vec4<f32>(a[rowA[i] + k]), bv, acc[i]);
+      acc[i] = fma(vec4<f32>(f32(a[rowA[i] + k])), bv, acc[i]);
     }
   }
 #endif
@@ -250,11 +258,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let r = vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
     let o = baseOut + m * p.ldOut;
 #if OUT_VEC
-    out[o >> 2u] = r;
+    out[o >> 2u] = vec4<out_t>(r);
 #else
     for (var j = 0u; j < 4u; j++) {
       if (n0 + j < p.N) {
-        out[o + j] = r[j];
+        out[o + j] = out_t(r[j]);
       }
     }
 #endif

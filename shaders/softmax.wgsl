@@ -20,7 +20,7 @@ fn load_x(i: u32) -> f32 { return unpack_half(x[i >> 1u], i); }
 fn load_x(i: u32) -> f32 { return x[i]; }
 #endif
 
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<out_t>;
 
 var<workgroup> scratch: array<f32, WG>;
 
@@ -52,5 +52,5 @@ fn softmax(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   for (var c = lid; c < u.cols; c += WG) { s += exp(load_x(base + c) - m); }
   s = reduce(s, lid, false);
   let inv = 1.0 / s;
-  for (var c = lid; c < u.cols; c += WG) { out[base + c] = exp(load_x(base + c) - m) * inv; }
+  for (var c = lid; c < u.cols; c += WG) { out[base + c] = out_t(exp(load_x(base + c) - m) * inv); }
 }

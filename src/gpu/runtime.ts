@@ -135,6 +135,7 @@ export class GpuRuntime {
   #bindGroups = new BindGroupCache();
   #uniformChunkIndex = 0;
   #lost: GPUDeviceLostInfo | null = null;
+  #activationDtype: 'f32' | 'f16' = 'f32';
   #stats = { dispatches: 0, copies: 0, submits: 0, pipelinesCompiled: 0, largestBindingBytes: 0 };
 
   /** Waits for the GPU sleep before polling (see `RuntimeOptions.hostPolling`). */
@@ -169,6 +170,43 @@ export class GpuRuntime {
   /** f16 tensors are `array<f16>` in WGSL (true) or packed two per u32 (false). */
   get shaderF16(): boolean {
     return this.capabilities.shaderF16;
+  }
+
+  /**
+   * What kernels store their outputs as: `f32` (the default) or `f16`, which halves activation
+   * memory and bandwidth. f16 needs shader-f16 (WGSL `f16` arithmetic for the stores); kernels
+   * read either dtype and always accumulate in f32. Set around a component's forward pass.
+   */
+  get activationDtype(): 'f32' | 'f16' {
+    return this.#activationDtype;
+  }
+
+  set activationDtype(dtype: 'f32' | 'f16') {
+    if (dtype === 'f16' && !this.shaderF16) {
+      throw new TensorShapeError('f16 activations need a device with the shader-f16 feature; this one has none (use f32 activations)');
+    }
+    this.#activationDtype = dtype;
+  }
+
+  /** Runs `record` (which records ops) with activations stored as `dtype`, then restores the previous setting. */
+  withActivations<R>(dtype: 'f32' | 'f16', record: () => R): R {
+    const previous = this.#activationDtype;
+    this.activationDtype = dtype;
+    try {
+      return record();
+    } finally {
+      this.#activationDtype = previous;
+    }
+  }
+
+  /** A new tensor for a kernel's activation output, stored as `activationDtype`. */
+  output(shape: readonly number[]): GpuTensor {
+    return this.empty(shape, this.#activationDtype);
+  }
+
+  /** `OUT_F16` for a kernel whose output `out` is f16. */
+  outputDefines(out: GpuTensor): Record<string, boolean> {
+    return { OUT_F16: out.dtype === 'f16' };
   }
 
   get stats(): RuntimeStats {

@@ -39,3 +39,11 @@ export function toF16(rt: GpuRuntime, x: GpuTensor): GpuTensor {
   });
   return out;
 }
+
+/** `x` itself when it is f32; else an f32 copy, and `x` is released (a component's output widened for f32 consumers). */
+export function asF32(rt: GpuRuntime, x: GpuTensor): GpuTensor {
+  if (x.dtype === 'f32') return x;
+  const out = toF32(rt, x);
+  rt.release(x);
+  return out;
+}

@@ -14,11 +14,11 @@ export function layerNorm(rt: GpuRuntime, x: GpuTensor, gamma: GpuTensor, beta: 
     throw new TensorShapeError(`layerNorm: gamma [${gamma.shape}] / beta [${beta.shape}] must have ${cols} elements for x [${x.shape}]`);
   }
   const rows = x.size / cols;
-  const out = rt.empty(x.shape);
+  const out = rt.output(x.shape);
   rt.dispatch(LAYER_NORM, {
     bindings: [x, gamma, beta, out],
     uniforms: [u32(rows), u32(cols), f32(eps)],
-    defines: { ...rt.storageDefines('X', x), ...rt.storageDefines('G', gamma), ...rt.storageDefines('B', beta) },
+    defines: { ...rt.storageDefines('X', x), ...rt.storageDefines('G', gamma), ...rt.storageDefines('B', beta), ...rt.outputDefines(out) },
     constants: { WG },
     workgroups: rows,
   });

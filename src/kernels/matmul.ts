@@ -3,6 +3,7 @@ import { TensorShapeError } from '../gpu/errors.js';
 import { defineKernel, f32, u32 } from '../gpu/kernel.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor, TensorChunk } from '../gpu/tensor.js';
+import { isActivation } from './activations.js';
 import { ACTIVATION_CODE } from './epilogue.js';
 import type { Activation, LinearOptions, MatmulOptions } from './ops.js';
 
@@ -64,6 +65,8 @@ function recordGemm(rt: GpuRuntime, g: Gemm): void {
       TRANS_B: g.transB,
       OUT_VEC: g.N % 4 === 0 && g.ldOut % 4 === 0 && g.colOffset % 4 === 0,
       HAS_BIAS: g.bias !== undefined,
+      A_F16: g.a.dtype === 'f16',
+      ...rt.outputDefines(g.out),
       ...rt.storageDefines('B', g.bTensor),
       ...(g.bias ? rt.storageDefines('BIAS', g.bias) : {}),
     },
@@ -72,8 +75,9 @@ function recordGemm(rt: GpuRuntime, g: Gemm): void {
   });
 }
 
-function requireF32(t: GpuTensor, what: string): void {
-  if (t.dtype !== 'f32') throw new TensorShapeError(`${what} [${t.shape}] is ${t.dtype}; activations must be f32 (only weights may be f16)`);
+function requireActivation(rt: GpuRuntime, t: GpuTensor, what: string): void {
+  if (!isActivation(rt, t)) throw new TensorShapeError(`${what} [${t.shape}] is ${t.dtype}; activations must be f32, or f16 on a device with shader-f16`);
+  if (t.chunks.length > 1) throw new TensorShapeError(`${what} [${t.shape}] is larger than one storage binding; split the rows before the matmul`);
 }
 
 function checkBias(bias: GpuTensor | undefined, N: number, op: string): void {
@@ -88,7 +92,7 @@ function checkBias(bias: GpuTensor | undefined, N: number, op: string): void {
  * writes its own column range of the output.
  */
 export function linear(rt: GpuRuntime, x: GpuTensor, weight: GpuTensor, bias?: GpuTensor, options: LinearOptions = {}): GpuTensor {
-  requireF32(x, 'linear: x');
+  requireActivation(rt, x, 'linear: x');
   const K = x.shape[x.shape.length - 1]!;
   if (weight.shape.length !== 2 || weight.shape[1] !== K || weight.dtype === 'i32') {
     throw new TensorShapeError(`linear: weight [${weight.shape}] ${weight.dtype} does not match x [${x.shape}] (need [N, ${K}] f32 or f16)`);
@@ -96,7 +100,7 @@ export function linear(rt: GpuRuntime, x: GpuTensor, weight: GpuTensor, bias?: G
   const N = weight.shape[0]!;
   checkBias(bias, N, 'linear');
   const rows = x.size / K;
-  const out = rt.empty([...x.shape.slice(0, -1), N]);
+  const out = rt.output([...x.shape.slice(0, -1), N]);
   for (const chunk of weight.chunks) {
     recordGemm(rt, {
       a: x,
@@ -125,7 +129,7 @@ export function linear(rt: GpuRuntime, x: GpuTensor, weight: GpuTensor, bias?: G
  * with a 3-D `a` is shared by every batch. A 2-D `transB` operand may be chunked like a weight.
  */
 export function matmul(rt: GpuRuntime, a: GpuTensor, b: GpuTensor, options: GpuMatmulOptions = {}): GpuTensor {
-  requireF32(a, 'matmul: a');
+  requireActivation(rt, a, 'matmul: a');
   const transB = options.transB ?? false;
   const desc = `a [${a.shape}] · b [${b.shape}]${transB ? 'ᵀ' : ''}`;
   if ((a.shape.length !== 2 && a.shape.length !== 3) || (b.shape.length !== 2 && b.shape.length !== 3) || b.dtype === 'i32') {
@@ -144,7 +148,7 @@ export function matmul(rt: GpuRuntime, a: GpuTensor, b: GpuTensor, options: GpuM
   if (b.chunks.length > 1 && (!transB || !bBroadcast)) {
     throw new TensorShapeError(`matmul: b [${b.shape}] is larger than one storage binding; only a 2-D transB operand (a weight) can be split`);
   }
-  const out = rt.empty(batched ? [batch, M, N] : [M, N]);
+  const out = rt.output(batched ? [batch, M, N] : [M, N]);
   const split = b.chunks.length > 1;
   for (const chunk of b.chunks) {
     recordGemm(rt, {

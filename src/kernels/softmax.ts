@@ -10,11 +10,11 @@ const SOFTMAX = defineKernel({ family: 'softmax', entryPoint: 'softmax', source:
 export function softmax(rt: GpuRuntime, x: GpuTensor): GpuTensor {
   const cols = x.shape[x.shape.length - 1] ?? 1;
   const rows = x.size / cols;
-  const out = rt.empty(x.shape);
+  const out = rt.output(x.shape);
   rt.dispatch(SOFTMAX, {
     bindings: [x, out],
     uniforms: [u32(rows), u32(cols)],
-    defines: rt.storageDefines('X', x),
+    defines: { ...rt.storageDefines('X', x), ...rt.outputDefines(out) },
     constants: { WG },
     workgroups: rows,
   });

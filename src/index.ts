@@ -4,7 +4,7 @@ export type { DiffusionConfigOptions, DTypeOption, HTTPApiKind, HTTPExecutorOpti
 export { DEFAULT_STRENGTH, DiffusionRequest } from './engine/request.js';
 export type { DecoderKind, DiffusionProgress, DiffusionRequestInit } from './engine/request.js';
 export type { DiffusionImageInput, RgbaPixels } from './engine/image-input.js';
-export type { DiffusionMetrics, DiffusionOutput } from './engine/output.js';
+export type { DiffusionIntermediates, DiffusionMetrics, DiffusionOutput } from './engine/output.js';
 export { failedOutput } from './engine/output.js';
 export type { DiffusionImage } from './engine/image.js';
 export { DiffusionExecutor } from './executors/executor.js';
@@ -20,6 +20,8 @@ export {
   WebGPUDiffusionExecutor,
 } from './executors/builtins.js';
 export * from './errors.js';
+export { DeviceLimitError, PlanError } from './plan/errors.js';
+export type { DeviceLimitDetails, DeviceLimitName } from './plan/errors.js';
 export * from './models/tokenizer/index.js';
 export * from './io/errors.js';
 export { parseLenientJson } from './io/json.js';
@@ -33,6 +35,12 @@ export { HubSource } from './io/sources/hub-source.js';
 export type { HubSourceOptions } from './io/sources/hub-source.js';
 export { LocalFolderSource } from './io/sources/local-folder-source.js';
 export { BlobSource } from './io/sources/blob-source.js';
+export { RecipeSource } from './io/synthetic/recipe-source.js';
+export type { RecipeSourceOptions, RecipeWeightsFile } from './io/synthetic/recipe-source.js';
+export { RecipeSafetensorsFile } from './io/synthetic/recipe-file.js';
+export { RecipeTensor, SYNTHETIC_RECIPE } from './io/synthetic/recipe.js';
+export type { RecipeDType, RecipeRule, RecipeTensorSpec } from './io/synthetic/recipe.js';
+export { parseRecipeTensorList, readRecipeTensorList } from './io/synthetic/tensor-list.js';
 export { resolveModelSource } from './io/sources/resolve-source.js';
 export { DiffusersRepo } from './io/diffusers-repo.js';
 export { CachedModelSource, defaultModelCache } from './io/cache.js';

@@ -1,5 +1,6 @@
 import { ConfigValidationError } from '../errors.js';
 import { checkExecutorSpec, type ExecutorSpec } from '../executors/spec.js';
+import { isModelSource, type ModelSource } from '../io/sources/model-source.js';
 
 /** Which remote API the `http` executor speaks. */
 export type HTTPApiKind = 'openai' | 'a1111';
@@ -28,8 +29,12 @@ export type DTypeOption = 'auto' | 'f32' | 'f16';
 /** Options of `new DiffusionConfig(...)`. Unknown keys are kept on the config for custom executors. */
 export interface DiffusionConfigOptions {
   modelClassName?: string;
-  /** Hub id (`stabilityai/sd-turbo`), URL, or local folder. */
-  modelNameOrPath?: string;
+  /**
+   * Hub id (`stabilityai/sd-turbo`), URL, or local folder; or a `ModelSource` object (e.g. a
+   * `BlobSource`, or a `RecipeSource` of synthetic weights), which executors that load the model in
+   * this thread (`webgpu` in Node or with `worker: false`, `onnx`) read as it is, uncached.
+   */
+  modelNameOrPath?: string | ModelSource;
   /** Number of workers (each with its own device and model); 0 for remote executors. */
   numGpus?: number;
   /** Shorthand, `"module#Export"` specifier, or executor class. Left out: `webgpu`. */
@@ -62,7 +67,7 @@ const KNOWN_KEYS = new Set(['modelClassName', 'modelNameOrPath', 'numGpus', 'exe
  */
 export class DiffusionConfig {
   modelClassName: string;
-  modelNameOrPath: string | null;
+  modelNameOrPath: string | ModelSource | null;
   numGpus: number;
   executorClass: ExecutorSpec;
   dtype: DTypeOption;
@@ -77,8 +82,8 @@ export class DiffusionConfig {
       throw new ConfigValidationError('modelClassName', o.modelClassName, 'a string');
     }
     this.modelClassName = o.modelClassName ?? 'StableDiffusionPipeline';
-    if (o.modelNameOrPath !== undefined && o.modelNameOrPath !== null && typeof o.modelNameOrPath !== 'string') {
-      throw new ConfigValidationError('modelNameOrPath', o.modelNameOrPath, 'a Hub id, URL or path string');
+    if (o.modelNameOrPath !== undefined && o.modelNameOrPath !== null && typeof o.modelNameOrPath !== 'string' && !isModelSource(o.modelNameOrPath)) {
+      throw new ConfigValidationError('modelNameOrPath', o.modelNameOrPath, 'a Hub id, URL or path string, or a ModelSource');
     }
     this.modelNameOrPath = o.modelNameOrPath ?? null;
     if (o.numGpus !== undefined && (typeof o.numGpus !== 'number' || !Number.isInteger(o.numGpus) || o.numGpus < 0)) {

@@ -179,6 +179,7 @@ function normalizeOutput(out: DiffusionOutput, requestId: string): DiffusionOutp
     errorName: out.error ? (out.errorName ?? 'Error') : null,
     trajectoryLatents: out.trajectoryLatents ?? null,
     trajectoryTimesteps: out.trajectoryTimesteps ?? null,
+    ...(out.intermediates ? { intermediates: out.intermediates } : {}),
     metrics: out.metrics ?? {},
   };
 }

@@ -13,6 +13,23 @@ export interface DiffusionMetrics {
   [key: string]: unknown;
 }
 
+/**
+ * Tensors from inside the denoising loop, for checking an executor against a reference
+ * pipeline step by step. Flat float32 in C order (token ids int32); B = images per prompt.
+ */
+export interface DiffusionIntermediates {
+  /** The token ids the text encoder got, [rows, 77]: under guidance the B negative-prompt rows, then the B prompt rows; else the B prompt rows. */
+  inputIds: Int32Array;
+  /** The text encoder's `last_hidden_state` for the prompt, [B, 77, D] (diffusers' `prompt_embeds`). */
+  promptEmbeds: Float32Array;
+  /** The same for the negative prompt under guidance, else null. */
+  negativePromptEmbeds: Float32Array | null;
+  /** The latents the loop starts from, [B, C, h, w]: the initial noise times `init_noise_sigma` (img2img: the noised init image). */
+  initialLatents: Float32Array;
+  /** The raw UNet output of each step, before guidance is applied: [2B, C, h, w] under guidance (rows [uncond × B, cond × B]), else [B, C, h, w]. */
+  unetOutputs: Float32Array[];
+}
+
 /** The result of one request. `error` is null on success; on failure `images` is empty. */
 export interface DiffusionOutput {
   requestId: string;
@@ -23,6 +40,8 @@ export interface DiffusionOutput {
   /** Latents after each step, when `returnTrajectoryLatents` was set: one Float32Array per step. */
   trajectoryLatents: Float32Array[] | null;
   trajectoryTimesteps: number[] | null;
+  /** Tensors from inside the loop, when `returnIntermediates` was set and the executor records them (`webgpu`, `multiproc`, `external`). */
+  intermediates?: DiffusionIntermediates | null;
   metrics: DiffusionMetrics;
 }
 

@@ -43,6 +43,12 @@ export interface DiffusionRequestInit {
   requestId?: string;
   returnTrajectoryLatents?: boolean;
   /**
+   * Also return the tensors between the networks (token ids, prompt embeddings, initial latents,
+   * each step's raw UNet output) as `DiffusionOutput.intermediates`, for checking against a
+   * reference pipeline. Each costs a readback; executors that cannot record them ignore it.
+   */
+  returnIntermediates?: boolean;
+  /**
    * img2img (diffusers' `StableDiffusionImg2ImgPipeline`): the init image, RGBA pixels (a
    * `DiffusionImage`, an `ImageData`) or an `ImageBitmap`. Its sides must be multiples of 8 and
    * equal `width`/`height` when those are given. Alpha is ignored.
@@ -107,6 +113,7 @@ export class DiffusionRequest implements DiffusionRequestInit {
   readonly eta?: number;
   readonly requestId: string;
   readonly returnTrajectoryLatents: boolean;
+  readonly returnIntermediates: boolean;
   readonly image?: DiffusionImageInput;
   readonly strength?: number;
   readonly decoder?: DecoderKind;
@@ -177,6 +184,10 @@ export class DiffusionRequest implements DiffusionRequestInit {
       throw new RequestValidationError('returnTrajectoryLatents', init.returnTrajectoryLatents, 'a boolean');
     }
     this.returnTrajectoryLatents = init.returnTrajectoryLatents ?? false;
+    if (init.returnIntermediates !== undefined && typeof init.returnIntermediates !== 'boolean') {
+      throw new RequestValidationError('returnIntermediates', init.returnIntermediates, 'a boolean');
+    }
+    this.returnIntermediates = init.returnIntermediates ?? false;
     if (init.strength !== undefined) {
       checkFiniteNumber('strength', init.strength);
       if (init.strength <= 0 || init.strength > 1) throw new RequestValidationError('strength', init.strength, 'a number in (0, 1]');

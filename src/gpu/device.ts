@@ -1,5 +1,5 @@
 import { ExecutorUnavailableError } from '../errors.js';
-import { deviceCapabilities, readLimits, type GpuCapabilities, type GpuLimits } from './limits.js';
+import { DEFAULT_LIMITS, deviceCapabilities, readLimits, type GpuCapabilities, type GpuLimits } from './limits.js';
 import { GpuRuntime } from './runtime.js';
 
 /** What a caller needs from a device. Only these are requested: a device asks for no more than it uses. */
@@ -10,6 +10,12 @@ export interface GpuRequirements {
   optionalFeatures?: readonly GPUFeatureName[];
   /** Minimum limits; requested only when above the defaults, and checked against the adapter. */
   minLimits?: Partial<GpuLimits>;
+  /**
+   * Limits to request at the adapter's own value where it beats both the default and
+   * `minLimits` (e.g. `SIZE_LIMITS`, which cut chunking). Never fails: an adapter at the
+   * defaults just gives the defaults.
+   */
+  adapterLimits?: readonly (keyof GpuLimits)[];
   powerPreference?: GPUPowerPreference;
 }
 
@@ -83,6 +89,9 @@ export async function requestGpuDevice(requirements: GpuRequirements = {}, gpu?:
     else requiredLimits[key] = want;
   }
   if (tooSmall.length) throw new ExecutorUnavailableError(`The WebGPU adapter's limits are too small: ${tooSmall.join('; ')}.`);
+  for (const key of requirements.adapterLimits ?? []) {
+    if (!key.startsWith('min') && adapterLimits[key] > (requiredLimits[key] ?? DEFAULT_LIMITS[key])) requiredLimits[key] = adapterLimits[key];
+  }
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits });

@@ -33,6 +33,13 @@ export const DEFAULT_LIMITS: GpuLimits = Object.freeze({
   minStorageBufferOffsetAlignment: 256,
 });
 
+/**
+ * The limits that size chunks and tiles: a device granted the adapter's larger values splits
+ * tensors into fewer bindings and attention into larger tiles. Everything also works at the
+ * defaults.
+ */
+export const SIZE_LIMITS: readonly (keyof GpuLimits)[] = Object.freeze(['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize']);
+
 /** Never more than this many storage buffers per kernel, whatever the device allows, so every kernel runs on every device. */
 export const MAX_STORAGE_BINDINGS = 8;
 

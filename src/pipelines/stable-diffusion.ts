@@ -2,6 +2,7 @@ import type { DiffusionImage } from '../engine/image.js';
 import type { DecoderKind } from '../engine/request.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor } from '../gpu/tensor.js';
+import { ExecutorUnavailableError } from '../errors.js';
 import { DiffusersRepo, type JsonObject } from '../io/diffusers-repo.js';
 import type { ModelSource } from '../io/sources/model-source.js';
 import type { ProgressCallback } from '../io/byte-source.js';
@@ -10,6 +11,7 @@ import { GpuOps } from '../kernels/gpu-ops.js';
 import { DeviceStateDict, streamStateDictToDevice } from '../models/device-state-dict.js';
 import type { TensorDType } from '../kernels/ops.js';
 import { gpuLatentBackend } from '../kernels/scheduler-step.js';
+import { asF32 } from '../kernels/convert.js';
 import { CLIPTextModel } from '../models/clip/clip-text-model.js';
 import { parseCLIPTextConfig } from '../models/clip/config.js';
 import { AutoencoderTinyDecoder } from '../models/taesd/autoencoder-tiny-decoder.js';
@@ -22,9 +24,11 @@ import { AutoencoderKLDecoder } from '../models/vae/autoencoder-kl-decoder.js';
 import { AutoencoderKLEncoder } from '../models/vae/autoencoder-kl-encoder.js';
 import { parseAutoencoderKLConfig, type AutoencoderKLConfig } from '../models/vae/config.js';
 import { DiagonalGaussian } from '../models/vae/diagonal-gaussian.js';
+import { maxBindingBytes } from '../plan/binding-limit.js';
 import { guidanceScaleEmbedding } from '../schedulers/guidance-embedding.js';
 import { createScheduler } from '../schedulers/registry.js';
 import type { DiffusionComponents } from './components.js';
+import { DeviceFitCheck } from './fit-check.js';
 import { latentPreview } from './images.js';
 import { pipelineDefaults } from './model-defaults.js';
 import { runTextToImage, type TextToImageHooks, type TextToImageJob, type TextToImageResult } from './text-to-image.js';
@@ -47,7 +51,14 @@ export interface PipelineLoadOptions {
   signal?: AbortSignal;
   /** Bytes of each weight file as they arrive. */
   onProgress?: ProgressCallback;
+  /**
+   * How the text encoder and UNet (and a VAE without `force_upcast`) store activations:
+   * `f16` halves their memory and needs shader-f16. Default `f32`.
+   */
+  activations?: 'f32' | 'f16';
 }
+
+const TAESD_MISSING = 'decoder "taesd" needs a TAESD model: set the config field `taesd` to its repo.';
 
 const isVaeEncoderKey = (k: string): boolean => k.startsWith('encoder.') || k.startsWith('quant_conv.');
 
@@ -112,34 +123,61 @@ export class StableDiffusionPipeline {
     private readonly vae: LoadedVae | null,
     private readonly taesd: AutoencoderTinyDecoder<GpuTensor> | null,
     private readonly schedulerConfig: JsonObject,
+    private readonly fit: DeviceFitCheck,
     readonly defaults: PipelineDefaults,
+    /** How the text encoder and UNet store activations (see `PipelineLoadOptions.activations`). */
+    readonly activations: 'f32' | 'f16',
   ) {}
 
-  /** Loads every component of the repo at `source` onto `runtime`. */
+  /**
+   * Loads every component of the repo at `source` onto `runtime`. The configs are read first
+   * and the model is planned under the runtime's limits before any weight is downloaded: a
+   * model that cannot run on this device at any size fails with `ExecutorUnavailableError`.
+   */
   static async load(source: ModelSource, runtime: GpuRuntime, options: PipelineLoadOptions): Promise<StableDiffusionPipeline> {
+    if (options.activations === 'f16' && !runtime.shaderF16) {
+      throw new ExecutorUnavailableError('f16 activations need the shader-f16 feature, which this WebGPU device lacks; use activations f32.');
+    }
     const repo = await DiffusersRepo.open(source, { variant: options.variant ?? null });
     const ops = new GpuOps(runtime);
     const signal = options.signal;
     const uploaded: Array<{ release(): void }> = [];
     try {
       const tokenizer = await loadCLIPTokenizer(source, 'tokenizer', signal ? { signal } : {});
-      const clipConfig = parseCLIPTextConfig(await repo.readConfig('text_encoder'), `${source.id}/text_encoder/config.json`);
+      const clipJson = await repo.readConfig('text_encoder');
+      const clipConfig = parseCLIPTextConfig(clipJson, `${source.id}/text_encoder/config.json`);
+      const unetJson = await repo.readConfig('unet');
+      const unetConfig = parseUNetConfig(unetJson, `${source.id}/unet/config.json`);
+      const vaeJson = repo.hasComponent('vae') ? await repo.readConfig('vae') : null;
+      const vaeConfig = vaeJson && parseAutoencoderKLConfig(vaeJson, `${source.id}/vae/config.json`);
+      const taesdSource = options.taesd ?? null;
+      const taesdJson = taesdSource && parseLenientJson(await taesdSource.readText('config.json'), `${taesdSource.id}/config.json`);
+      const taesdConfig = taesdSource && parseAutoencoderTinyConfig(taesdJson, `${taesdSource.id}/config.json`);
+      const vaeScale = vaeConfig ? 2 ** (vaeConfig.blockOutChannels.length - 1) : 1;
+      const fit = new DeviceFitCheck(
+        { unet: unetJson, textEncoder: clipJson, source: source.id, ...(vaeJson ? { vae: vaeJson } : {}), ...(taesdJson ? { taesd: taesdJson } : {}) },
+        runtime.capabilities,
+        options.dtype,
+        vaeScale,
+      );
+      fit.checkModel();
+
       const textEncoder = build(await streamComponent(repo, 'text_encoder', ops, options), (d) => CLIPTextModel.load(ops, clipConfig, d, { dtype: options.dtype }));
       uploaded.push(textEncoder);
-      const unetConfig = parseUNetConfig(await repo.readConfig('unet'), `${source.id}/unet/config.json`);
-      const unetModel = build(await streamComponent(repo, 'unet', ops, options), (d) => UNet2DConditionModel.load(ops, unetConfig, d, { dtype: options.dtype }));
+      // The UNet splits its feed-forward to fit the device's bindings, as the plan above did.
+      const unetOptions = { dtype: options.dtype, maxBindingBytes: maxBindingBytes(runtime.limits) };
+      const unetModel = build(await streamComponent(repo, 'unet', ops, options), (d) => UNet2DConditionModel.load(ops, unetConfig, d, unetOptions));
       uploaded.push(unetModel);
       let vae: StableDiffusionPipeline['vae'] = null;
-      if (repo.hasComponent('vae')) {
-        const cfg = parseAutoencoderKLConfig(await repo.readConfig('vae'), `${source.id}/vae/config.json`);
+      if (vaeConfig) {
+        const cfg = vaeConfig;
         const model = build(await streamComponent(repo, 'vae', ops, options, UNUSED_KEYS.vae), (d) => AutoencoderKLDecoder.load(ops, cfg, d, { dtype: options.dtype }));
         uploaded.push(model);
-        vae = { model, config: cfg, scale: 2 ** (cfg.blockOutChannels.length - 1) };
+        vae = { model, config: cfg, scale: vaeScale };
       }
       let taesd: AutoencoderTinyDecoder<GpuTensor> | null = null;
-      if (options.taesd) {
-        const taesdSource = options.taesd;
-        const cfg = parseAutoencoderTinyConfig(parseLenientJson(await taesdSource.readText('config.json'), `${taesdSource.id}/config.json`), `${taesdSource.id}/config.json`);
+      if (taesdSource && taesdConfig) {
+        const cfg = taesdConfig;
         const path = 'diffusion_pytorch_model.safetensors';
         const dict = await streamStateDictToDevice(ops, await taesdSource.fetchFile(path, signal ? { signal } : {}), {
           file: `${taesdSource.id}/${path}`,
@@ -152,7 +190,8 @@ export class StableDiffusionPipeline {
       }
       const schedulerConfig = await repo.readConfig('scheduler');
       const defaults = pipelineDefaults(repo.modelIndex.raw, unetConfig, schedulerConfig, vae?.scale ?? 1, source.id);
-      return new StableDiffusionPipeline(repo, options.dtype, ops, tokenizer, textEncoder, unetModel, unetConfig, vae, taesd, schedulerConfig, defaults);
+      const activations = options.activations ?? 'f32';
+      return new StableDiffusionPipeline(repo, options.dtype, ops, tokenizer, textEncoder, unetModel, unetConfig, vae, taesd, schedulerConfig, fit, defaults, activations);
     } catch (err) {
       for (const m of uploaded) m.release();
       throw err;
@@ -177,19 +216,63 @@ export class StableDiffusionPipeline {
     return this.#encoder;
   }
 
-  /** Runs one text-to-image or img2img job with the model's scheduler, or `schedulerName` (`euler`, `DDIMScheduler`, ...). */
+  /**
+   * Runs one text-to-image or img2img job with the model's scheduler, or `schedulerName`
+   * (`euler`, `DDIMScheduler`, ...). A job this device cannot run (its size, images and
+   * decoder planned under the device's limits) fails with `DeviceLimitError` before any GPU
+   * work or download.
+   */
   async generate(job: TextToImageJob, schedulerName: string | undefined, hooks: TextToImageHooks<GpuTensor> = {}): Promise<TextToImageResult> {
-    const latents = gpuLatentBackend(this.ops.runtime);
-    const scheduler = createScheduler<GpuTensor>(schedulerName ?? this.defaults.scheduler, this.schedulerConfig, { backend: latents });
-    const ops = this.ops;
-    const vae = this.vae;
-    const taesd = this.taesd;
     const timeCond = this.unetConfig.timeCondProjDim;
     // LCM distils guidance into the UNet: the scale goes in as an embedding, and the loop runs
     // without an unconditional pass, as diffusers' LatentConsistencyModelPipeline does.
     const condEmbedding = timeCond !== null ? guidanceScaleEmbedding(job.guidanceScale - 1, timeCond) : null;
     // Its img2img takes the low-noise part of the distillation schedule (LatentConsistencyModelImg2ImgPipeline).
     const loopJob: TextToImageJob = condEmbedding ? { ...job, guidanceScale: 1, strengthSchedule: 'lcm' } : job;
+    if (job.decoder === 'taesd' && !this.taesd) throw new RangeError(TAESD_MISSING);
+    const images = job.numImages;
+    this.fit.check({
+      width: job.width,
+      height: job.height,
+      batch: loopJob.guidanceScale > 1 ? 2 * images : images,
+      images,
+      decoder: job.decoder,
+      img2img: job.init !== undefined,
+    });
+    const latents = gpuLatentBackend(this.ops.runtime);
+    const scheduler = createScheduler<GpuTensor>(schedulerName ?? this.defaults.scheduler, this.schedulerConfig, { backend: latents });
+    const ops = this.ops;
+    const vae = this.vae;
+    const taesd = this.taesd;
+    const rt = ops.runtime;
+    const unetForward = (sample: GpuTensor, t: number, ehs: GpuTensor): GpuTensor => {
+      const B = sample.shape[0]!;
+      if (!condEmbedding) return this.unetModel.forward(sample, Array<number>(B).fill(t), ehs);
+      const rows = new Float32Array(B * condEmbedding.length);
+      for (let b = 0; b < B; b++) rows.set(condEmbedding, b * condEmbedding.length);
+      const cond = ops.upload(rows, [B, condEmbedding.length]);
+      try {
+        return this.unetModel.forward(sample, Array<number>(B).fill(t), ehs, cond);
+      } finally {
+        ops.release(cond);
+      }
+    };
+    const decode = (x: GpuTensor, decoder: DecoderKind): GpuTensor => {
+      if (decoder === 'taesd') {
+        if (!taesd) throw new RangeError(TAESD_MISSING);
+        const out = taesd.decode(x);
+        const img = ops.scale(out, 0.5, 0.5);
+        ops.release(out);
+        return img;
+      }
+      if (!vae) return ops.scale(x, 0.5, 0.5);
+      const scaled = ops.scale(x, 1 / vae.config.scalingFactor, vae.config.shiftFactor);
+      const out = vae.model.decode(scaled);
+      ops.release(scaled);
+      const img = ops.scale(out, 0.5, 0.5);
+      ops.release(out);
+      return img;
+    };
     const components: DiffusionComponents<GpuTensor> = {
       latents,
       latentChannels: this.unetConfig.inChannels,
@@ -197,42 +280,22 @@ export class StableDiffusionPipeline {
       sampleSize: this.unetConfig.sampleSize,
       decoders: taesd ? ['vae', 'taesd'] : ['vae'],
       encodeText: (ids, batch) => {
-        const out = this.textEncoder.forward(ids, [batch, ids.length / batch]);
+        const out = rt.withActivations(this.activations, () => this.textEncoder.forward(ids, [batch, ids.length / batch]));
         ops.release(out.poolerOutput);
         return out.lastHiddenState;
       },
-      unet: (sample, t, ehs) => {
-        const B = sample.shape[0]!;
-        if (!condEmbedding) return this.unetModel.forward(sample, Array<number>(B).fill(t), ehs);
-        const rows = new Float32Array(B * condEmbedding.length);
-        for (let b = 0; b < B; b++) rows.set(condEmbedding, b * condEmbedding.length);
-        const cond = ops.upload(rows, [B, condEmbedding.length]);
-        try {
-          return this.unetModel.forward(sample, Array<number>(B).fill(t), ehs, cond);
-        } finally {
-          ops.release(cond);
-        }
-      },
+      // The scheduler works on f32 latents: an f16 UNet output is widened once, at the end.
+      unet: (sample, t, ehs) => asF32(rt, rt.withActivations(this.activations, () => unetForward(sample, t, ehs))),
       decode: (x, decoder: DecoderKind) => {
-        if (decoder === 'taesd') {
-          if (!taesd) throw new RangeError('decoder "taesd" needs a TAESD model: set the config field `taesd` to its repo.');
-          const out = taesd.decode(x);
-          const img = ops.scale(out, 0.5, 0.5);
-          ops.release(out);
-          return img;
-        }
-        if (!vae) return ops.scale(x, 0.5, 0.5);
-        const scaled = ops.scale(x, 1 / vae.config.scalingFactor, vae.config.shiftFactor);
-        const out = vae.model.decode(scaled);
-        ops.release(scaled);
-        const img = ops.scale(out, 0.5, 0.5);
-        ops.release(out);
-        return img;
+        // diffusers runs a VAE whose config sets `force_upcast` in float32 (it overflows in
+        // fp16); TAESD and other VAEs use the pipeline's activations.
+        const dtype = decoder === 'vae' && vae?.config.forceUpcast ? 'f32' : this.activations;
+        return asF32(rt, rt.withActivations(dtype, () => decode(x, decoder)));
       },
       encodeImage: async (image) => {
         if (!vae) return null;
         const encoder = await this.#imageEncoder(vae, hooks.signal);
-        const moments = encoder.encode(image);
+        const moments = rt.withActivations(vae.config.forceUpcast ? 'f32' : this.activations, () => encoder.encode(image));
         try {
           const posterior = new DiagonalGaussian(await ops.read(moments), moments.shape);
           return { posterior, scalingFactor: vae.config.scalingFactor, shiftFactor: vae.config.shiftFactor };

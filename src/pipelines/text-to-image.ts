@@ -1,3 +1,4 @@
+import type { DiffusionIntermediates } from '../engine/output.js';
 import type { DecoderKind } from '../engine/request.js';
 import { AbortError, RequestValidationError } from '../errors.js';
 import { linearCombination } from '../schedulers/latents.js';
@@ -23,6 +24,8 @@ export interface TextToImageJob {
   numImages: number;
   decoder: DecoderKind;
   returnTrajectoryLatents: boolean;
+  /** Record the tensors between the networks (see `DiffusionIntermediates`); each is a readback. */
+  returnIntermediates?: boolean;
   /** diffusers' `latents`: initial noise [B, C, h, w], used instead of drawing it (fixtures pass it). Text-to-image only. */
   latents?: Float32Array;
   /** img2img: start from this image, noised per `strength`, instead of pure noise. */
@@ -44,6 +47,8 @@ export interface TextToImageResult {
   images: Float32Array;
   trajectoryLatents: Float32Array[] | null;
   trajectoryTimesteps: number[];
+  /** When `returnIntermediates` was set, else null. */
+  intermediates: DiffusionIntermediates | null;
   seeds: number[];
   /** Wall time of the denoising loop alone. */
   loopMs: number;
@@ -104,7 +109,21 @@ export async function runTextToImage<T>(
     // img2img's schedule comes first, so a strength that leaves no step fails before any GPU work.
     const img2imgTimesteps = job.init ? setStrengthTimesteps(scheduler, job.numInferenceSteps, job.init.strength, job.strengthSchedule) : null;
     const prompts = cfg ? [...Array<string>(B).fill(job.negativePrompt ?? ''), ...Array<string>(B).fill(job.prompt)] : Array<string>(B).fill(job.prompt);
-    const embeds = keep(await components.encodeText(tokenize(prompts), prompts.length));
+    const inputIds = tokenize(prompts);
+    const embeds = keep(await components.encodeText(inputIds, prompts.length));
+    let intermediates: DiffusionIntermediates | null = null;
+    if (job.returnIntermediates) {
+      // Rows [negative × B, prompt × B] under guidance, as the UNet gets them.
+      const all = await lat.toArray(embeds);
+      const half = cfg ? all.length / 2 : 0;
+      intermediates = {
+        inputIds: Int32Array.from(inputIds),
+        promptEmbeds: all.slice(half),
+        negativePromptEmbeds: cfg ? all.slice(0, half) : null,
+        initialLatents: new Float32Array(0),
+        unetOutputs: [],
+      };
+    }
 
     // One generator per image, as diffusers does with a list of generators: it draws the
     // initial noise, then any noise the scheduler needs, so an image depends only on its seed.
@@ -124,6 +143,7 @@ export async function runTextToImage<T>(
       latents = keep(lat.fromArray(scaled, shape));
       timesteps = [...scheduler.timesteps];
     }
+    if (intermediates) intermediates.initialLatents = await lat.toArray(latents);
     const trajectory: Float32Array[] | null = job.returnTrajectoryLatents ? [] : null;
     const loopStart = performance.now();
 
@@ -134,6 +154,7 @@ export async function runTextToImage<T>(
       const input = scheduler.scaleModelInput(doubled, t);
       if (input !== doubled) keep(input);
       const raw = keep(await components.unet(input, t, embeds));
+      if (intermediates) intermediates.unetOutputs.push(await lat.toArray(raw));
       if (input !== doubled) drop(input);
       if (doubled !== latents) drop(doubled);
       let eps = raw;
@@ -164,7 +185,7 @@ export async function runTextToImage<T>(
     const decoded = keep(await components.decode(latents, job.decoder));
     const pixels = await lat.toArray(decoded);
     for (let k = 0; k < pixels.length; k++) pixels[k] = Math.min(1, Math.max(0, pixels[k]!));
-    return { images: pixels, trajectoryLatents: trajectory, trajectoryTimesteps: timesteps, seeds, loopMs };
+    return { images: pixels, trajectoryLatents: trajectory, trajectoryTimesteps: timesteps, intermediates, seeds, loopMs };
   } finally {
     for (const t of live) lat.release(t);
     scheduler.dispose();

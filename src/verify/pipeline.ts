@@ -1,16 +1,25 @@
 import { DiffusionEngine } from '../engine/engine.js';
 import type { DiffusionImage } from '../engine/image.js';
+import type { DiffusionOutput } from '../engine/output.js';
 import type { ExecutorSpec } from '../executors/spec.js';
-import type { PipelineFixture } from '../io/fixture.js';
+import { FixtureError } from '../io/errors.js';
+import { loadFixture, type FixtureTensor, type PipelineFixture, type Tolerance } from '../io/fixture.js';
+import { LocalFolderSource } from '../io/sources/local-folder-source.js';
 import { compareTensors, type CompareResult } from './compare.js';
 
 /** Options of a pipeline fixture run. */
 export interface PipelineRunOptions {
   /** Executor to run through (default `webgpu`). */
   executorClass?: ExecutorSpec;
-  /** Extra config fields (e.g. `dtype`). */
+  /** Extra config fields (e.g. `dtype`, `gpuLimits`). */
   config?: Record<string, unknown>;
 }
+
+/** Token ids must match exactly. */
+const EXACT: Tolerance = { maxAbs: 0, maxRelL2: 0 };
+
+/** The stored tensors judged by the latents tolerance (values reach about 50); all others take the main one. */
+const LATENT_OUTPUT = /^(initial_latents|final_latents|latents_step_\d+|unet_output_step_\d+)$/;
 
 /** RGBA8 images → [B, 3, H, W] floats in [0, 1], the fixture's layout. */
 function imagesToPlanar(images: readonly DiffusionImage[]): Float32Array {
@@ -24,19 +33,32 @@ function imagesToPlanar(images: readonly DiffusionImage[]): Float32Array {
 
 /**
  * Runs a pipeline fixture through `DiffusionEngine` with the fixture's prompt, settings and
- * initial noise, and compares each step's latents, the final latents and the image. The image
- * comes back as RGBA8, so it carries up to 0.5/255 of rounding, well inside the tolerances.
+ * initial noise, and compares the schedule's timesteps, the token ids (exactly) and **every**
+ * output the fixture stores: `prompt_embeds`, `negative_prompt_embeds` and `image` under
+ * `tolerance`; `initial_latents`, `unet_output_step_*`, `latents_step_*` and `final_latents`
+ * under the latents tolerance. An output the engine does not produce is a `FixtureError`, never
+ * skipped. The image comes back as RGBA8, so it carries up to 0.5/255 of rounding, well inside
+ * the tolerances.
+ *
+ * `fixture` is a fixture directory (Node) or a loaded fixture. A fixture with synthetic-recipe
+ * weights is loaded through its `RecipeSource` (in-process: the weights are generated as they
+ * stream to the device); a plain one from its folder.
  */
-export async function runPipelineFixture(fx: PipelineFixture, dir: string, options: PipelineRunOptions = {}): Promise<CompareResult[]> {
+export async function runPipelineFixture(fixture: string | PipelineFixture, options: PipelineRunOptions = {}): Promise<CompareResult[]> {
+  const fx = typeof fixture === 'string' ? await loadFixture(fixture) : fixture;
+  if (fx.kind !== 'pipeline') throw new FixtureError(fx.file, 'kind', `"${fx.kind}" is not a pipeline fixture`);
   const io = await fx.readIo();
-  const tensor = (name: string): Float32Array => {
+  const tensor = (name: string): FixtureTensor => {
     const t = io.get(name);
-    if (!t) throw new Error(`${fx.file}: io.safetensors has no "${name}".`);
-    return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+    if (!t) throw new FixtureError(fx.file, 'outputs', `"${name}" is not in io.safetensors`);
+    return t;
   };
-  const engine = await DiffusionEngine.create({ executorClass: options.executorClass ?? 'webgpu', modelNameOrPath: dir, dtype: 'f32', ...options.config });
+  // A folder by its path, as users name models; any other source (the recipe's) as the object.
+  const model = fx.source instanceof LocalFolderSource ? fx.source.dir : fx.source;
+  const engine = await DiffusionEngine.create({ executorClass: options.executorClass ?? 'webgpu', modelNameOrPath: model, dtype: 'f32', ...options.config });
+  let output: DiffusionOutput;
   try {
-    const output = await engine.generate({
+    output = await engine.generate({
       prompt: fx.prompt,
       negativePrompt: fx.negativePrompt,
       guidanceScale: fx.guidanceScale,
@@ -44,29 +66,53 @@ export async function runPipelineFixture(fx: PipelineFixture, dir: string, optio
       height: fx.height,
       width: fx.width,
       numOutputsPerPrompt: fx.numImages,
-      latents: tensor('initial_noise'),
+      latents: Float32Array.from(tensor('initial_noise').data),
       returnTrajectoryLatents: true,
+      returnIntermediates: true,
       seed: 0,
     });
-    const latentsTol = { maxAbs: fx.tolerance.latentsMaxAbs, maxRelL2: fx.tolerance.latentsMaxRelL2 };
-    const results: CompareResult[] = [];
-    const timesteps = output.trajectoryTimesteps ?? [];
-    results.push(
-      compareTensors(
-        'timesteps',
-        Float32Array.from(timesteps),
-        Float32Array.from(fx.timesteps),
-        { maxAbs: 1e-3, maxRelL2: 1e-6 },
-      ),
-    );
-    (output.trajectoryLatents ?? []).forEach((latents, i) => {
-      if (io.has(`latents_step_${i}`)) results.push(compareTensors(`latents_step_${i}`, latents, tensor(`latents_step_${i}`), latentsTol));
-    });
-    const last = output.trajectoryLatents?.at(-1);
-    if (last) results.push(compareTensors('final_latents', last, tensor('final_latents'), latentsTol));
-    results.push(compareTensors('image', imagesToPlanar(output.images), tensor('image'), fx.tolerance));
-    return results;
   } finally {
     await engine.close();
   }
+  const produced = producedTensors(fx, output);
+  const results: CompareResult[] = [
+    compareTensors('timesteps', Float32Array.from(output.trajectoryTimesteps ?? []), Float32Array.from(fx.timesteps), { maxAbs: 1e-3, maxRelL2: 1e-6 }),
+  ];
+  for (const name of ['input_ids', 'negative_input_ids'].filter((n) => fx.inputs.includes(n))) {
+    results.push(compareTensors(name, actual(fx, produced, name), tensor(name).data, EXACT));
+  }
+  const latentsTolerance: Tolerance = { maxAbs: fx.tolerance.latentsMaxAbs, maxRelL2: fx.tolerance.latentsMaxRelL2 };
+  for (const name of fx.outputs) {
+    results.push(compareTensors(name, actual(fx, produced, name), tensor(name).data, LATENT_OUTPUT.test(name) ? latentsTolerance : fx.tolerance));
+  }
+  return results;
+}
+
+/** What the engine gave, under the fixture's tensor names. */
+function producedTensors(fx: PipelineFixture, output: DiffusionOutput): Map<string, Float32Array | Int32Array> {
+  const got = output.intermediates;
+  if (!got) throw new FixtureError(fx.file, 'outputs', 'the engine returned no intermediate tensors (its executor does not record them), so the stored outputs cannot be checked');
+  const produced = new Map<string, Float32Array | Int32Array>();
+  // One row of ids per prompt: the fixture stores each prompt's ids once, [1, 77].
+  const rows = got.inputIds.length / 77;
+  const row = (r: number): Int32Array => got.inputIds.slice(r * 77, (r + 1) * 77);
+  produced.set('input_ids', row(got.negativePromptEmbeds ? rows / 2 : 0));
+  if (got.negativePromptEmbeds) {
+    produced.set('negative_input_ids', row(0));
+    produced.set('negative_prompt_embeds', got.negativePromptEmbeds);
+  }
+  produced.set('prompt_embeds', got.promptEmbeds);
+  produced.set('initial_latents', got.initialLatents);
+  got.unetOutputs.forEach((out, i) => produced.set(`unet_output_step_${i}`, out));
+  const trajectory = output.trajectoryLatents ?? [];
+  trajectory.forEach((latents, i) => produced.set(`latents_step_${i}`, latents));
+  if (trajectory.length > 0) produced.set('final_latents', trajectory[trajectory.length - 1]!);
+  produced.set('image', imagesToPlanar(output.images));
+  return produced;
+}
+
+function actual(fx: PipelineFixture, produced: Map<string, Float32Array | Int32Array>, name: string): Float32Array | Int32Array {
+  const value = produced.get(name);
+  if (!value) throw new FixtureError(fx.file, fx.inputs.includes(name) ? 'inputs' : 'outputs', `names "${name}", which the engine run does not produce, so it cannot be checked`);
+  return value;
 }

@@ -3,6 +3,7 @@ import { DEFAULT_STRENGTH } from '../engine/request.js';
 import { AbortError, ConfigValidationError, ExecutorUnavailableError } from '../errors.js';
 import { GpuContext } from '../gpu/device.js';
 import { GpuDeviceLostError } from '../gpu/errors.js';
+import { SIZE_LIMITS } from '../gpu/limits.js';
 import { CachedModelSource, defaultModelCache } from '../io/cache.js';
 import { LocalFolderSource } from '../io/sources/local-folder-source.js';
 import { resolveModelSource } from '../io/sources/resolve-source.js';
@@ -38,9 +39,10 @@ export class EngineHost implements EngineHostApi {
   async load(spec: ModelSpec): Promise<HostInfo> {
     if (!spec.modelNameOrPath) throw new ConfigValidationError('modelNameOrPath', spec.modelNameOrPath, 'a Hub id, URL or local folder');
     this.#spec = spec;
-    this.#source = await cachedSource(spec.modelNameOrPath);
+    // A source object is the caller's own (synthetic weights, say): read as it is, never cached.
+    this.#source = spec.source ?? (await cachedSource(spec.modelNameOrPath));
     this.#taesd = spec.taesd ? await cachedSource(spec.taesd) : null;
-    this.#ctx = await GpuContext.create();
+    this.#ctx = await GpuContext.create(spec.gpuLimits === 'default' ? {} : { adapterLimits: SIZE_LIMITS });
     this.#ctx.onLost((event) => {
       this.#lost = new GpuDeviceLostError(event.reason, event.message);
     });
@@ -51,11 +53,18 @@ export class EngineHost implements EngineHostApi {
     const ctx = this.#ctx!;
     const dtype = this.#spec!.dtype === 'auto' ? (ctx.capabilities.shaderF16 ? 'f16' : 'f32') : this.#spec!.dtype;
     this.#pipeline?.release();
-    this.#pipeline = await StableDiffusionPipeline.load(this.#source!, ctx.runtime, { dtype, taesd: this.#taesd, variant: this.#spec!.variant ?? null });
+    const wanted = this.#spec!.activations ?? 'auto';
+    const activations = wanted === 'auto' ? (dtype === 'f16' && ctx.capabilities.shaderF16 ? 'f16' : 'f32') : wanted;
+    this.#pipeline = await StableDiffusionPipeline.load(this.#source!, ctx.runtime, { dtype, taesd: this.#taesd, variant: this.#spec!.variant ?? null, activations });
     const info = ctx.adapter.info;
     this.#info = {
       adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter',
       features: [...ctx.device.features],
+      limits: {
+        maxStorageBufferBindingSize: ctx.capabilities.limits.maxStorageBufferBindingSize,
+        maxBufferSize: ctx.capabilities.limits.maxBufferSize,
+        maxComputeWorkgroupStorageSize: ctx.capabilities.limits.maxComputeWorkgroupStorageSize,
+      },
       model: this.#source!.id,
       defaults: this.#pipeline.defaults,
     };
@@ -76,6 +85,8 @@ export class EngineHost implements EngineHostApi {
     const pipeline = this.#pipeline!;
     this.#inFlight++;
     const started = performance.now();
+    /** The last step reported as finished on the GPU. */
+    let reported = 0;
     const abort = new AbortController();
     const checkCancel = (): void => {
       if (this.#cancelled.delete(request.requestId)) abort.abort(new AbortError(`Request ${request.requestId} was cancelled.`));
@@ -93,6 +104,7 @@ export class EngineHost implements EngineHostApi {
         numImages: request.numOutputsPerPrompt,
         decoder: request.decoder ?? 'vae',
         returnTrajectoryLatents: request.returnTrajectoryLatents,
+        returnIntermediates: request.returnIntermediates === true,
         ...(request.eta ? { eta: request.eta } : {}),
         ...(request.latents ? { latents: request.latents } : {}),
         ...(request.image ? { init: { image: fromRgbaImage(request.image), strength: request.strength ?? DEFAULT_STRENGTH } } : {}),
@@ -108,9 +120,17 @@ export class EngineHost implements EngineHostApi {
             await pipeline.stepDone();
             checkCancel();
             if (this.#lost) throw this.#lost;
+            // Progress counts steps the GPU has finished, not steps recorded: here that is the
+            // previous one, unless this step's own completion is awaited anyway (its preview
+            // reads the latents back; the last step is waited for so that it is not reported early).
             let preview: DiffusionImage | undefined;
             if (request.preview) preview = await pipeline.preview(latents);
-            onProgress?.({ step, total, elapsedMs: performance.now() - started, ...(preview ? { preview } : {}) });
+            else if (step === total) await pipeline.stepDone();
+            const done = request.preview || step === total ? step : step - 1;
+            for (let s = reported + 1; s <= done; s++) {
+              onProgress?.({ step: s, total, elapsedMs: performance.now() - started, ...(preview && s === step ? { preview } : {}) });
+            }
+            reported = Math.max(reported, done);
           },
         },
       );
@@ -120,6 +140,7 @@ export class EngineHost implements EngineHostApi {
         images: toRgbaImages(result.images, request.numOutputsPerPrompt, result.seeds, job.height, job.width),
         trajectoryLatents: result.trajectoryLatents,
         trajectoryTimesteps: request.returnTrajectoryLatents ? result.trajectoryTimesteps : null,
+        ...(result.intermediates ? { intermediates: result.intermediates } : {}),
         metrics: { totalMs, perStepMs: steps > 0 ? result.loopMs / steps : 0, seeds: result.seeds, executor: 'webgpu', adapter: this.#info?.adapter },
       };
     } catch (err) {

@@ -1,17 +1,36 @@
+import type { GpuLimits } from '../gpu/limits.js';
 import type { DTypeOption } from '../engine/config.js';
 import type { DiffusionImage } from '../engine/image.js';
-import type { DiffusionMetrics } from '../engine/output.js';
+import type { DiffusionIntermediates, DiffusionMetrics } from '../engine/output.js';
 import type { RgbaImageBytes } from '../engine/image-input.js';
 import type { DecoderKind } from '../engine/request.js';
+import type { ModelSource } from '../io/sources/model-source.js';
 
 /** What to load: the engine config's model fields, in a form that crosses a worker boundary. */
 export interface ModelSpec {
+  /** The model's name, URL or folder; for a `source` object, its id. */
   modelNameOrPath: string;
+  /**
+   * The config's `ModelSource` object, read instead of resolving `modelNameOrPath`. It cannot
+   * cross a worker boundary: only an in-process host takes one.
+   */
+  source?: ModelSource;
   dtype: DTypeOption;
   /** Hub weights variant, e.g. `fp16`. */
   variant?: string | null;
   /** A TAESD repo (diffusers `AutoencoderTiny` layout) for `decoder: 'taesd'` and previews. */
   taesd?: string | null;
+  /**
+   * `adapter` (the default) asks the device for the adapter's larger size limits, which cut
+   * chunking; `default` keeps WebGPU's defaults (what every device has; the tests use it).
+   */
+  gpuLimits?: 'adapter' | 'default';
+  /**
+   * How the text encoder and UNet store activations: `auto` (the default) is f16 when the
+   * weights are f16 and the device has shader-f16, halving activation memory; `f32` and `f16`
+   * force one (`f16` needs shader-f16). A VAE with `force_upcast` always runs in f32.
+   */
+  activations?: 'auto' | 'f32' | 'f16';
 }
 
 /** A request without its signal and callback (those stay on the caller's side). */
@@ -29,6 +48,8 @@ export interface WireRequest {
   /** DDIM's eta; absent is 0. */
   eta?: number;
   returnTrajectoryLatents: boolean;
+  /** Record the tensors between the networks (absent: false). */
+  returnIntermediates?: boolean;
   decoder?: DecoderKind;
   latents?: Float32Array;
   /** img2img's init image: an own copy, so its buffer can be transferred to the worker. */
@@ -51,6 +72,7 @@ export interface WireResult {
   images: DiffusionImage[];
   trajectoryLatents: Float32Array[] | null;
   trajectoryTimesteps: number[] | null;
+  intermediates?: DiffusionIntermediates | null;
   metrics: DiffusionMetrics;
 }
 
@@ -58,6 +80,8 @@ export interface WireResult {
 export interface HostInfo {
   adapter: string;
   features: string[];
+  /** The size limits the device was granted (see `ModelSpec.gpuLimits`). */
+  limits: Pick<GpuLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize' | 'maxComputeWorkgroupStorageSize'>;
   model: string;
   defaults: { steps: number; guidanceScale: number; height: number; width: number; scheduler: string };
 }

@@ -1,14 +1,7 @@
 import { resolve } from 'node:path';
-import { GpuContext } from '../../gpu/device.js';
 import { loadFixture } from '../../io/fixture.js';
-import { GpuOps } from '../../kernels/gpu-ops.js';
-import { gpuLatentBackend } from '../../kernels/scheduler-step.js';
-import { runSchedulerCase } from '../../schedulers/run-case.js';
 import { formatComparison, type CompareResult } from '../../verify/compare.js';
-import { runComponentFixture } from '../../verify/components.js';
-import { runOnnxPipelineFixture } from '../../verify/pipeline-onnx.js';
-import { runPipelineFixture } from '../../verify/pipeline.js';
-import { runTokenizerFixture } from '../../verify/tokenizer.js';
+import { verifyFixture } from '../../verify/run-fixture.js';
 import { CliUsageError, type CommandSpec } from '../args.js';
 import { defineCommand } from '../registry.js';
 
@@ -27,33 +20,7 @@ export const verifyCommand: CommandSpec = {
     if (!target || args.positionals.length > 1) throw new CliUsageError('expects exactly one fixture path');
     const path = resolve(target);
     const fx = await loadFixture(path);
-    let results: CompareResult[];
-    switch (fx.kind) {
-      case 'tokenizer':
-        results = await runTokenizerFixture(fx);
-        break;
-      case 'scheduler': {
-        const ctx = await GpuContext.create();
-        try {
-          const outcome = await runSchedulerCase(fx.raw, gpuLatentBackend(ctx.runtime));
-          results = outcome.checks.map((c) => ({ name: c.name, maxAbs: c.max_abs, relL2: c.rel_l2, tolerance: { maxAbs: NaN, maxRelL2: NaN }, pass: c.pass }));
-        } finally {
-          ctx.destroy();
-        }
-        break;
-      }
-      case 'pipeline':
-        results = fx.onnx ? await runOnnxPipelineFixture(path) : await runPipelineFixture(fx, path);
-        break;
-      default: {
-        const ctx = await GpuContext.create();
-        try {
-          results = await runComponentFixture(fx, new GpuOps(ctx.runtime), { fp16: args.options.fp16 === true });
-        } finally {
-          ctx.destroy();
-        }
-      }
-    }
+    const results = await verifyFixture(fx, { fp16: args.options.fp16 === true });
     for (const r of results) io.out(`${formatVerifyLine(r)}\n`);
     const pass = results.length > 0 && results.every((r) => r.pass);
     io.out(`${pass ? 'PASS' : 'FAIL'}\n`);

@@ -65,7 +65,9 @@ export class HTTPDiffusionExecutor extends DiffusionExecutor {
     }
     this.#baseUrl = http.baseUrl.replace(/\/+$/, '');
     this.#api = APIS[http.api ?? 'openai'];
-    this.#model = http.model ?? (this.#api.kind === 'openai' ? this.config.modelNameOrPath : null);
+    // A ModelSource object names nothing the server knows; only a model name is sent.
+    const name = typeof this.config.modelNameOrPath === 'string' ? this.config.modelNameOrPath : null;
+    this.#model = http.model ?? (this.#api.kind === 'openai' ? name : null);
     this.#transport = new HttpTransport({
       apiKey: http.apiKey ?? null,
       timeoutMs: http.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS,

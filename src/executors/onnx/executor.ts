@@ -64,7 +64,7 @@ export class OnnxDiffusionExecutor extends DiffusionExecutor {
     const name = this.config.modelNameOrPath;
     if (!name) throw new ExecutorUnavailableError('The onnx executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or folder of an ONNX export).');
     const options = readOptions(this.config.onnx);
-    const source = await cachedSource(name);
+    const source = typeof name === 'string' ? await cachedSource(name) : name;
     const model = await loadOnnxStableDiffusion(source, { ...options, signal: this.#shutdown.signal });
     const size = model.components.sampleSize * model.components.vaeScaleFactor;
     const scheduler = model.schedulerConfig._class_name;

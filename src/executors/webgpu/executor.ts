@@ -16,7 +16,8 @@ import { modelSpecOf } from './wire.js';
  *
  * Config fields read: `modelNameOrPath`, `dtype`, and the custom fields `variant` (Hub weights
  * variant, e.g. `'fp16'`), `taesd` (a TAESD repo for `decoder: 'taesd'`), `worker` (false runs
- * in-process in the browser too) and `preview` (true: a preview image with each progress event).
+ * in-process in the browser too), `preview` (true: a preview image with each progress event) and
+ * `gpuLimits` (`'default'` keeps WebGPU's default limits instead of the adapter's larger ones).
  */
 export class WebGPUDiffusionExecutor extends DiffusionExecutor {
   #connection: HostConnection | null = null;

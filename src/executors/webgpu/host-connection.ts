@@ -2,7 +2,7 @@ import * as Comlink from 'comlink';
 import type { DiffusionOutput } from '../../engine/output.js';
 import { failedOutput } from '../../engine/output.js';
 import type { DiffusionProgress, DiffusionRequest } from '../../engine/request.js';
-import { AbortError, EngineClosedError } from '../../errors.js';
+import { AbortError, ConfigValidationError, EngineClosedError } from '../../errors.js';
 import { NO_HOST_MEMORY, type EngineHostApi, type HostInfo, type HostMemory, type ModelSpec, type WireProgress, type WireRequest } from '../../worker/protocol.js';
 import { toOutput, toWireRequest, wireTransferables } from './wire.js';
 
@@ -80,6 +80,10 @@ export class HostConnection {
     const launched = await this.#launch();
     this.#launched = launched;
     try {
+      // Said plainly here, rather than as the DataCloneError that posting it would raise.
+      if (launched.remote && this.#spec.source) {
+        throw new ConfigValidationError('modelNameOrPath', this.#spec.modelNameOrPath, 'a Hub id, URL or path string when the engine host runs in a worker (a ModelSource object works in-process only: Node, or `worker: false`)');
+      }
       this.#info = await this.guard(launched.host.load(this.#spec));
     } catch (err) {
       this.#launched = null;

@@ -2,7 +2,7 @@ import type { DiffusionConfig } from '../../engine/config.js';
 import type { DiffusionOutput } from '../../engine/output.js';
 import { readImageInput } from '../../engine/image-input.js';
 import type { DiffusionRequest } from '../../engine/request.js';
-import { ExecutorUnavailableError } from '../../errors.js';
+import { ConfigValidationError, ExecutorUnavailableError } from '../../errors.js';
 import type { ModelSpec, WireRequest, WireResult } from '../../worker/protocol.js';
 
 /**
@@ -11,12 +11,23 @@ import type { ModelSpec, WireRequest, WireResult } from '../../worker/protocol.j
  */
 export function modelSpecOf(config: DiffusionConfig, executor: string): ModelSpec {
   if (!config.modelNameOrPath) throw new ExecutorUnavailableError(`The ${executor} executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or local folder).`);
+  const model = config.modelNameOrPath;
   return {
-    modelNameOrPath: config.modelNameOrPath,
+    ...(typeof model === 'string' ? { modelNameOrPath: model } : { modelNameOrPath: model.id, source: model }),
     dtype: config.dtype,
     variant: typeof config.variant === 'string' ? config.variant : null,
     taesd: typeof config.taesd === 'string' ? config.taesd : null,
+    gpuLimits: oneOf(config, 'gpuLimits', ['adapter', 'default'] as const, 'adapter'),
+    activations: oneOf(config, 'activations', ['auto', 'f32', 'f16'] as const, 'auto'),
   };
+}
+
+/** A custom config field that takes one of `values`; absent gives `fallback`, anything else a `ConfigValidationError`. */
+function oneOf<V extends string>(config: DiffusionConfig, field: string, values: readonly V[], fallback: V): V {
+  const value = (config as unknown as Record<string, unknown>)[field];
+  if (value === undefined) return fallback;
+  if (values.includes(value as V)) return value as V;
+  throw new ConfigValidationError(field, value, values.map((v) => `'${v}'`).join(' or '));
 }
 
 /**
@@ -33,6 +44,7 @@ export function toWireRequest(r: DiffusionRequest, preview: boolean): WireReques
     seed: r.seed ?? Math.floor(Math.random() * 2 ** 31),
     numOutputsPerPrompt: r.numOutputsPerPrompt,
     returnTrajectoryLatents: r.returnTrajectoryLatents,
+    ...(r.returnIntermediates ? { returnIntermediates: true } : {}),
     preview,
     ...(r.numInferenceSteps !== undefined ? { numInferenceSteps: r.numInferenceSteps } : {}),
     ...(r.guidanceScale !== undefined ? { guidanceScale: r.guidanceScale } : {}),

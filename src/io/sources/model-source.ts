@@ -21,6 +21,13 @@ export interface ModelSource {
   readText(path: string, options?: FetchFileOptions): Promise<string>;
 }
 
+/** Whether `value` is a `ModelSource` (any object with a string `id`, `fetchFile` and `readText`). */
+export function isModelSource(value: unknown): value is ModelSource {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Partial<Record<keyof ModelSource, unknown>>;
+  return typeof v.id === 'string' && typeof v.fetchFile === 'function' && typeof v.readText === 'function';
+}
+
 /**
  * Shared behaviour of the sources: path checking, progress reporting and `readText`.
  * Subclasses only open a checked path.

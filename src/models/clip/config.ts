@@ -38,6 +38,12 @@ export function parseCLIPTextConfig(json: unknown, fileName: string): CLIPTextCo
     bosTokenId: r.int('bos_token_id', 0, 0),
     padTokenId: r.int('pad_token_id', 1, 0),
   };
+  // SDXL's second text encoder adds a projection of the pooled output (`text_embeds`); it is
+  // not supported yet, and loading it as a plain CLIPTextModel would fail on its extra weight.
+  const architectures = r.raw('architectures');
+  if (Array.isArray(architectures) && architectures.includes('CLIPTextModelWithProjection')) {
+    r.fail('architectures', architectures, '["CLIPTextModel"] (CLIPTextModelWithProjection, SDXL\'s second text encoder, is not supported yet)');
+  }
   if (config.hiddenSize % config.numAttentionHeads !== 0) {
     r.fail('num_attention_heads', config.numAttentionHeads, `a head count dividing hidden_size (${config.hiddenSize})`);
   }

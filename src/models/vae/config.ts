@@ -18,6 +18,8 @@ export interface AutoencoderKLConfig {
   useQuantConv: boolean;
   usePostQuantConv: boolean;
   midBlockAddAttention: boolean;
+  /** diffusers' `force_upcast`: the VAE overflows in fp16, so it runs in float32 (activations too). */
+  forceUpcast: boolean;
 }
 
 /** Validates an `AutoencoderKL` config.json; unsupported blocks or activations raise `ModelConfigError`. */
@@ -49,6 +51,7 @@ export function parseAutoencoderKLConfig(json: unknown, fileName: string): Autoe
     useQuantConv: r.bool('use_quant_conv', true),
     usePostQuantConv: r.bool('use_post_quant_conv', true),
     midBlockAddAttention: r.bool('mid_block_add_attention', true),
+    forceUpcast: r.bool('force_upcast', true),
   };
   blockOutChannels.forEach((c, i) => {
     if (c % config.normNumGroups !== 0) r.fail(`block_out_channels[${i}]`, c, `a multiple of norm_num_groups (${config.normNumGroups})`);

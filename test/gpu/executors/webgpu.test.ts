@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { GpuRuntime } from '../../../src/gpu/runtime.js';
 import { DiffusionEngine, type DiffusionOutput } from '../../../src/index.js';
 import type { WebGPUDiffusionExecutor } from '../../../src/executors/webgpu/executor.js';
 import { loadFixture, type PipelineFixture } from '../../../src/io/fixture.js';
@@ -12,7 +13,7 @@ describe('webgpu executor: pipeline fixtures through DiffusionEngine (Node + Daw
   it.each(PIPELINES)('%s matches the reference latents and image', async (name) => {
     const dir = fixturePath(name);
     const fx = (await loadFixture(dir)) as PipelineFixture;
-    const results = await runPipelineFixture(fx, dir);
+    const results = await runPipelineFixture(fx);
     for (const r of results) console.log(`${name} ${formatComparison(r)}`);
     expect(results.filter((r) => !r.pass).map(formatComparison)).toEqual([]);
     expect(results.map((r) => r.name)).toContain('image');
@@ -33,6 +34,10 @@ describe('webgpu executor: requests, cancellation, recovery and memory', () => {
 
   it('runs in-process on Dawn and names the executor', () => {
     expect(engine.executorName).toBe('webgpu');
+    // The device gets the adapter's larger size limits unless the config asks for the defaults
+    // (lavapipe: 4 GiB buffers, 32 KiB of workgroup memory).
+    const { limits } = (engine.executor as WebGPUDiffusionExecutor).info!;
+    expect(limits.maxBufferSize + limits.maxComputeWorkgroupStorageSize).toBeGreaterThan(268_435_456 + 16_384);
     expect(engine.fallbackReason).toBeNull();
   });
 
@@ -44,6 +49,28 @@ describe('webgpu executor: requests, cancellation, recovery and memory', () => {
     expect(out.images[0]).toMatchObject({ width: 64, height: 64, seed: 3 });
     expect(out.images[0]!.data).toHaveLength(64 * 64 * 4);
     expect(out.metrics.perStepMs).toBeGreaterThan(0);
+  });
+
+  it('reports a step only once the GPU has finished it, the last one included', async () => {
+    // The n-th syncPrevious resolves once the submission of the (n-1)-th has finished, and each
+    // denoising step is one such submission: step s is done when s + 1 of them have resolved.
+    let resolved = 0;
+    const original = GpuRuntime.prototype.syncPrevious;
+    const spy = vi.spyOn(GpuRuntime.prototype, 'syncPrevious').mockImplementation(async function (this: GpuRuntime) {
+      await original.call(this);
+      resolved++;
+    });
+    const seen: Array<{ step: number; finished: number }> = [];
+    try {
+      for (const steps of [3, 1]) {
+        const before = resolved;
+        await engine.generate({ ...base, numInferenceSteps: steps, seed: 4, onProgress: (p) => seen.push({ step: p.step, finished: resolved - before }) });
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect(seen.map((s) => s.step)).toEqual([1, 2, 3, 1]);
+    for (const { step, finished } of seen) expect(finished).toBeGreaterThanOrEqual(step + 1);
   });
 
   it('reproduces each image from its seed, whatever the batch', async () => {

@@ -3,6 +3,7 @@ import { ExecutorUnavailableError } from '../../../src/errors.js';
 import { GpuContext, requestGpuDevice } from '../../../src/gpu/device.js';
 import { GpuDeviceLostError } from '../../../src/gpu/errors.js';
 import { GpuOps } from '../../../src/kernels/gpu-ops.js';
+import { DEFAULT_LIMITS, SIZE_LIMITS } from '../../../src/gpu/limits.js';
 
 test('device loss is reported through lost and onLost, and recreate() gives a working runtime', async () => {
   const ctx = await GpuContext.create();
@@ -43,4 +44,20 @@ test('a device is granted only the features asked for', async () => {
   expect(capabilities.shaderF16).toBe(false);
   expect([...device.features]).not.toContain('shader-f16');
   device.destroy();
+});
+
+test('adapterLimits asks for the adapter\'s size limits; without it a device keeps the defaults', async () => {
+  const plain = await requestGpuDevice();
+  const wide = await requestGpuDevice({ adapterLimits: SIZE_LIMITS });
+  try {
+    for (const key of SIZE_LIMITS) {
+      expect(plain.capabilities.limits[key]).toBe(DEFAULT_LIMITS[key]);
+      expect(wide.capabilities.limits[key]).toBe(Math.max(DEFAULT_LIMITS[key], wide.adapter.limits[key]));
+    }
+    // lavapipe offers 4 GiB buffers and 32 KiB of workgroup memory (desktop GPUs more per binding too).
+    expect(SIZE_LIMITS.filter((key) => wide.capabilities.limits[key] > DEFAULT_LIMITS[key]).length).toBeGreaterThan(0);
+  } finally {
+    plain.device.destroy();
+    wide.device.destroy();
+  }
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigValidationError, DiffusionConfig, type DiffusionConfigOptions } from '../../../src/index.js';
+import { BlobSource, ConfigValidationError, DiffusionConfig, type DiffusionConfigOptions } from '../../../src/index.js';
 
 describe('DiffusionConfig validation', () => {
   it.each<[string, Record<string, unknown>]>([
@@ -39,6 +39,12 @@ describe('DiffusionConfig validation', () => {
 
   it('normalises a single fallback into a list', () => {
     expect(new DiffusionConfig({ fallback: 'http' }).fallback).toEqual(['http']);
+  });
+
+  it('takes a ModelSource object as modelNameOrPath, and nothing else that is not a string', () => {
+    const source = new BlobSource({}, 'mem');
+    expect(new DiffusionConfig({ modelNameOrPath: source }).modelNameOrPath).toBe(source);
+    expect(() => new DiffusionConfig({ modelNameOrPath: { id: 'x' } as never })).toThrow(ConfigValidationError);
   });
 
   it('keeps custom fields on the config', () => {

@@ -26,6 +26,7 @@ describe('DiffusionRequest validation', () => {
     ['scheduler', { scheduler: '' }, /scheduler = ""/],
     ['requestId', { requestId: 7 }, /requestId = 7/],
     ['returnTrajectoryLatents', { returnTrajectoryLatents: 'yes' }, /returnTrajectoryLatents = "yes"/],
+    ['returnIntermediates', { returnIntermediates: 1 }, /returnIntermediates = 1/],
     ['strength', { strength: 0 }, /strength = 0: expected a number in \(0, 1\]/],
     ['strength', { strength: 1.5 }, /strength = 1.5/],
     ['strength', { strength: Number.NaN, image: rgba(8, 8) }, /strength = NaN/],
@@ -84,6 +85,7 @@ describe('DiffusionRequest validation', () => {
     expect(d.numOutputsPerPrompt).toBe(1);
     expect(d.negativePrompt).toBeNull();
     expect(d.returnTrajectoryLatents).toBe(false);
+    expect(d.returnIntermediates).toBe(false);
     expect(d.requestId).toMatch(/^req-\d+$/);
   });
 

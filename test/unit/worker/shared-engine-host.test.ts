@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '../../../src/gpu/limits.js';
 import { describe, expect, it } from 'vitest';
 import type { EngineHostApi, HostInfo, HostMemory, ModelSpec, WireProgress, WireRequest, WireResult } from '../../../src/worker/protocol.js';
 import { SharedEngineHost } from '../../../src/worker/shared-engine-host.js';
@@ -12,7 +13,7 @@ class FakeHost implements EngineHostApi {
 
   async load(s: ModelSpec): Promise<HostInfo> {
     this.calls.push(`load ${s.modelNameOrPath}`);
-    return { adapter: 'fake', features: [], model: s.modelNameOrPath, defaults: { steps: 1, guidanceScale: 0, height: 8, width: 8, scheduler: 'euler' } };
+    return { adapter: 'fake', features: [], limits: DEFAULT_LIMITS, model: s.modelNameOrPath, defaults: { steps: 1, guidanceScale: 0, height: 8, width: 8, scheduler: 'euler' } };
   }
 
   generate(request: WireRequest, _onProgress?: (p: WireProgress) => void): Promise<WireResult> {

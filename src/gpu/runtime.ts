@@ -239,6 +239,38 @@ export class GpuRuntime {
     return t;
   }
 
+  /**
+   * A tensor to be filled from the host piece by piece with `writeElements` (streamed weights:
+   * no host copy of the whole tensor is ever made).
+   */
+  emptyForWrite(shape: readonly number[], dtype: GpuDType): GpuTensor {
+    return this.#allocate(shape, dtype, true);
+  }
+
+  /**
+   * Writes `values` into elements [offset, offset + values.length) of a tensor from
+   * `emptyForWrite` (f16 rounded to nearest even on the host), across its chunks. Writes land
+   * on 4-byte boundaries: for f16, `offset` must be even, and an odd count only ends the tensor.
+   */
+  writeElements(t: GpuTensor, offset: number, values: Float32Array | Int32Array): void {
+    const half = t.dtype === 'f16';
+    if (offset < 0 || offset + values.length > t.size || (half && (offset % 2 === 1 || (values.length % 2 === 1 && offset + values.length !== t.size)))) {
+      throw new TensorShapeError(`writeElements: ${values.length} values at ${offset} do not fit [${t.shape}] ${t.dtype} on 4-byte boundaries`);
+    }
+    if (!this.device) return;
+    const device = this.#live();
+    const bytes = half ? encodeHalf(values as Float32Array) : values;
+    for (const chunk of t.chunks) {
+      const start = Math.max(offset, chunk.elementOffset);
+      const end = Math.min(offset + values.length, chunk.elementOffset + chunk.elements);
+      if (start >= end) continue;
+      const part = bytes.subarray(start - offset, end - offset);
+      const raw = new Uint8Array(part.buffer as ArrayBuffer, part.byteOffset, part.byteLength);
+      const at = (start - chunk.elementOffset) * bytesPerElement(t.dtype);
+      device.queue.writeBuffer(chunk.buffer!, at, raw.byteLength % 4 === 0 ? raw : copyPadded(raw, raw.byteLength));
+    }
+  }
+
   /** Same storage, new shape (no copy). Release each view separately. */
   reshape(t: GpuTensor, shape: readonly number[]): GpuTensor {
     return t.view(shape);

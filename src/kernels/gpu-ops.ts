@@ -34,6 +34,15 @@ export class GpuOps implements TensorOps<GpuTensor> {
     return this.runtime.upload(data, shape, dtype);
   }
 
+  /** A tensor that `writeElements` fills piece by piece (weights streamed to the device). */
+  emptyForWrite(shape: readonly number[], dtype: TensorDType): GpuTensor {
+    return this.runtime.emptyForWrite(shape, dtype);
+  }
+
+  writeElements(x: GpuTensor, offset: number, values: Float32Array): void {
+    this.runtime.writeElements(x, offset, values);
+  }
+
   read(x: GpuTensor): Promise<Float32Array> {
     return this.runtime.read(x);
   }

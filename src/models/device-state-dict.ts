@@ -1,6 +1,7 @@
 import type { ByteSource, ProgressCallback } from '../io/byte-source.js';
 import { StateDictError } from '../io/errors.js';
 import { streamSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
+import { DTYPE_BYTES, decodeTensorBytes, type SafetensorsDType } from '../io/dtypes.js';
 import { StateDict } from '../io/state-dict.js';
 import type { TensorDType, TensorLike, TensorOps } from '../kernels/ops.js';
 
@@ -58,10 +59,26 @@ export class DeviceStateDict<T extends TensorLike> extends StateDict {
 }
 
 /**
- * Streams a safetensors checkpoint straight to the device: each float tensor is uploaded as
- * soon as its bytes have arrived, so host memory holds one tensor at a time, never the file.
- * Integer tensors (e.g. CLIP's `position_ids`) and skipped keys are kept as entries only, so
- * `finish()` still accounts for them.
+ * Ops that can fill a tensor piece by piece (the GPU runtime). With them,
+ * `streamStateDictToDevice` writes each piece of a tensor as its bytes arrive and never
+ * assembles a whole tensor on the host (the OpenCLIP-H token embedding alone is 202 MB of f32).
+ */
+export interface StreamingUploadOps<T extends TensorLike> extends TensorOps<T> {
+  emptyForWrite(shape: readonly number[], dtype: TensorDType): T;
+  /** Elements [offset, offset + values.length); f16 pieces start on even elements, an odd count only ends the tensor. */
+  writeElements(t: T, offset: number, values: Float32Array): void;
+}
+
+function canStream<T extends TensorLike>(ops: TensorOps<T>): ops is StreamingUploadOps<T> {
+  return typeof (ops as Partial<StreamingUploadOps<T>>).writeElements === 'function' && typeof (ops as Partial<StreamingUploadOps<T>>).emptyForWrite === 'function';
+}
+
+/**
+ * Streams a safetensors checkpoint straight to the device: host memory holds one read chunk
+ * (a few MiB) at a time, never the file, nor, on ops that can write pieces
+ * (`StreamingUploadOps`: the GPU runtime), a whole tensor; other ops get each float tensor
+ * whole as soon as its bytes have arrived. Integer tensors (e.g. CLIP's `position_ids`) and
+ * skipped keys are kept as entries only, so `finish()` still accounts for them.
  */
 export async function streamStateDictToDevice<T extends TensorLike>(
   ops: TensorOps<T>,
@@ -69,23 +86,84 @@ export async function streamStateDictToDevice<T extends TensorLike>(
   options: DeviceStreamOptions,
 ): Promise<DeviceStateDict<T>> {
   const entries: Array<{ entry: SafetensorsTensor; tensor: T | null }> = [];
+  const base = {
+    file: options.file,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  };
+  const wanted = (name: string, dtype: string): boolean => FLOAT_DTYPES.has(dtype) && !(options.skip?.(name) ?? false);
   try {
-    await streamSafetensors(source, {
-      file: options.file,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      onTensor: (t) => {
-        const placeholder = new Float32Array(0);
-        const upload = t.data instanceof Float32Array && !(options.skip?.(t.name) ?? false);
-        entries.push({
-          entry: { name: t.name, dtype: t.dtype, shape: t.shape, data: placeholder },
-          tensor: upload ? ops.upload(t.data as Float32Array, t.shape, options.dtype) : null,
-        });
-      },
-    });
+    if (canStream(ops)) {
+      const pieces = new Map<string, PieceWriter<T>>();
+      await streamSafetensors(source, {
+        ...base,
+        onHeader: (header) => {
+          for (const e of header.entries) {
+            const upload = wanted(e.name, e.dtype);
+            const tensor = upload ? ops.emptyForWrite(e.shape, options.dtype) : null;
+            entries.push({ entry: { name: e.name, dtype: e.dtype, shape: e.shape, data: new Float32Array(0) }, tensor });
+            if (tensor) pieces.set(e.name, new PieceWriter(ops, tensor, e.dtype as SafetensorsDType, e.end - e.begin, options.dtype === 'f16'));
+          }
+        },
+        onTensorChunk: (name, byteOffset, bytes) => pieces.get(name)?.push(byteOffset, bytes),
+      });
+    } else {
+      await streamSafetensors(source, {
+        ...base,
+        onTensor: (t) => {
+          const upload = t.data instanceof Float32Array && wanted(t.name, t.dtype);
+          entries.push({
+            entry: { name: t.name, dtype: t.dtype, shape: t.shape, data: new Float32Array(0) },
+            tensor: upload ? ops.upload(t.data as Float32Array, t.shape, options.dtype) : null,
+          });
+        },
+      });
+    }
   } catch (err) {
     for (const e of entries) if (e.tensor) ops.release(e.tensor);
     throw err;
   }
   return new DeviceStateDict(ops, entries, options.file);
+}
+
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
+
+/**
+ * Decodes one tensor's bytes as they arrive and writes them to its device tensor. Bytes that do
+ * not complete an element (or, for an f16 target, an even number of elements, so that writes
+ * stay on 4-byte boundaries) wait for the next piece; the tensor's last piece writes the rest.
+ */
+class PieceWriter<T extends TensorLike> {
+  #carry = new Uint8Array(0);
+  #written = 0;
+  readonly #unit: number;
+
+  constructor(
+    private readonly ops: StreamingUploadOps<T>,
+    private readonly tensor: T,
+    private readonly dtype: SafetensorsDType,
+    private readonly bytes: number,
+    half: boolean,
+  ) {
+    this.#unit = DTYPE_BYTES[dtype] * (half ? 2 : 1);
+  }
+
+  push(byteOffset: number, piece: Uint8Array): void {
+    const data = this.#carry.byteLength ? concatBytes(this.#carry, piece) : piece;
+    const last = byteOffset + piece.byteLength === this.bytes;
+    const usable = last ? data.byteLength : data.byteLength - (data.byteLength % this.#unit);
+    if (usable > 0) {
+      const values = decodeTensorBytes(this.dtype, data.subarray(0, usable)) as Float32Array;
+      this.ops.writeElements(this.tensor, this.#written, values);
+      this.#written += values.length;
+    }
+    this.#carry = data.slice(usable);
+  }
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
 }

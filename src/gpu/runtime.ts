@@ -10,10 +10,12 @@ import {
   type KernelDef,
   type UniformValue,
 } from './kernel.js';
+import { GPU_FAULT_KINDS, type GpuFault } from './fault.js';
 import { DEFAULT_LIMITS, deviceCapabilities, MAX_STORAGE_BINDINGS, type GpuCapabilities, type GpuLimits } from './limits.js';
 import type { ShaderDefines } from './preprocess.js';
 import { align4, bytesPerElement, GpuTensor, numel, planChunks, TensorStorage, type GpuDType, type TensorChunk } from './tensor.js';
 import { BufferUsage, MapMode } from './usage.js';
+import { WorkTracker } from './work.js';
 
 /** `execute` runs on a device; `plan` only does shapes and accounting (no device, no buffers). */
 export type RuntimeMode = 'execute' | 'plan';
@@ -136,6 +138,9 @@ export class GpuRuntime {
   #uniformChunkIndex = 0;
   #lost: GPUDeviceLostInfo | null = null;
   #activationDtype: 'f32' | 'f16' = 'f32';
+  #work = new WorkTracker();
+  /** An armed fault and the dispatches left before it fires. */
+  #fault: { kind: GpuFault['kind']; countdown: number } | null = null;
   #stats = { dispatches: 0, copies: 0, submits: 0, pipelinesCompiled: 0, largestBindingBytes: 0 };
 
   /** Waits for the GPU sleep before polling (see `RuntimeOptions.hostPolling`). */
@@ -279,7 +284,54 @@ export class GpuRuntime {
   /** Releases a view; the memory goes back to the pool when its last view is released. */
   release(t: GpuTensor): void {
     const storage = t.storage;
-    if (t.markReleased()) for (const p of storage.pooled) this.pool.release(p);
+    if (t.markReleased()) {
+      this.#work.released(storage);
+      for (const p of storage.pooled) this.pool.release(p);
+    }
+  }
+
+  /**
+   * Runs one unit of work (a request) so that a failure anywhere in it leaves the runtime clean:
+   * commands recorded and not yet submitted are dropped (half a UNet at a size that failed would
+   * otherwise be submitted with the next request's work and keep the GPU busy for minutes),
+   * every buffer the work allocated and did not release goes back to the pool, and WebGPU errors
+   * of the failed work are not blamed on the next one. Work already submitted runs to its end.
+   * Weights the work loads to keep (a lazily loaded component) must be loaded before it starts.
+   */
+  async work<R>(run: () => Promise<R>): Promise<R> {
+    this.#work.begin();
+    try {
+      const result = await run();
+      this.#work.end();
+      return result;
+    } catch (err) {
+      this.#abandon(this.#work.end());
+      throw err;
+    }
+  }
+
+  /**
+   * Runs `load`, whose allocations outlive the unit of work running now (a component a request
+   * loads on first use and keeps). Only that request records meanwhile: it awaits the load.
+   */
+  async keep<R>(load: () => Promise<R>): Promise<R> {
+    this.#work.pause();
+    try {
+      return await load();
+    } finally {
+      this.#work.resume();
+    }
+  }
+
+  /**
+   * Arms a fault (see `GpuFault`): how tests prove that the engine survives a failure in the
+   * middle of recorded work. Replaces a fault armed before and not raised yet.
+   */
+  injectFault(fault: GpuFault): void {
+    if (!GPU_FAULT_KINDS.includes(fault.kind)) throw new TypeError(`injectFault: unknown kind "${String(fault.kind)}" (one of ${GPU_FAULT_KINDS.join(', ')})`);
+    const after = fault.afterDispatches ?? 0;
+    if (!Number.isInteger(after) || after < 0) throw new RangeError(`injectFault: afterDispatches must be a non-negative integer, got ${after}`);
+    this.#fault = { kind: fault.kind, countdown: after };
   }
 
   /**
@@ -333,6 +385,7 @@ export class GpuRuntime {
     if (grid.some((d) => d > max || d < 0 || !Number.isInteger(d))) {
       throw new TensorShapeError(`${name}: workgroup grid [${grid}] is invalid or exceeds maxComputeWorkgroupsPerDimension = ${max}`);
     }
+    if (this.#fault && this.#fault.countdown-- === 0) this.#raiseFault(name, chunks[0]);
     this.#stats.dispatches++;
     this.#submissionDispatches++;
     this.#submissionWorkgroups += grid[0] * grid[1] * grid[2];
@@ -475,7 +528,9 @@ export class GpuRuntime {
     if (this.device) this.#openScope(this.device);
     const pooled: PooledBuffer[] = plan.map((c) => this.pool.acquire(c.byteSize, { hostWrite }));
     const chunks: TensorChunk[] = plan.map((c, i) => ({ ...c, buffer: pooled[i]!.buffer }));
-    return new GpuTensor(shape, new TensorStorage(dtype, numel(shape), chunks, pooled));
+    const storage = new TensorStorage(dtype, numel(shape), chunks, pooled);
+    this.#work.allocated(storage);
+    return new GpuTensor(shape, storage);
   }
 
   #chunkOf(b: GpuTensor | TensorChunk, what: string): TensorChunk {
@@ -487,6 +542,51 @@ export class GpuRuntime {
       );
     }
     return chunks[0]!;
+  }
+
+  /** After failed work: drops what it recorded, takes back its buffers, forgets its errors. */
+  #abandon(leaked: TensorStorage[]): void {
+    // Ending the pass keeps a half-recorded encoder valid for the garbage collector; it is never finished.
+    try {
+      this.#pass?.end();
+    } catch {
+      // A lost device refuses even this; the encoder is dropped all the same.
+    }
+    this.#pass = null;
+    this.#encoder = null;
+    for (const chunk of this.#uniformChunks) chunk.used = 0;
+    this.#uniformChunkIndex = 0;
+    this.#submissionDispatches = 0;
+    this.#submissionWorkgroups = 0;
+    if (this.#scopeOpen && this.device && !this.#lost) {
+      for (let i = 0; i < 2; i++) this.device.popErrorScope().catch(() => null);
+    }
+    this.#scopeOpen = false;
+    this.#pendingError = Promise.resolve(null);
+    this.#fault = null;
+    for (const storage of leaked) {
+      if (storage.abandon()) for (const p of storage.pooled) this.pool.release(p);
+    }
+    // Nothing recorded is pending any more, so every released buffer is safe for host writes.
+    this.pool.markSubmitted();
+  }
+
+  #raiseFault(name: string, chunk: TensorChunk | undefined): void {
+    const kind = this.#fault!.kind;
+    this.#fault = null;
+    const what = `injected fault (${kind}) at ${name}`;
+    if (kind === 'shape') throw new TensorShapeError(`${name}: ${what}: a tensor larger than maxStorageBufferBindingSize`);
+    if (kind === 'host') throw new Error(`${what}: an error in host code mid-recording`);
+    if (!this.device) return;
+    if (kind === 'device-lost') {
+      this.device.destroy();
+      return;
+    }
+    // Copying a buffer onto itself is invalid: WebGPU reports it at submit, through the open error scope.
+    if (chunk?.buffer) {
+      this.#endPass();
+      this.#encoderNow().copyBufferToBuffer(chunk.buffer, 0, chunk.buffer, 0, 4);
+    }
   }
 
   #endPass(): void {

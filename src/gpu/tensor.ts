@@ -53,8 +53,19 @@ export class TensorStorage {
     this.#refs++;
   }
 
+  /**
+   * Drops every reference at once (the work that held them failed); true when the storage was
+   * still live and its buffers may be recycled. Views released later recycle nothing.
+   */
+  abandon(): boolean {
+    const live = this.#refs > 0;
+    this.#refs = 0;
+    return live;
+  }
+
   /** Drops one reference; true when that was the last one and the buffers may be recycled. */
   drop(): boolean {
+    if (this.#refs === 0) return false;
     this.#refs--;
     return this.#refs === 0;
   }

@@ -206,8 +206,9 @@ export class StableDiffusionPipeline {
     if (!this.#encoder) {
       const ops = this.ops;
       const options = { dtype: this.dtype, ...(signal ? { signal } : {}) };
-      this.#encoder = streamComponent(this.repo, 'vae', ops, options, UNUSED_KEYS.vaeEncoder)
-        .then((dict) => build(dict, (d) => AutoencoderKLEncoder.load(ops, vae.config, d, { dtype: this.dtype })))
+      // Loaded inside a request's unit of work, kept after it: not the request's to give back if it fails.
+      this.#encoder = ops.runtime
+        .keep(() => streamComponent(this.repo, 'vae', ops, options, UNUSED_KEYS.vaeEncoder).then((dict) => build(dict, (d) => AutoencoderKLEncoder.load(ops, vae.config, d, { dtype: this.dtype }))))
         .catch((err: unknown) => {
           this.#encoder = null;
           throw err;
@@ -315,7 +316,8 @@ export class StableDiffusionPipeline {
         return out;
       },
     };
-    return runTextToImage(components, (prompts) => this.tokenizer.call(prompts), scheduler, loopJob, hooks);
+    // A failure anywhere in the job leaves the runtime clean for the next one (see GpuRuntime.work).
+    return rt.work(() => runTextToImage(components, (prompts) => this.tokenizer.call(prompts), scheduler, loopJob, hooks));
   }
 
   /**

@@ -3,6 +3,7 @@ import { DEFAULT_STRENGTH } from '../engine/request.js';
 import { AbortError, ConfigValidationError, ExecutorUnavailableError } from '../errors.js';
 import { GpuContext } from '../gpu/device.js';
 import { GpuDeviceLostError } from '../gpu/errors.js';
+import type { GpuFault } from '../gpu/fault.js';
 import { SIZE_LIMITS } from '../gpu/limits.js';
 import { CachedModelSource, defaultModelCache } from '../io/cache.js';
 import { LocalFolderSource } from '../io/sources/local-folder-source.js';
@@ -176,6 +177,11 @@ export class EngineHost implements EngineHostApi {
 
   loseDevice(): void {
     this.#ctx?.destroy();
+  }
+
+  injectFault(fault: GpuFault): void {
+    if (!this.#ctx) throw new ExecutorUnavailableError('EngineHost.injectFault called before load().');
+    this.#ctx.runtime.injectFault(fault);
   }
 
   async dispose(): Promise<void> {

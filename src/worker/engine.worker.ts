@@ -13,6 +13,7 @@ Comlink.expose({
   cancel: host.cancel.bind(host),
   memory: host.memory.bind(host),
   loseDevice: host.loseDevice.bind(host),
+  injectFault: host.injectFault.bind(host),
   dispose: host.dispose.bind(host),
   /** Fault injection for tests: an uncaught error kills the worker, as a crash would. */
   crash(): void {

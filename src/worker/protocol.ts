@@ -1,3 +1,4 @@
+import type { GpuFault } from '../gpu/fault.js';
 import type { GpuLimits } from '../gpu/limits.js';
 import type { DTypeOption } from '../engine/config.js';
 import type { DiffusionImage } from '../engine/image.js';
@@ -107,5 +108,7 @@ export interface EngineHostApi {
   memory(): HostMemory;
   /** Test hook: destroys the device, as a driver reset would. */
   loseDevice(): void;
+  /** Test hook: a failure in the middle of the next request's recorded work (see `GpuFault`). */
+  injectFault(fault: GpuFault): void;
   dispose(): Promise<void>;
 }

@@ -65,6 +65,7 @@ export class SharedEngineHost {
       cancel: (requestId) => this.#cancel(key(requestId)),
       memory: () => this.#memory(),
       loseDevice: () => this.#host?.loseDevice(),
+      injectFault: (fault) => this.#host?.injectFault(fault),
       dispose: () => this.#detach(id),
       stats: () => this.stats(),
     };

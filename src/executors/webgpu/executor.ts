@@ -1,6 +1,7 @@
 import type { DiffusionOutput } from '../../engine/output.js';
 import type { DiffusionRequest } from '../../engine/request.js';
 import { requestGpuDevice } from '../../gpu/device.js';
+import type { GpuFault } from '../../gpu/fault.js';
 import { NO_HOST_MEMORY, type HostInfo, type HostMemory } from '../../worker/protocol.js';
 import { DiffusionExecutor } from '../executor.js';
 import { HostConnection } from './host-connection.js';
@@ -51,6 +52,12 @@ export class WebGPUDiffusionExecutor extends DiffusionExecutor {
   /** Fault injection for tests: loses the GPU device as a driver reset would. */
   async loseDevice(): Promise<void> {
     if (this.#connection?.host) await this.#connection.call('loseDevice', []);
+  }
+
+  /** Fault injection for tests: a failure in the middle of the next request's GPU work (see `GpuFault`). */
+  async injectFault(fault: GpuFault): Promise<void> {
+    if (!this.#connection?.host) throw new Error('injectFault: the executor has no engine host (it was not initialised, is restarting or is closed).');
+    await this.#connection.call('injectFault', [fault]);
   }
 
   /** Fault injection for tests: crashes the worker (browser only). */

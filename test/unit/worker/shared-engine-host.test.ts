@@ -37,6 +37,8 @@ class FakeHost implements EngineHostApi {
 
   loseDevice(): void {}
 
+  injectFault(): void {}
+
   async dispose(): Promise<void> {
     this.disposed = true;
   }

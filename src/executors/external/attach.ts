@@ -2,7 +2,7 @@ import * as Comlink from 'comlink';
 import { ExecutorDeadError } from '../../errors.js';
 import type { EngineHostApi } from '../../worker/protocol.js';
 import type { HostLauncher, LaunchedHost } from '../webgpu/host-connection.js';
-import { isNodePort, nodePortEndpoint, type NodeMessagePort } from './node-port.js';
+import { isNodePort, nodePortEndpoint, type NodeMessagePort } from '../../worker/node-port.js';
 
 /** What `DiffusionConfig.port` of the `external` executor may be. */
 export type ExternalHostPort = MessagePort | Comlink.Endpoint | NodeMessagePort;

@@ -6,7 +6,7 @@ import type { HostInfo, HostMemory } from '../../worker/protocol.js';
 import { DiffusionExecutor, withTimeout, type CollectiveRpcOptions } from '../executor.js';
 import { HostConnection } from '../webgpu/host-connection.js';
 import { launchEngineHost } from '../webgpu/launch.js';
-import { modelSpecOf } from '../webgpu/wire.js';
+import { modelSpecOf, workerOf } from '../webgpu/wire.js';
 import { HostPool } from './host-pool.js';
 
 /**
@@ -37,10 +37,11 @@ export class MultiProcDiffusionExecutor extends DiffusionExecutor {
     const probe = await requestGpuDevice();
     probe.device.destroy();
     const spec = modelSpecOf(this.config, 'multiproc');
+    const worker = workerOf(this.config);
     this.#connections = Array.from(
       { length: n },
       (_, i) =>
-        new HostConnection(() => launchEngineHost({ worker: this.config.worker, name: `omni-diffusion-${i}` }), spec, {
+        new HostConnection(() => launchEngineHost({ worker, name: `omni-diffusion-${i}` }), spec, {
           preview: this.config.preview === true,
           metrics: { hostIndex: i },
         }),

@@ -6,7 +6,7 @@ import { NO_HOST_MEMORY, type HostInfo, type HostMemory } from '../../worker/pro
 import { DiffusionExecutor } from '../executor.js';
 import { HostConnection } from './host-connection.js';
 import { launchEngineHost } from './launch.js';
-import { modelSpecOf } from './wire.js';
+import { modelSpecOf, workerOf } from './wire.js';
 
 /**
  * The `webgpu` executor: Stable Diffusion on our WGSL kernels.
@@ -17,7 +17,7 @@ import { modelSpecOf } from './wire.js';
  *
  * Config fields read: `modelNameOrPath`, `dtype`, and the custom fields `variant` (Hub weights
  * variant, e.g. `'fp16'`), `taesd` (a TAESD repo for `decoder: 'taesd'`), `worker` (false runs
- * in-process in the browser too), `preview` (true: a preview image with each progress event) and
+ * in-process in the browser too; true in Node runs it in a `worker_threads` thread), `preview` (true: a preview image with each progress event) and
  * `gpuLimits` (`'default'` keeps WebGPU's default limits instead of the adapter's larger ones).
  */
 export class WebGPUDiffusionExecutor extends DiffusionExecutor {
@@ -33,7 +33,8 @@ export class WebGPUDiffusionExecutor extends DiffusionExecutor {
     const probe = await requestGpuDevice();
     probe.device.destroy();
     const spec = modelSpecOf(this.config, 'webgpu');
-    this.#connection = new HostConnection(() => launchEngineHost({ worker: this.config.worker, name: 'omni-diffusion' }), spec, {
+    const worker = workerOf(this.config);
+    this.#connection = new HostConnection(() => launchEngineHost({ worker, name: 'omni-diffusion' }), spec, {
       preview: this.config.preview === true,
     });
     await this.#connection.start();

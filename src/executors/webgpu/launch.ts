@@ -6,9 +6,10 @@ const isBrowser = typeof (globalThis as { Worker?: unknown }).Worker === 'functi
 
 /**
  * Starts an engine host this side owns: a module Web Worker in the browser (it gets its own
- * GPU device), an in-process `EngineHost` in Node or with `worker: false`.
+ * GPU device), a `worker_threads` thread in Node with `worker: true`, and an in-process
+ * `EngineHost` in Node by default or with `worker: false`.
  */
-export async function launchEngineHost(options: { worker?: unknown; name: string }): Promise<LaunchedHost> {
+export async function launchEngineHost(options: { worker: boolean | undefined; name: string }): Promise<LaunchedHost> {
   if (isBrowser && options.worker !== false) {
     const worker = new Worker(new URL('../../worker/engine.worker.ts', import.meta.url), { type: 'module', name: options.name });
     const crashed = new Promise<never>((_, reject) => {
@@ -32,6 +33,10 @@ export async function launchEngineHost(options: { worker?: unknown; name: string
       },
       kill: () => worker.terminate(),
     };
+  }
+  if (!isBrowser && options.worker === true) {
+    const { launchEngineThread } = await import('./node-thread.js');
+    return launchEngineThread(options.name);
   }
   const { EngineHost } = await import('../../worker/engine-host.js');
   const host = new EngineHost();

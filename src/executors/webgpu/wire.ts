@@ -22,6 +22,17 @@ export function modelSpecOf(config: DiffusionConfig, executor: string): ModelSpe
   };
 }
 
+/**
+ * The custom config field `worker`: where the engine host runs. Absent: a Web Worker in the
+ * browser, in-process in Node; `true`: a Web Worker, or a `worker_threads` thread in Node;
+ * `false`: in-process everywhere.
+ */
+export function workerOf(config: DiffusionConfig): boolean | undefined {
+  const value = (config as unknown as Record<string, unknown>).worker;
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw new ConfigValidationError('worker', value, 'true (a Web Worker; a worker_threads thread in Node) or false (in-process)');
+}
+
 /** A custom config field that takes one of `values`; absent gives `fallback`, anything else a `ConfigValidationError`. */
 function oneOf<V extends string>(config: DiffusionConfig, field: string, values: readonly V[], fallback: V): V {
   const value = (config as unknown as Record<string, unknown>)[field];

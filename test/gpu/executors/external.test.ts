@@ -2,7 +2,7 @@ import { MessageChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffusionEngine, type DiffusionOutput } from '../../../src/index.js';
-import { nodePortEndpoint } from '../../../src/executors/external/node-port.js';
+import { nodePortEndpoint } from '../../../src/worker/node-port.js';
 import { EngineHost } from '../../../src/worker/engine-host.js';
 import { SharedEngineHost, type SharedHostStats } from '../../../src/worker/shared-engine-host.js';
 import { fixturePath } from '../../helpers/fixtures.js';

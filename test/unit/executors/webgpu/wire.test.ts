@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DiffusionRequest } from '../../../../src/engine/request.js';
 import { DiffusionConfig } from '../../../../src/engine/config.js';
 import { HostConnection } from '../../../../src/executors/webgpu/host-connection.js';
-import { modelSpecOf, toWireRequest, wireTransferables } from '../../../../src/executors/webgpu/wire.js';
+import { modelSpecOf, toWireRequest, wireTransferables, workerOf } from '../../../../src/executors/webgpu/wire.js';
 import { BlobSource } from '../../../../src/io/sources/blob-source.js';
 
 describe('img2img requests on the worker wire', () => {
@@ -68,5 +68,14 @@ describe('GPU options in the model spec', () => {
   it('refuse values they do not know with ConfigValidationError naming the field', () => {
     expect(() => modelSpecOf(new DiffusionConfig({ modelNameOrPath: 'org/model', activations: 'fp16' }), 'webgpu')).toThrow(/DiffusionConfig\.activations = "fp16": expected 'auto' or 'f32' or 'f16'/);
     expect(() => modelSpecOf(new DiffusionConfig({ modelNameOrPath: 'org/model', gpuLimits: 'max' }), 'webgpu')).toThrow(/DiffusionConfig\.gpuLimits/);
+  });
+});
+
+describe('the worker config field', () => {
+  it('is absent, true or false; anything else is a ConfigValidationError naming it', () => {
+    expect(workerOf(new DiffusionConfig({}))).toBeUndefined();
+    expect(workerOf(new DiffusionConfig({ worker: true }))).toBe(true);
+    expect(workerOf(new DiffusionConfig({ worker: false }))).toBe(false);
+    expect(() => workerOf(new DiffusionConfig({ worker: 'thread' }))).toThrow(/DiffusionConfig\.worker = "thread": expected true/);
   });
 });

@@ -74,6 +74,27 @@ describe('browser e2e: the webgpu executor in a worker', () => {
     await page.close();
   });
 
+  it('survives each kind of failure mid-recording in the worker: typed error, then the same image', async () => {
+    const { page, errors } = await openEnginePage(browser, url);
+    await call(page, 'create', { modelNameOrPath: `${url}${fixtureUrlPath('pipeline-sdturbo-tiny')}`, dtype: 'f32' });
+    const request = { numInferenceSteps: 2, guidanceScale: 0, seed: 7, width: 64, height: 64 };
+    const reference = await call(page, 'generate', request);
+    expect(reference.error).toBeNull();
+    const expected = { shape: 'TensorShapeError', validation: 'GpuValidationError', host: 'Error', 'device-lost': 'GpuDeviceLostError' };
+    for (const [kind, errorName] of Object.entries(expected)) {
+      await call(page, 'injectFault', kind, 30);
+      const failed = await call(page, 'generate', request);
+      expect([kind, failed.errorName]).toEqual([kind, errorName]);
+      const next = await call(page, 'generate', request);
+      expect([kind, next.error]).toEqual([kind, null]);
+      expect(next.images).toEqual(reference.images);
+    }
+    await call(page, 'close');
+    await page.close();
+    // Dawn reports the injected validation error and the lost device on the console; nothing else.
+    expect(errors.filter((e) => !/Source and destination are the same buffer|device.*(lost|destroyed)|injected fault/i.test(e))).toEqual([]);
+  });
+
   it('falls back to http when Chromium has no WebGPU, and still returns an image', async () => {
     const noGpu = await launchChromium({ webgpu: false });
     try {

@@ -65,6 +65,12 @@ export async function generate(request: Record<string, unknown>, cancelAtStep?: 
   }
 }
 
+/** Arms a fault in the engine host (in the worker): the next request fails mid-recording. */
+export async function injectFault(kind: string, afterDispatches: number): Promise<void> {
+  if (!engine) throw new Error('create() first');
+  await engine.collectiveRpc('injectFault', [{ kind, afterDispatches }]);
+}
+
 export async function close(): Promise<void> {
   await engine?.close();
   engine = null;

@@ -1,4 +1,5 @@
 import { OmniDiffusionError } from '../errors.js';
+import { boundedEcho } from './bounded-echo.js';
 
 /** One field error, in FastAPI's (pydantic's) shape: `loc` starts with `body`. */
 export interface ValidationIssue {
@@ -12,17 +13,28 @@ export interface ValidationIssue {
 /**
  * A request the image server answers with an error status and `{"detail": ...}`: a sentence,
  * or (422) a list of field errors as FastAPI sends them, which the `http` executor renders as
- * `field: message; field: message`.
+ * `field: message; field: message`. Each issue's `input` is kept only as a bounded echo
+ * (see `boundedEcho`): a stranger's value can be deep, cyclic or huge, and the error path must
+ * never fail on it or send it back whole.
  */
 export class HttpError extends OmniDiffusionError {
   readonly status: number;
   readonly detail: string | ValidationIssue[];
-  /** Extra response headers (`Allow`, `Retry-After`). */
+  /** Extra response headers (`Allow`, `Retry-After`, `WWW-Authenticate`). */
   readonly headers: Readonly<Record<string, string>>;
   constructor(status: number, detail: string | ValidationIssue[], headers: Record<string, string> = {}) {
     super(typeof detail === 'string' ? detail : detail.map((d) => `${d.loc.slice(1).join('.')}: ${d.msg}`).join('; '));
     this.status = status;
-    this.detail = detail;
+    this.detail = typeof detail === 'string' ? detail : detail.map((d) => ('input' in d ? { ...d, input: boundedEcho(d.input) } : d));
     this.headers = headers;
+  }
+}
+
+/** A `createImageServer` option is out of range or malformed; `option` names it. */
+export class ImageServerOptionError extends OmniDiffusionError {
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super(`Invalid ImageServerOptions.${option}: ${message}`);
+    this.option = option;
   }
 }

@@ -5,22 +5,15 @@ import { DiffusionEngine } from '../engine/engine.js';
 import { failedOutput, type DiffusionOutput } from '../engine/output.js';
 import { AbortError, errorMessage } from '../errors.js';
 import { encodePng } from '../io/png-encode.js';
+import { AllowedHosts, LOOPBACK_HOSTS } from './allowed-hosts.js';
+import { ApiKeyCheck } from './api-key.js';
 import { HttpError } from './errors.js';
 import { parseImagesRequest } from './images-request.js';
 import { readJsonBody } from './read-json-body.js';
 import { SerialQueue } from './serial-queue.js';
+import { resolveImageServerOptions, type ImageServerOptions, type ResolvedImageServerOptions } from './server-options.js';
 
-/** Settings of `createImageServer`. */
-export interface ImageServerOptions {
-  /** Largest request body, in bytes (default 1 MiB); larger ones are answered 413. */
-  maxBodyBytes?: number;
-  /** Requests that may wait behind the one running (default 32); more are answered 503. */
-  maxQueuedRequests?: number;
-  /** Largest width and height a request may ask for (default 2048). */
-  maxImageSize?: number;
-  /** Receives one line per answered request, and notes such as a client that went away. */
-  log?: (line: string) => void;
-}
+export type { ImageServerOptions } from './server-options.js';
 
 /** `loading` until the engine is there, `ready`, `failed` when it could not load, `closed` after `close()`. */
 export type ImageServerState = 'loading' | 'ready' | 'failed' | 'closed';
@@ -37,13 +30,17 @@ const CLOSE_GRACE_MS = 2000;
  * - `POST /v1/images/generations` takes `{prompt, n, size: "WxH", response_format: "b64_json",
  *   negative_prompt, num_inference_steps, guidance_scale, seed, output_format: "png"}` and
  *   answers `{created, data: [{b64_json, url: null, revised_prompt: null}]}`. Bad input gets
- *   400 or 422 with `{detail}` (see `parseImagesRequest`), a body over `maxBodyBytes` 413, a
- *   body that is not JSON 415 or 400, and a failed generation 500 with the error as `detail`.
+ *   400 or 422 with `{detail}` (see `parseImagesRequest`), a body over `maxBodyBytes` 413 (before
+ *   `100 Continue` when the client asked for one), a body that is not JSON 415 or 400, and a
+ *   failed generation 500 with the error as `detail`.
  * - `GET /health` answers 200 once the engine is ready and 503 with `{detail}` while it loads,
- *   after it failed to load, or when its executor is unhealthy.
+ *   after it failed to load, or when its executor is unhealthy. It needs no API key.
  * - Requests run one at a time, in arrival order; a client that disconnects cancels its
  *   request (waiting or running, through its `AbortSignal`).
- * - Unknown paths get 404, known paths with another method 405.
+ * - A `Host` that is not allowed gets 403, a missing or wrong API key 401, unknown paths 404,
+ *   known paths with another method 405.
+ * - Connections are capped and timed (see `ImageServerOptions`), and no request, however
+ *   hostile, can end the process: an unexpected failure is logged and answered 500.
  *
  * The server does not own the engine: `close()` stops the server, and the caller closes the
  * engine afterwards.
@@ -51,7 +48,9 @@ const CLOSE_GRACE_MS = 2000;
 export class ImageServer {
   /** The underlying `node:http` server. */
   readonly server: Server;
-  readonly #options: Required<Omit<ImageServerOptions, 'log'>> & Pick<ImageServerOptions, 'log'>;
+  readonly #options: ResolvedImageServerOptions;
+  readonly #allowedHosts: AllowedHosts;
+  readonly #apiKey: ApiKeyCheck | null;
   readonly #queue: SerialQueue;
   readonly #active = new Set<AbortController>();
   readonly #handlers = new Set<Promise<void>>();
@@ -62,14 +61,13 @@ export class ImageServer {
   #url: string | null = null;
   #closing: Promise<void> | null = null;
 
+  /** Throws `ImageServerOptionError` naming the first option out of range. */
   constructor(engine: DiffusionEngine | PromiseLike<DiffusionEngine>, options: ImageServerOptions = {}) {
-    this.#options = {
-      maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
-      maxQueuedRequests: options.maxQueuedRequests ?? 32,
-      maxImageSize: options.maxImageSize ?? 2048,
-      log: options.log,
-    };
-    this.#queue = new SerialQueue(this.#options.maxQueuedRequests);
+    this.#options = resolveImageServerOptions(options);
+    const o = this.#options;
+    this.#allowedHosts = new AllowedHosts([...LOOPBACK_HOSTS, ...o.allowedHosts]);
+    this.#apiKey = o.apiKey === undefined ? null : new ApiKeyCheck(o.apiKey);
+    this.#queue = new SerialQueue(o.maxQueuedRequests);
     this.#ready = Promise.resolve(engine).then(
       (e) => {
         if (this.#state === 'loading') {
@@ -92,11 +90,21 @@ export class ImageServer {
       this.#engine = engine;
       this.#state = 'ready';
     }
-    this.server = createServer((req, res) => {
-      // A request counts as handled once its answer has left (or its connection is gone).
-      const handled = this.#handle(req, res).then(() => finished(res).catch(() => undefined));
-      this.#handlers.add(handled);
-      void handled.finally(() => this.#handlers.delete(handled));
+    this.server = createServer(
+      {
+        headersTimeout: o.headersTimeoutMs,
+        requestTimeout: o.requestTimeoutMs,
+        // Node checks both timeouts on this interval (30 s by default), which would stretch a 10 s limit to 40 s.
+        connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(o.headersTimeoutMs / 4))),
+      },
+      (req, res) => this.#track(req, res, false),
+    );
+    this.server.keepAliveTimeout = o.keepAliveTimeoutMs;
+    this.server.maxConnections = o.maxConnections;
+    // Without this listener node:http sends `100 Continue` by itself, inviting a body it would then refuse.
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.#track(req, res, true));
+    this.server.on('drop', (data?: { remoteAddress?: string }) => {
+      this.#log(`closed a connection from ${data?.remoteAddress ?? 'an unknown address'}: ${o.maxConnections} connections are open (maxConnections)`);
     });
   }
 
@@ -116,6 +124,8 @@ export class ImageServer {
 
   /** Starts listening (port 0 picks a free one) and resolves with the server's URL. */
   listen(port = 8000, host = '127.0.0.1'): Promise<string> {
+    // Requests naming the host the server was started on are its own; a wildcard address names nothing.
+    if (!['0.0.0.0', '::', ''].includes(host)) this.#allowedHosts.add(host);
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       this.server.once('error', onError);
@@ -149,24 +159,59 @@ export class ImageServer {
     return this.#closing;
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answers one request; whatever fails unexpectedly on the way is caught here, never left to the process. */
+  #track(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    // A request counts as handled once its answer has left (or its connection is gone).
+    const handled = this.#handle(req, res, expectsContinue)
+      .catch((err: unknown) => this.#unexpected(res, err))
+      .then(() => finished(res).catch(() => undefined));
+    this.#handlers.add(handled);
+    void handled.finally(() => this.#handlers.delete(handled));
+  }
+
+  /** The last line of defence: a 500 if nothing was sent yet, else the connection is cut. */
+  #unexpected(res: ServerResponse, err: unknown): void {
+    this.#log(`internal error: ${safeErrorMessage(err)}`);
+    try {
+      if (!res.headersSent) sendJson(res, 500, { detail: 'Internal server error.' }, { connection: 'close' });
+      else res.destroy();
+    } catch {
+      res.destroy();
+    }
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
     const started = performance.now();
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0]!;
     let note = '';
     try {
+      this.#allowedHosts.check(req.headers.host);
+      if (this.#apiKey && path !== HEALTH_PATH) this.#apiKey.check(req.headers.authorization);
       const methods = ROUTES[path];
       if (!methods) throw new HttpError(404, 'Not Found');
       if (!methods.includes(method)) throw new HttpError(405, 'Method Not Allowed', { allow: methods.join(', ') });
       if (path === HEALTH_PATH) await this.#health(res);
-      else note = await this.#generate(req, res);
+      else note = await this.#generate(req, res, expectsContinue);
     } catch (err) {
-      const httpError = err instanceof HttpError ? err : new HttpError(500, errorMessage(err));
-      sendJson(res, httpError.status, { detail: httpError.detail }, httpError.status === 413 ? { ...httpError.headers, connection: 'close' } : httpError.headers);
-      if (!(err instanceof HttpError)) note = errorMessage(err);
+      const httpError = err instanceof HttpError ? err : new HttpError(500, safeErrorMessage(err));
+      // A body left unread would be drained on a kept-alive connection: close it instead.
+      const close: Record<string, string> = httpError.status === 413 || bodyPending(req) ? { connection: 'close' } : {};
+      sendJson(res, httpError.status, { detail: httpError.detail }, { ...httpError.headers, ...close });
+      if (!(err instanceof HttpError)) note = httpError.message;
     }
     const status = res.headersSent ? String(res.statusCode) : '-';
-    this.#options.log?.(`${method} ${path} ${status} ${Math.round(performance.now() - started)}ms${note ? ` ${note}` : ''}`);
+    const shownPath = path.length > 200 ? `${path.slice(0, 200)}...` : path;
+    this.#log(`${method} ${shownPath} ${status} ${Math.round(performance.now() - started)}ms${note ? ` ${note}` : ''}`);
+  }
+
+  /** `log`, which must not take the server down with it: if it throws, the line goes to a process warning. */
+  #log(line: string): void {
+    try {
+      this.#options.log?.(line);
+    } catch {
+      process.emitWarning(`The image server's log callback threw; the line was: ${line}`);
+    }
   }
 
   async #health(res: ServerResponse): Promise<void> {
@@ -174,14 +219,16 @@ export class ImageServer {
     try {
       await engine.checkHealth();
     } catch (err) {
-      throw new HttpError(503, `The engine is unhealthy: ${errorMessage(err)}`);
+      throw new HttpError(503, `The engine is unhealthy: ${safeErrorMessage(err)}`);
     }
     sendJson(res, 200, { status: 'ok' });
   }
 
   /** Runs one generation request; resolves with a note for the log ('' when nothing to note). */
-  async #generate(req: IncomingMessage, res: ServerResponse): Promise<string> {
-    const init = parseImagesRequest(await readJsonBody(req, this.#options.maxBodyBytes), { maxImageSize: this.#options.maxImageSize });
+  async #generate(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<string> {
+    const { maxBodyBytes, maxJsonDepth, maxImageSize, maxPromptLength } = this.#options;
+    const body = await readJsonBody(req, { maxBytes: maxBodyBytes, maxDepth: maxJsonDepth, beforeRead: expectsContinue ? () => res.writeContinue() : undefined });
+    const init = parseImagesRequest(body, { maxImageSize, maxPromptLength });
     const engine = this.#usableEngine();
     const controller = new AbortController();
     const onClose = (): void => {
@@ -227,7 +274,7 @@ export class ImageServer {
       case 'loading':
         throw new HttpError(503, 'The model is still loading. Retry shortly.', { 'retry-after': '1' });
       case 'failed':
-        throw new HttpError(503, `The model failed to load: ${errorMessage(this.#loadError)}`);
+        throw new HttpError(503, `The model failed to load: ${safeErrorMessage(this.#loadError)}`);
       default:
         throw new HttpError(503, 'The server is shutting down.');
     }
@@ -245,6 +292,20 @@ export class ImageServer {
  */
 export function createImageServer(engine: DiffusionEngine | PromiseLike<DiffusionEngine>, options: ImageServerOptions = {}): ImageServer {
   return new ImageServer(engine, options);
+}
+
+/** Whether the request still has body bytes on the way: declared, and not all received. */
+function bodyPending(req: IncomingMessage): boolean {
+  return !req.complete && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0);
+}
+
+/** `errorMessage`, for thrown values that cannot even be turned into a string (`Object.create(null)`). */
+function safeErrorMessage(err: unknown): string {
+  try {
+    return errorMessage(err);
+  } catch {
+    return 'an error that cannot be printed';
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {

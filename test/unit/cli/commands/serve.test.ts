@@ -10,22 +10,52 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
   return { code, out, err };
 }
 
-const options = (...argv: string[]) => serveOptionsFrom(parseArgs(serveCommand, argv));
+const options = (...argv: string[]) => serveOptionsFrom(parseArgs(serveCommand, argv), {});
 
 describe('omni-diffusion serve arguments', () => {
-  it('listens on 127.0.0.1:8000 with the bundled model on webgpu by default', () => {
+  it('listens on 127.0.0.1:8000 with the bundled model on webgpu, in an engine thread, by default', () => {
     expect(options()).toEqual({
       engine: { executor: 'webgpu', model: null, url: null, dtype: 'auto', variant: null },
       port: 8000,
       host: '127.0.0.1',
-      maxBodyBytes: 1024 * 1024,
-      maxQueuedRequests: 32,
+      engineThread: true,
+      server: {
+        maxBodyBytes: 1024 * 1024,
+        maxQueuedRequests: 32,
+        maxPromptLength: 4096,
+        maxConnections: 128,
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        allowedHosts: [],
+      },
     });
   });
 
   it('takes port, host, limits and the engine options', () => {
     const o = options('--port', '0', '--host', '0.0.0.0', '--max-body-bytes', '4096', '--max-queue', '2', '--executor', 'http', '--url', 'http://10.0.0.2:8000');
-    expect(o).toMatchObject({ port: 0, host: '0.0.0.0', maxBodyBytes: 4096, maxQueuedRequests: 2, engine: { executor: 'http', url: 'http://10.0.0.2:8000' } });
+    expect(o).toMatchObject({ port: 0, host: '0.0.0.0', server: { maxBodyBytes: 4096, maxQueuedRequests: 2 }, engine: { executor: 'http', url: 'http://10.0.0.2:8000' } });
+  });
+
+  it('takes the public-service flags: prompt length, connections, timeouts, allowed hosts', () => {
+    const o = options(
+      '--max-prompt-length', '500', '--max-connections', '16', '--headers-timeout-ms', '2000', '--request-timeout-ms', '4000',
+      '--keep-alive-timeout-ms', '1000', '--allowed-hosts', 'images.example.com, 10.0.0.5,[fd00::1]',
+    );
+    expect(o.server).toMatchObject({ maxPromptLength: 500, maxConnections: 16, headersTimeoutMs: 2000, requestTimeoutMs: 4000, keepAliveTimeoutMs: 1000, allowedHosts: ['images.example.com', '10.0.0.5', '[fd00::1]'] });
+    expect(o.server.apiKey).toBeUndefined();
+  });
+
+  it('runs the engine in-process with --in-process', () => {
+    expect(options('--in-process').engineThread).toBe(false);
+  });
+
+  it('takes the API key from --api-key, else from OMNI_DIFFUSION_API_KEY', () => {
+    const parse = (argv: string[], env: Record<string, string>) => serveOptionsFrom(parseArgs(serveCommand, argv), env).server.apiKey;
+    expect(parse(['--api-key', 'sk-flag'], { OMNI_DIFFUSION_API_KEY: 'sk-env' })).toBe('sk-flag');
+    expect(parse([], { OMNI_DIFFUSION_API_KEY: 'sk-env' })).toBe('sk-env');
+    expect(() => parse([], { OMNI_DIFFUSION_API_KEY: '' })).toThrow('environment variable OMNI_DIFFUSION_API_KEY must be visible ASCII characters without spaces, and is empty (unset it to serve without a key)');
+    expect(() => parse(['--api-key', 'two words'], {})).toThrow('option --api-key must be visible ASCII characters without spaces');
   });
 
   it.each([
@@ -33,6 +63,14 @@ describe('omni-diffusion serve arguments', () => {
     [['--port', 'http'], 'option --port expects a number'],
     [['--port', '80.5'], 'option --port expects an integer'],
     [['--max-body-bytes', '10'], 'option --max-body-bytes must be at least 1024'],
+    [['--max-prompt-length', '0'], 'option --max-prompt-length must be at least 1'],
+    [['--max-connections', '1.5'], 'option --max-connections expects an integer'],
+    [['--headers-timeout-ms', '5'], 'option --headers-timeout-ms must be at least 100'],
+    [['--headers-timeout-ms', '20000', '--request-timeout-ms', '10000'], 'option --request-timeout-ms (10000) must be at least --headers-timeout-ms (20000)'],
+    [['--allowed-hosts', 'http://evil.example'], 'option --allowed-hosts takes host names or addresses without scheme, port or path'],
+    [['--allowed-hosts', 'localhost:8000'], 'got "localhost:8000"'],
+    [['--allowed-hosts', ','], 'option --allowed-hosts expects a comma-separated list of host names'],
+    [['--api-key', ''], 'option --api-key expects a value'],
     [['--executor', 'http'], 'option --executor http needs --url'],
     [['stabilityai/sd-turbo'], 'takes no positional arguments'],
     [['--model'], 'option --model needs a value'],

@@ -20,6 +20,8 @@ export {
   WebGPUDiffusionExecutor,
 } from './executors/builtins.js';
 export * from './errors.js';
+export { PngDecodeError, PngTooLargeError, ResponseTooLargeError, UnexpectedResponseError } from './executors/http/errors.js';
+export type { SizeLimitUnit } from './executors/http/errors.js';
 export { DeviceLimitError, PlanError } from './plan/errors.js';
 export type { DeviceLimitDetails, DeviceLimitName } from './plan/errors.js';
 export * from './models/tokenizer/index.js';

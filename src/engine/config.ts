@@ -1,3 +1,4 @@
+import { checkMaxResponseBytes } from '../executors/http/limits.js';
 import { ConfigValidationError } from '../errors.js';
 import { checkExecutorSpec, type ExecutorSpec } from '../executors/spec.js';
 import { isModelSource, type ModelSource } from '../io/sources/model-source.js';
@@ -21,6 +22,12 @@ export interface HTTPExecutorOptions {
   model?: string;
   /** Base delay of the exponential backoff in ms (default 250). */
   retryBaseDelayMs?: number;
+  /**
+   * Largest answer read, in bytes, counted while it streams (after decompression); a larger one
+   * fails with `ResponseTooLargeError` and is not retried. Default: sized to each request (twice
+   * the largest PNGs it can return, as base64, plus 4 MiB), or 256 MiB when the size is the server's.
+   */
+  maxResponseBytes?: number;
 }
 
 /** Weight and activation precision. `auto` picks f16 where the device supports it. */
@@ -124,5 +131,6 @@ function validateHttp(http: unknown): HTTPExecutorOptions {
   }
   if (h.api !== undefined && h.api !== 'openai' && h.api !== 'a1111') throw new ConfigValidationError('http.api', h.api, "'openai' or 'a1111'");
   if (h.model !== undefined && typeof h.model !== 'string') throw new ConfigValidationError('http.model', h.model, 'a string');
+  checkMaxResponseBytes(h.maxResponseBytes);
   return { ...(h as unknown as HTTPExecutorOptions) };
 }

@@ -16,6 +16,8 @@ export interface ReceivedRequest {
   readonly answered: boolean;
   /** True once `closed` has resolved. */
   readonly isClosed: boolean;
+  /** Body bytes written so far for a `{ stream }` or `{ bytes }` reply (accepted by the socket, not necessarily read). */
+  readonly bytesSent: number;
 }
 
 /**
@@ -23,11 +25,18 @@ export interface ReceivedRequest {
  * - `{ json }` / `{ text }`: answer with a status (default 200) and optional headers;
  * - `{ delayMs, then }`: wait, then do `then`;
  * - `{ hang: true }`: never answer (the client must time out or abort);
- * - `{ reset: true }`: destroy the socket without answering (a network error on the client).
+ * - `{ reset: true }`: destroy the socket without answering (a network error on the client);
+ * - `{ bytes }`: a raw body, e.g. compressed with a matching `content-encoding` header;
+ * - `{ stream }`: the chunks of a fresh iterable per request, written only as fast as the
+ *   client reads them (chunked, unless `headers` set a content-length), until the iterable
+ *   ends or the client goes away; an endless generator makes an endless body.
+ * Replies with a body default to `content-type: application/json` (`text`: text/plain).
  */
 export type Reply =
   | { status?: number; json: unknown; headers?: Record<string, string> }
   | { status?: number; text: string; headers?: Record<string, string> }
+  | { status?: number; bytes: Uint8Array; headers?: Record<string, string> }
+  | { status?: number; stream: () => Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>; headers?: Record<string, string> }
   | { delayMs: number; then: Reply }
   | { hang: true }
   | { reset: true };
@@ -104,6 +113,7 @@ export class FaultServer {
     const path = rawUrl.split('?')[0]!;
     let answered = false;
     let isClosed = false;
+    let bytesSent = 0;
     const closed = new Promise<void>((resolve) =>
       res.once('close', () => {
         isClosed = true;
@@ -124,18 +134,21 @@ export class FaultServer {
       get isClosed() {
         return isClosed;
       },
+      get bytesSent() {
+        return bytesSent;
+      },
     };
     this.requests.push(record);
     const route = this.#routes.get(`${method} ${path}`);
     if (!route) {
-      this.#send(res, { status: 404, json: { detail: 'Not Found' } });
+      this.#send(res, { status: 404, json: { detail: 'Not Found' } }, () => undefined);
       return;
     }
     const reply = await route.responder(record, route.count++);
-    this.#send(res, reply);
+    this.#send(res, reply, (n) => (bytesSent += n));
   }
 
-  #send(res: ServerResponse, reply: Reply): void {
+  #send(res: ServerResponse, reply: Reply, sent: (bytes: number) => void): void {
     if (res.destroyed) return;
     if ('hang' in reply) return;
     if ('reset' in reply) {
@@ -145,9 +158,19 @@ export class FaultServer {
     if ('delayMs' in reply) {
       const timer = setTimeout(() => {
         this.#timers.delete(timer);
-        this.#send(res, reply.then);
+        this.#send(res, reply.then, sent);
       }, reply.delayMs);
       this.#timers.add(timer);
+      return;
+    }
+    if ('bytes' in reply || 'stream' in reply) {
+      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
+      if ('bytes' in reply) {
+        sent(reply.bytes.length);
+        res.end(reply.bytes);
+        return;
+      }
+      void pump(res, reply.stream(), sent);
       return;
     }
     const isJson = 'json' in reply;
@@ -155,4 +178,31 @@ export class FaultServer {
     res.writeHead(reply.status ?? 200, { 'content-type': isJson ? 'application/json' : 'text/plain', ...reply.headers });
     res.end(payload);
   }
+}
+
+/** Writes `chunks` to `res` as the client takes them, stopping when the connection goes away. */
+async function pump(res: ServerResponse, chunks: Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>, sent: (bytes: number) => void): Promise<void> {
+  try {
+    for await (const chunk of chunks) {
+      if (res.destroyed) return;
+      sent(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length);
+      if (!res.write(chunk)) await drainedOrClosed(res);
+    }
+    if (!res.destroyed) res.end();
+  } catch {
+    res.destroy();
+  }
+}
+
+/** Resolves on the next `drain` or `close` of `res`, leaving no listener behind. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

@@ -6,19 +6,23 @@
 
 const MAX_DETAIL_CHARS = 500;
 
-/** The readable error of a JSON (or plain-text) error body, or null when it carries none. */
-export function errorDetailOf(bodyText: string): string | null {
+/**
+ * The readable error of a JSON (or plain-text) error body, or null when it carries none.
+ * `redact` runs on the rendered detail before it is truncated, so that a secret cut in half
+ * by the truncation cannot slip through (JSON escapes mean the raw body may not show it as is).
+ */
+export function errorDetailOf(bodyText: string, redact: (text: string) => string = (text) => text): string | null {
   let body: unknown;
   try {
     body = JSON.parse(bodyText);
   } catch {
     const text = bodyText.trim();
-    return text.length > 0 && !text.startsWith('<') ? truncate(text) : null;
+    return text.length > 0 && !text.startsWith('<') ? truncate(redact(text)) : null;
   }
-  if (typeof body !== 'object' || body === null) return typeof body === 'string' && body.length > 0 ? truncate(body) : null;
+  if (typeof body !== 'object' || body === null) return typeof body === 'string' && body.length > 0 ? truncate(redact(body)) : null;
   const b = body as Record<string, unknown>;
   const rendered = renderDetail(b.detail) ?? renderDetail(b.error) ?? renderDetail(b.message);
-  return rendered === null ? null : truncate(rendered);
+  return rendered === null ? null : truncate(redact(rendered));
 }
 
 /**

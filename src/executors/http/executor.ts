@@ -6,8 +6,10 @@ import { AbortError, ConfigValidationError, EngineClosedError, HTTPExecutorError
 import { DiffusionExecutor } from '../executor.js';
 import { a1111Api } from './a1111-client.js';
 import { openaiImagesApi } from './openai-client.js';
-import { decodeBase64, decodePngToRgba } from './png.js';
+import { PngTooLargeError, ResponseTooLargeError } from './errors.js';
+import { defaultMaxResponseBytes, MAX_REMOTE_IMAGE_PIXELS } from './limits.js';
 import type { RemoteImageApi, RemoteImages } from './remote-api.js';
+import { decodeRemoteImage } from './remote-image.js';
 import { HttpTransport, type AttemptStats } from './transport.js';
 
 /** Default per-attempt time limit: a slow server may take a minute or more for one image. */
@@ -21,7 +23,7 @@ const APIS: Record<NonNullable<HTTPExecutorOptions['api']>, RemoteImageApi> = { 
  * The `http` executor: runs requests on a remote server, vllm-omni's OpenAI-compatible
  * `POST /v1/images/generations` by default or AUTOMATIC1111's `POST /sdapi/v1/txt2img` with
  * `http.api: 'a1111'`. Configure it with `http: { baseUrl, apiKey?, timeoutMs?, maxRetries?,
- * api?, model?, retryBaseDelayMs? }`.
+ * api?, model?, retryBaseDelayMs?, maxResponseBytes? }`.
  *
  * - Requests of one `executeModel` call run concurrently, one HTTP request each (with
  *   `n`/`batch_size` = `numOutputsPerPrompt`); outputs come back in request order.
@@ -31,16 +33,27 @@ const APIS: Record<NonNullable<HTTPExecutorOptions['api']>, RemoteImageApi> = { 
  *   250 ms), or after the server's `Retry-After` (capped at 60 s). Other 4xx are not retried.
  * - `request.signal` cancels the request in flight and any backoff wait (`errorName`
  *   `AbortError`); `close()` cancels every request in flight the same way.
- * - Images are decoded from base64 PNG into RGBA8; an image of another size than the
- *   `width`/`height` asked for is an error. `image.seed` is `seed + i` when the seed is known
- *   (set on the request, or reported by an AUTOMATIC1111 server).
+ * - Answers are read up to `http.maxResponseBytes`: a `Content-Length` over it is refused
+ *   unread, a streamed body (counted after gzip/deflate/br are undone) is cut the moment it
+ *   passes it; either way the output fails with `ResponseTooLargeError`, which is not retried.
+ *   Unset, the limit is sized to each request: twice the images asked for at PNG's worst case
+ *   (16-bit RGBA stored uncompressed, in base64), which leaves room for AUTOMATIC1111's batch
+ *   grid, plus 4 MiB for the JSON around them (`defaultMaxResponseBytes`); 256 MiB when the
+ *   request leaves the size to the server. Error bodies are read up to 64 KiB.
+ * - Images are decoded from base64 PNG into RGBA8, after their PNG header is checked: more than
+ *   8192x8192 pixels, or more base64 than a PNG of that size can need, is a
+ *   `ResponseTooLargeError`, and so is image data that inflates past what the header
+ *   describes; another size than the `width`/`height` asked for is an `HTTPExecutorError`.
+ *   A request for more than 8192x8192 pixels is refused before it is sent. `image.seed` is
+ *   `seed + i` when the seed is known (set on the request, or reported by an AUTOMATIC1111 server).
  * - `onProgress`: remote APIs report no per-step progress, so it is called once, when the
  *   images have arrived, with `step = total = numInferenceSteps` (1 when unset), letting a
  *   progress bar finish.
  * - Not supported remotely: img2img (`request.image`, refused with `RequestValidationError`),
  *   trajectory latents (always null) and the `decoder` choice. The openai API has no
  *   scheduler field, so `scheduler` is only sent to AUTOMATIC1111 (as `sampler_name`).
- * - The API key is sent as `Authorization: Bearer <key>` and scrubbed from every error.
+ * - The API key is sent as `Authorization: Bearer <key>` and scrubbed from every error, as is
+ *   any `Bearer <token>` a server echoes, before anything is cut short.
  *
  * `initExecutor` does not contact the server, so the executor can be configured as a
  * fallback for a server that comes up later; call `checkHealth()` to probe it.
@@ -52,6 +65,8 @@ export class HTTPDiffusionExecutor extends DiffusionExecutor {
   #api: RemoteImageApi = openaiImagesApi;
   #baseUrl = '';
   #model: string | null = null;
+  /** `http.maxResponseBytes`, or undefined for a limit sized to each request. */
+  #maxResponseBytes: number | undefined;
 
   /** Reads `config.http`; throws `ConfigValidationError` when it is missing. Sends nothing. */
   initExecutor(): void {
@@ -68,6 +83,7 @@ export class HTTPDiffusionExecutor extends DiffusionExecutor {
     // A ModelSource object names nothing the server knows; only a model name is sent.
     const name = typeof this.config.modelNameOrPath === 'string' ? this.config.modelNameOrPath : null;
     this.#model = http.model ?? (this.#api.kind === 'openai' ? name : null);
+    this.#maxResponseBytes = http.maxResponseBytes;
     this.#transport = new HttpTransport({
       apiKey: http.apiKey ?? null,
       timeoutMs: http.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS,
@@ -125,9 +141,13 @@ export class HTTPDiffusionExecutor extends DiffusionExecutor {
         throw new RequestValidationError('image', request.image, 'absent: the http executor runs text-to-image only');
       }
       if (request.eta) throw new RequestValidationError('eta', request.eta, '0: the server API has no eta');
+      if (request.width !== undefined && request.height !== undefined && request.width * request.height > MAX_REMOTE_IMAGE_PIXELS) {
+        throw new RequestValidationError('width', request.width, `a size of at most ${MAX_REMOTE_IMAGE_PIXELS} pixels (8192x8192) with height ${request.height}: the http executor decodes no larger image`);
+      }
       const url = `${this.#baseUrl}${this.#api.generatePath}`;
-      const answer = await transport.postJson(url, this.#api.buildBody(request, this.#model), request.signal, stats);
-      const images = this.#readImages(url, answer.status, answer.body, request);
+      const maxBytes = this.#maxResponseBytes ?? defaultMaxResponseBytes(request);
+      const answer = await transport.postJson(url, this.#api.buildBody(request, this.#model), request.signal, stats, maxBytes);
+      const images = await this.#readImages(url, answer.status, answer.body, request);
       const total = request.numInferenceSteps ?? 1;
       request.onProgress?.({ requestId: request.requestId, step: total, total, elapsedMs: performance.now() - started });
       const seeds = images.every((im) => im.seed !== undefined) ? images.map((im) => im.seed!) : undefined;
@@ -148,32 +168,35 @@ export class HTTPDiffusionExecutor extends DiffusionExecutor {
     }
   }
 
-  /** Pulls, decodes and checks the images of a 2xx body; problems become `HTTPExecutorError`. */
-  #readImages(url: string, status: number, body: unknown, request: DiffusionRequest): DiffusionImage[] {
-    const fail = (what: string, cause: unknown): HTTPExecutorError =>
-      new HTTPExecutorError(`POST ${url} answered ${status}, but ${what}${cause instanceof Error ? cause.message : String(cause)}.`, status, null, { cause });
+  /**
+   * Pulls, checks and decodes the images of a 2xx body, one at a time; problems become
+   * `HTTPExecutorError`, images over a limit `ResponseTooLargeError`.
+   */
+  async #readImages(url: string, status: number, body: unknown, request: DiffusionRequest): Promise<DiffusionImage[]> {
+    const fail = (cause: unknown): HTTPExecutorError => {
+      const message = `POST ${url} answered ${status}, but ${cause instanceof Error ? cause.message : String(cause)}.`;
+      if (cause instanceof PngTooLargeError) return new ResponseTooLargeError(message, status, cause.limit, cause.unit, { cause });
+      return new HTTPExecutorError(message, status, null, { cause });
+    };
     let remote: RemoteImages;
     try {
       remote = this.#api.readImages(body, request);
     } catch (cause) {
-      throw fail('', cause);
+      throw fail(cause);
     }
     const count = remote.images.length;
-    return remote.images.map((b64, i) => {
+    const images: DiffusionImage[] = [];
+    for (const [i, b64] of remote.images.entries()) {
       let image: DiffusionImage;
       try {
-        image = decodePngToRgba(decodeBase64(b64));
+        image = await decodeRemoteImage(b64, { width: request.width, height: request.height }, `image ${i + 1} of ${count}`);
       } catch (cause) {
-        throw fail(`image ${i + 1} of ${count} could not be decoded: `, cause);
-      }
-      const wantW = request.width ?? image.width;
-      const wantH = request.height ?? image.height;
-      if (image.width !== wantW || image.height !== wantH) {
-        throw fail('', `image ${i + 1} of ${count} is ${image.width}x${image.height} (WxH), while ${wantW}x${wantH} was asked for`);
+        throw fail(cause);
       }
       const seed = remote.seeds?.[i] ?? (request.seed !== undefined ? request.seed + i : undefined);
       if (seed !== undefined) image.seed = seed;
-      return image;
-    });
+      images.push(image);
+    }
+    return images;
   }
 }

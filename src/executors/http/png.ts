@@ -13,12 +13,17 @@ function ascii(bytes: Uint8Array, start: number, end: number): string {
   return String.fromCharCode(...bytes.subarray(start, end));
 }
 
+/** The base64 of `text`: all of it, or what follows the comma of a `data:...;base64,` URL. */
+export function base64Payload(text: string): string {
+  return text.replace(/^data:[^,]*;base64,/, '');
+}
+
 /**
  * Decodes base64 text (optionally a `data:...;base64,` URL, whitespace allowed) into bytes.
  * Throws `PngDecodeError` on characters outside the base64 alphabet or a truncated quantum.
  */
-export function decodeBase64(text: string): Uint8Array {
-  const payload = text.replace(/^data:[^,]*;base64,/, '');
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const payload = base64Payload(text);
   let binary: string;
   try {
     binary = atob(payload.replace(/\s+/g, ''));
@@ -36,11 +41,7 @@ export function decodeBase64(text: string): Uint8Array {
  * naming the problem, including the format when the bytes are a JPEG, WebP or GIF.
  */
 export function decodePngToRgba(bytes: Uint8Array): DiffusionImage {
-  if (!hasPngSignature(bytes)) {
-    const other = OTHER_FORMATS.find(([, test]) => test(bytes));
-    if (other) throw new PngDecodeError(`the image is a ${other[0]}, not a PNG (ask the server for PNG output)`);
-    throw new PngDecodeError(`not a PNG (${bytes.length} bytes without the PNG signature)`);
-  }
+  if (!hasPngSignature(bytes)) throw notPngError(bytes);
   let png: DecodedPng;
   try {
     png = decode(bytes);
@@ -48,6 +49,13 @@ export function decodePngToRgba(bytes: Uint8Array): DiffusionImage {
     throw new PngDecodeError(`corrupt PNG: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
   return { width: png.width, height: png.height, data: toRgba8(png) };
+}
+
+/** The error for bytes without the PNG signature, naming their format when it is a JPEG, WebP or GIF. */
+export function notPngError(bytes: Uint8Array): PngDecodeError {
+  const other = OTHER_FORMATS.find(([, test]) => test(bytes));
+  if (other) return new PngDecodeError(`the image is a ${other[0]}, not a PNG (ask the server for PNG output)`);
+  return new PngDecodeError(`not a PNG (${bytes.length} bytes without the PNG signature)`);
 }
 
 /** Reads sample `c` of pixel (x, y) as stored: packed for depths below 8, 16-bit words at 16. */

@@ -21,6 +21,19 @@ export function isRetryableStatus(status: number): boolean {
   return status >= 500 && status <= 599 && status !== 501 && status !== 505;
 }
 
+/** How an attempt failed, as far as the retry policy cares. */
+export type FailureKind = 'timeout' | 'network' | 'status' | 'too-large';
+
+/**
+ * True when another attempt may cure a failure: network errors, timeouts, and the statuses
+ * `isRetryableStatus` accepts. A body over a size limit is not retried, whatever its status:
+ * the server would send it again, and reading it again would cost as much.
+ */
+export function isRetryableFailure(kind: FailureKind, status: number | null): boolean {
+  if (kind === 'too-large') return false;
+  return kind !== 'status' || (status !== null && isRetryableStatus(status));
+}
+
 /**
  * Milliseconds a `Retry-After` header asks to wait: delay-seconds or an HTTP date, capped at
  * `MAX_RETRY_AFTER_MS`. A date in the past means "now" (0). Null when the header is absent or

@@ -303,7 +303,7 @@ describe('HTTPDiffusionExecutor response checks', () => {
     ['an entry without b64_json', { json: { data: [{ url: 'http://x/1.png' }] } }, /data\[0\] has no "b64_json" string \(it sent a "url" instead/],
     ['invalid base64', { json: { data: [{ b64_json: 'not base64!!' }] } }, /image 1 of 1 could not be decoded: invalid base64/],
     ['a JPEG instead of a PNG', { json: { data: [{ b64_json: Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16]).toString('base64') }] } }, /image 1 of 1 could not be decoded: the image is a JPEG, not a PNG/],
-    ['a truncated PNG', { json: { data: [{ b64_json: pngBase64(8, 8, 1).slice(0, 80) }] } }, /image 1 of 1 could not be decoded: corrupt PNG/],
+    ['a truncated PNG', { json: { data: [{ b64_json: pngBase64(16, 8, 1).slice(0, 80) }] } }, /image 1 of 1 could not be decoded: corrupt PNG/],
     ['fewer images than asked', { json: { data: [] } }, /"data" holds only 0 of the 1 image\(s\) asked for/],
     ['an image of the wrong size', { json: { data: [{ b64_json: pngBase64(8, 8, 1) }] } }, /image 1 of 1 is 8x8 \(WxH\), while 16x8 was asked for/],
   ];

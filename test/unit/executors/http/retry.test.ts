@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, isRetryableStatus, MAX_BACKOFF_MS, MAX_RETRY_AFTER_MS, parseRetryAfter, sleep } from '../../../../src/executors/http/retry.js';
+import { backoffDelayMs, isRetryableFailure, isRetryableStatus, MAX_BACKOFF_MS, MAX_RETRY_AFTER_MS, parseRetryAfter, sleep } from '../../../../src/executors/http/retry.js';
 
 describe('isRetryableStatus', () => {
   it('retries 429 and 5xx statuses that depend on load', () => {
@@ -8,6 +8,18 @@ describe('isRetryableStatus', () => {
 
   it('does not retry success, other 4xx, 501 or 505', () => {
     expect([200, 400, 401, 403, 404, 408, 413, 422, 501, 505].filter(isRetryableStatus)).toEqual([]);
+  });
+});
+
+describe('isRetryableFailure', () => {
+  it('retries network errors, timeouts and retryable statuses, never an answer over a size limit', () => {
+    expect([isRetryableFailure('network', null), isRetryableFailure('timeout', null), isRetryableFailure('status', 503), isRetryableFailure('status', 400)]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+    expect([200, 429, 503].map((status) => isRetryableFailure('too-large', status))).toEqual([false, false, false]);
   });
 });
 

@@ -14,7 +14,9 @@ export interface ByteStream {
   size: number | null;
 }
 
+import type { Stats } from 'node:fs';
 import { AbortError } from '../errors.js';
+import { FileReadError, FileTooLargeError, NotRegularFileError } from './errors.js';
 
 /** A file on the local disk (Node only), read in chunks rather than loaded whole. */
 export interface NodeFilePath {
@@ -43,13 +45,25 @@ export async function openByteSource(source: ByteSource): Promise<ByteStream> {
   return source as ByteStream;
 }
 
-/** Opens a file on disk as a pull stream; the file is closed when the stream ends or is cancelled. */
+/**
+ * Opens a regular file on disk as a pull stream of exactly the size it had when opened: a file
+ * that grows meanwhile is read to that size, one that shrinks fails with `FileReadError`, so a
+ * read never loops on a file without end. FIFOs, devices, sockets and directories, also behind
+ * a symlink, fail with `NotRegularFileError` before any read (and a FIFO is never waited on).
+ * The file is closed when the stream ends or is cancelled.
+ */
 export async function openNodeFile(path: string): Promise<ByteStream> {
   const fs = await import('node:fs/promises');
-  const handle = await fs.open(path, 'r');
+  // stat follows symlinks: `config.json -> /dev/zero` is refused here, before it is opened.
+  checkRegular(await fs.stat(path), path);
+  const { constants } = await import('node:fs');
+  // O_NONBLOCK: should the path become a FIFO between stat and open, open must not wait for a writer.
+  const handle = await fs.open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0));
   let size: number;
   try {
-    size = (await handle.stat()).size;
+    const stats = await handle.stat();
+    checkRegular(stats, path);
+    size = stats.size;
   } catch (err) {
     await handle.close();
     throw err;
@@ -64,12 +78,15 @@ export async function openNodeFile(path: string): Promise<ByteStream> {
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const chunk = new Uint8Array(Math.min(READ_CHUNK_BYTES, Math.max(size - position, 1)));
-        const { bytesRead } = await handle.read(chunk, 0, chunk.byteLength, position);
-        if (bytesRead === 0) {
+        if (position >= size) {
           await close();
           controller.close();
           return;
+        }
+        const chunk = new Uint8Array(Math.min(READ_CHUNK_BYTES, size - position));
+        const { bytesRead } = await handle.read(chunk, 0, chunk.byteLength, position);
+        if (bytesRead === 0) {
+          throw new FileReadError(path, `${path} ended at byte ${position} of the ${size} it had when opened: it was truncated or replaced while being read; read it again once it is complete.`);
         }
         position += bytesRead;
         controller.enqueue(bytesRead === chunk.byteLength ? chunk : chunk.subarray(0, bytesRead));
@@ -81,6 +98,23 @@ export async function openNodeFile(path: string): Promise<ByteStream> {
     cancel: close,
   });
   return { stream, size };
+}
+
+/** Throws `NotRegularFileError` unless `stats` is a regular file's. */
+function checkRegular(stats: Stats, path: string): void {
+  if (stats.isFile()) return;
+  const kind = stats.isFIFO()
+    ? 'FIFO'
+    : stats.isCharacterDevice()
+      ? 'character device'
+      : stats.isBlockDevice()
+        ? 'block device'
+        : stats.isSocket()
+          ? 'socket'
+          : stats.isDirectory()
+            ? 'directory'
+            : 'special file';
+  throw new NotRegularFileError(path, kind);
 }
 
 function blobStream(blob: Blob): ReadableStream<Uint8Array> {
@@ -133,8 +167,18 @@ export function withProgress(
   );
 }
 
-/** Reads a whole stream into one buffer. For small files (configs, vocabularies) and tests. */
-export async function readAllBytes(stream: ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<Uint8Array> {
+/** A cap on the bytes `readAllBytes` buffers, and the file it names when the stream runs past it. */
+export interface ReadLimit {
+  maxBytes: number;
+  file: string;
+}
+
+/**
+ * Reads a whole stream into one buffer. For small files (configs, vocabularies) and tests.
+ * With `limit`, a stream that runs past `limit.maxBytes` is cancelled and fails with
+ * `FileTooLargeError`, so a source that never ends cannot fill the memory.
+ */
+export async function readAllBytes(stream: ReadableStream<Uint8Array>, signal?: AbortSignal, limit?: ReadLimit): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let length = 0;
   const reader = stream.getReader();
@@ -143,8 +187,9 @@ export async function readAllBytes(stream: ReadableStream<Uint8Array>, signal?: 
       throwIfAborted(signal);
       const { done, value } = await reader.read();
       if (done) break;
-      chunks.push(value);
       length += value.byteLength;
+      if (limit && length > limit.maxBytes) throw new FileTooLargeError(limit.file, null, limit.maxBytes);
+      chunks.push(value);
     }
   } catch (err) {
     reader.cancel(err).catch(() => undefined);

@@ -2,7 +2,8 @@ import type { ByteStream } from './byte-source.js';
 import { DiffusersRepoError, ModelFileNotFoundError } from './errors.js';
 import { parseLenientJson, type JsonValue } from './json.js';
 import { readSafetensors, type SafetensorsTensor } from './safetensors.js';
-import type { FetchFileOptions, ModelSource } from './sources/model-source.js';
+import { safeSnippet } from './snippet.js';
+import { MAX_CONFIG_FILE_BYTES, type FetchFileOptions, type ModelSource } from './sources/model-source.js';
 
 /** A JSON object, as configs are. */
 export type JsonObject = { [key: string]: JsonValue };
@@ -43,7 +44,7 @@ export class DiffusersRepo {
 
   /** Reads and checks `model_index.json`. */
   static async open(source: ModelSource, options: DiffusersRepoOptions = {}): Promise<DiffusersRepo> {
-    const raw = await readJsonObject(source, 'model_index.json');
+    const raw = await readJsonObject(source, 'model_index.json', { maxBytes: MAX_CONFIG_FILE_BYTES });
     const className = raw._class_name;
     if (typeof className !== 'string') {
       throw new DiffusersRepoError('model_index.json', `${source.id}/model_index.json has no "_class_name": this is not a diffusers pipeline repo.`);
@@ -78,10 +79,13 @@ export class DiffusersRepo {
     return `${name}/config.json`;
   }
 
-  /** A component's config, read leniently (Python's `-Infinity` and friends are accepted). */
+  /**
+   * A component's config, read leniently (Python's `-Infinity` and friends are accepted), up to
+   * `MAX_CONFIG_FILE_BYTES` unless `options.maxBytes` says otherwise.
+   */
   readConfig(name: string, options: FetchFileOptions = {}): Promise<JsonObject> {
     this.component(name);
-    return readJsonObject(this.source, this.configPath(name), options);
+    return readJsonObject(this.source, this.configPath(name), { maxBytes: MAX_CONFIG_FILE_BYTES, ...options });
   }
 
   /**
@@ -121,18 +125,19 @@ export class DiffusersRepo {
 
   /** Reads the tokenizer folder: `vocab.json`, `merges.txt`, `tokenizer_config.json`, and `special_tokens_map.json` if present. */
   async readTokenizerFiles(name = 'tokenizer', options: FetchFileOptions = {}): Promise<TokenizerFiles> {
+    const configOptions = { maxBytes: MAX_CONFIG_FILE_BYTES, ...options };
     const [vocab, merges, config, specialTokensMap] = await Promise.all([
       readJsonObject(this.source, `${name}/vocab.json`, options),
       this.readRequired(`${name}/merges.txt`, options),
-      readJsonObject(this.source, `${name}/tokenizer_config.json`, options),
-      readJsonObject(this.source, `${name}/special_tokens_map.json`, options).catch((err: unknown) => {
+      readJsonObject(this.source, `${name}/tokenizer_config.json`, configOptions),
+      readJsonObject(this.source, `${name}/special_tokens_map.json`, configOptions).catch((err: unknown) => {
         if (err instanceof DiffusersRepoError && err.path.endsWith('special_tokens_map.json')) return null;
         throw err;
       }),
     ]);
     for (const [token, id] of Object.entries(vocab)) {
       if (typeof id !== 'number') {
-        throw new DiffusersRepoError(`${name}/vocab.json`, `${this.source.id}/${name}/vocab.json: the id of ${JSON.stringify(token)} is not a number.`);
+        throw new DiffusersRepoError(`${name}/vocab.json`, `${this.source.id}/${name}/vocab.json: the id of "${safeSnippet(token)}" is not a number.`);
       }
     }
     return { vocab: vocab as Record<string, number>, merges, config, specialTokensMap };

@@ -1,4 +1,5 @@
 import { OmniDiffusionError } from '../errors.js';
+import { safeSnippet } from './snippet.js';
 
 /**
  * A safetensors file is malformed: bad header, bad offsets, unknown dtype, or truncated data.
@@ -8,23 +9,68 @@ export class SafetensorsError extends OmniDiffusionError {
   readonly file: string;
   readonly tensor: string | null;
   constructor(file: string, tensor: string | null, message: string, options?: { cause?: unknown }) {
-    super(`${file}${tensor === null ? '' : `: tensor "${tensor}"`}: ${message}`, options);
+    // Tensor names come from the file: quote a short, escaped piece of a hostile one.
+    super(`${file}${tensor === null ? '' : `: tensor "${safeSnippet(tensor)}"`}: ${message}`, options);
     this.file = file;
     this.tensor = tensor;
   }
 }
 
-/** A JSON file (config, model index, fixture) could not be parsed. */
+/**
+ * A JSON file (config, model index, fixture) could not be parsed, or nests deeper than the
+ * parser allows. The message quotes at most a short, escaped snippet of the file.
+ */
 export class JsonParseError extends OmniDiffusionError {
   readonly file: string;
   /** 1-based line and column of the fault. */
   readonly line: number;
   readonly column: number;
-  constructor(file: string, line: number, column: number, message: string) {
-    super(`${file}:${line}:${column}: invalid JSON: ${message}`);
+  /** What is wrong there, without the file and position. */
+  readonly reason: string;
+  constructor(file: string, line: number, column: number, reason: string) {
+    super(`${file}:${line}:${column}: invalid JSON: ${reason}`);
     this.file = file;
     this.line = line;
     this.column = column;
+    this.reason = reason;
+  }
+}
+
+/**
+ * A file's bytes could not be read safely: the file is shorter than its size said when it was
+ * opened, or (subclasses) it is not a regular file or is over a size cap. `file` names it.
+ */
+export class FileReadError extends OmniDiffusionError {
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.file = file;
+  }
+}
+
+/**
+ * A local path is a FIFO, a device, a socket or a directory rather than a regular file. It is
+ * refused before it is read: a FIFO would block the open, `/dev/zero` would never end.
+ */
+export class NotRegularFileError extends FileReadError {
+  /** What the path is: `FIFO`, `character device`, `block device`, `socket` or `directory`. */
+  readonly kind: string;
+  constructor(file: string, kind: string) {
+    super(file, `${file} is a ${kind}, not a regular file; model files must be regular files (replace it with the file itself).`);
+    this.kind = kind;
+  }
+}
+
+/** A file is larger than the cap for its kind (a config, a vocabulary); it is refused rather than buffered. */
+export class FileTooLargeError extends FileReadError {
+  /** The size the source stated, or null when the stream had no stated size and ran past the cap. */
+  readonly size: number | null;
+  readonly limit: number;
+  constructor(file: string, size: number | null, limit: number) {
+    const what = size === null ? 'runs past' : `is ${size} bytes, over`;
+    super(file, `${file} ${what} the cap of ${limit} bytes for this kind of file; it is corrupt or not the file expected here.`);
+    this.size = size;
+    this.limit = limit;
   }
 }
 

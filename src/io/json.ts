@@ -1,14 +1,31 @@
+import { jsonDepthExceededAt } from './json-depth.js';
 import { JsonParseError } from './errors.js';
+import { safeSnippet } from './snippet.js';
 
 /** A parsed JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /**
+ * Deepest nesting of arrays and objects accepted. Model configs, tokenizer files, fixtures and
+ * safetensors headers nest at most 5 levels; a deeper file is corrupt or built to overflow the
+ * stack of whatever walks the parsed value (the lenient parser below, `JSON.stringify`).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Options of `parseLenientJson`. */
+export interface JsonParseOptions {
+  /** Default `MAX_JSON_DEPTH`. */
+  maxDepth?: number;
+}
+
+/**
  * Parses JSON as Python's `json` module writes it: strict JSON plus the bare tokens `NaN`,
  * `Infinity` and `-Infinity` outside strings (diffusers writes `"lambda_min_clipped": -Infinity`
- * into DPM-Solver configs). Errors are `JsonParseError`s naming `sourceName` and the line and column.
+ * into DPM-Solver configs). Errors are `JsonParseError`s naming `sourceName` and the line and
+ * column, quoting at most a short escaped snippet; nesting deeper than `maxDepth` is one too.
  */
-export function parseLenientJson(text: string, sourceName: string): JsonValue {
+export function parseLenientJson(text: string, sourceName: string, options: JsonParseOptions = {}): JsonValue {
+  checkJsonDepth(text, sourceName, options.maxDepth ?? MAX_JSON_DEPTH);
   // The native parser is much faster on large files (vocab.json); only files it rejects,
   // either for the Python tokens or for a real fault, go through the lenient parser below.
   try {
@@ -16,6 +33,24 @@ export function parseLenientJson(text: string, sourceName: string): JsonValue {
   } catch {
     return new LenientParser(text, sourceName).parseDocument();
   }
+}
+
+/** Throws `JsonParseError` at the first bracket that opens level `maxDepth + 1` (see `jsonDepthExceededAt`). */
+export function checkJsonDepth(text: string, file: string, maxDepth: number): void {
+  const at = jsonDepthExceededAt(text, maxDepth);
+  if (at < 0) return;
+  const { line, column } = lineAndColumn(text, at);
+  throw new JsonParseError(file, line, column, `nesting deeper than ${maxDepth} levels; model files nest a few levels, so this one is corrupt or not the file expected here`);
+}
+
+function lineAndColumn(text: string, pos: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < pos; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, column: pos - lineStart + 1 };
 }
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
@@ -125,12 +160,12 @@ class LenientParser {
       const esc = this.text[this.pos + 1] ?? '';
       if (esc === 'u') {
         const hex = this.text.slice(this.pos + 2, this.pos + 6);
-        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail(`bad \\u escape "\\u${hex}"`);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail(`bad \\u escape "\\u${safeSnippet(hex)}"`);
         out += String.fromCharCode(parseInt(hex, 16));
         this.pos += 6;
       } else {
         const replacement = ESCAPES[esc];
-        if (replacement === undefined) this.fail(`bad escape "\\${esc}"`);
+        if (replacement === undefined) this.fail(`bad escape "\\${safeSnippet(esc)}"`);
         out += replacement;
         this.pos += 2;
       }
@@ -162,13 +197,11 @@ class LenientParser {
 
   private describeHere(): string {
     if (this.pos >= this.text.length) return 'end of input';
-    return JSON.stringify(this.text.slice(this.pos, this.pos + 12));
+    return `"${safeSnippet(this.text.slice(this.pos, this.pos + 12))}"`;
   }
 
   private fail(message: string): never {
-    const before = this.text.slice(0, this.pos);
-    const line = before.split('\n').length;
-    const column = this.pos - before.lastIndexOf('\n');
+    const { line, column } = lineAndColumn(this.text, this.pos);
     throw new JsonParseError(this.file, line, column, message);
   }
 }

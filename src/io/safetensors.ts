@@ -1,35 +1,18 @@
 import { openByteSource, throwIfAborted, type ByteSource, type ProgressCallback } from './byte-source.js';
-import { decodeTensorBytes, DTYPE_BYTES, isSupportedDType, type SafetensorsDType, type TensorData } from './dtypes.js';
+import { decodeTensorBytes, type SafetensorsDType, type TensorData } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
+import { parseSafetensorsHeader, readHeaderLength, type HeaderOptions, type SafetensorsEntry, type SafetensorsHeader } from './safetensors-header.js';
 
-/**
- * Largest JSON header accepted, in bytes. Real headers are a few hundred KiB; the cap stops a
- * corrupt or hostile length field from making us buffer gigabytes before failing.
- */
-export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
-
-/** One tensor entry of a safetensors header. Offsets are relative to the first data byte. */
-export interface SafetensorsEntry {
-  name: string;
-  dtype: SafetensorsDType;
-  shape: number[];
-  begin: number;
-  end: number;
-}
-
-/** A validated safetensors header. */
-export interface SafetensorsHeader {
-  file: string;
-  /** The header's JSON length N; tensor data starts at byte 8 + N. */
-  headerLength: number;
-  dataStart: number;
-  /** Bytes of tensor data the entries cover: the largest `end`. */
-  dataLength: number;
-  /** Entries sorted by offset (the file's order, which the header's key order need not be). */
-  entries: SafetensorsEntry[];
-  /** The `__metadata__` map (`{"format": "pt"}` in weights files), empty when absent. */
-  metadata: Record<string, string>;
-}
+export {
+  MAX_DATA_BYTES,
+  MAX_HEADER_BYTES,
+  MAX_TENSOR_BYTES,
+  parseSafetensorsHeader,
+  readHeaderLength,
+  type HeaderOptions,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+} from './safetensors-header.js';
 
 /** A decoded tensor. */
 export interface SafetensorsTensor {
@@ -37,122 +20,6 @@ export interface SafetensorsTensor {
   dtype: SafetensorsDType;
   shape: number[];
   data: TensorData;
-}
-
-export interface HeaderOptions {
-  /** Size of the whole file, when known: offsets past it are reported at once. */
-  fileSize?: number | null;
-  /** Default `MAX_HEADER_BYTES`. */
-  maxHeaderBytes?: number;
-}
-
-/**
- * Reads the 8-byte little-endian header length from the start of a file, checking it against
- * the cap and the file size. `prefix` must hold at least 8 bytes.
- */
-export function readHeaderLength(prefix: Uint8Array, file: string, options: HeaderOptions = {}): number {
-  if (prefix.byteLength < 8) throw new SafetensorsError(file, null, `file is ${prefix.byteLength} bytes, too short for the 8-byte header length`);
-  const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
-  const length = view.getUint32(4, true) * 2 ** 32 + view.getUint32(0, true);
-  const cap = options.maxHeaderBytes ?? MAX_HEADER_BYTES;
-  if (length > cap) throw new SafetensorsError(file, null, `header length ${length} exceeds the cap of ${cap} bytes; the file is corrupt or not safetensors`);
-  const size = options.fileSize;
-  if (size != null && 8 + length > size) {
-    throw new SafetensorsError(file, null, `header length ${length} runs past the end of the ${size}-byte file (truncated?)`);
-  }
-  return length;
-}
-
-/**
- * Parses and validates a safetensors header. `bytes` holds the start of the file, at least the
- * 8-byte length and the JSON header; more is ignored. Checks: JSON object, known dtypes,
- * dtype × shape = byte length, offsets within the file (when `fileSize` is given) and not overlapping.
- */
-export function parseSafetensorsHeader(bytes: Uint8Array, fileName: string, options: HeaderOptions = {}): SafetensorsHeader {
-  const headerLength = readHeaderLength(bytes, fileName, options);
-  const dataStart = 8 + headerLength;
-  if (bytes.byteLength < dataStart) {
-    throw new SafetensorsError(fileName, null, `header of ${headerLength} bytes is cut short at ${bytes.byteLength - 8} bytes (truncated file)`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart)));
-  } catch (cause) {
-    throw new SafetensorsError(fileName, null, `header is not valid UTF-8 JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new SafetensorsError(fileName, null, 'header is not a JSON object');
-  }
-  const metadata: Record<string, string> = {};
-  const entries: SafetensorsEntry[] = [];
-  for (const [name, value] of Object.entries(json)) {
-    if (name === '__metadata__') Object.assign(metadata, checkMetadata(value, fileName));
-    else entries.push(checkEntry(name, value, fileName));
-  }
-  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let dataLength = 0;
-  let previous: SafetensorsEntry | null = null;
-  for (const entry of entries) {
-    if (previous && entry.begin < dataLength) {
-      throw new SafetensorsError(
-        fileName,
-        entry.name,
-        `data_offsets [${entry.begin}, ${entry.end}] overlap tensor "${previous.name}" [${previous.begin}, ${previous.end}]`,
-      );
-    }
-    dataLength = entry.end;
-    previous = entry;
-  }
-  const size = options.fileSize;
-  if (size != null && previous && dataStart + previous.end > size) {
-    throw new SafetensorsError(
-      fileName,
-      previous.name,
-      `data_offsets [${previous.begin}, ${previous.end}] run past the end of the file (data section has ${size - dataStart} bytes; truncated?)`,
-    );
-  }
-  return { file: fileName, headerLength, dataStart, dataLength, entries, metadata };
-}
-
-function checkMetadata(value: unknown, file: string): Record<string, string> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SafetensorsError(file, null, '"__metadata__" is not an object');
-  }
-  for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw new SafetensorsError(file, null, `"__metadata__.${key}" is not a string`);
-  }
-  return value as Record<string, string>;
-}
-
-function checkEntry(name: string, value: unknown, file: string): SafetensorsEntry {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SafetensorsError(file, name, 'entry is not an object with dtype, shape and data_offsets');
-  }
-  const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (typeof dtype !== 'string') throw new SafetensorsError(file, name, 'dtype is missing or not a string');
-  if (!isSupportedDType(dtype)) {
-    throw new SafetensorsError(file, name, `unknown or unsupported dtype "${dtype}" (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
-  }
-  if (!Array.isArray(shape) || !shape.every(isCount)) {
-    throw new SafetensorsError(file, name, `shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
-  }
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
-    throw new SafetensorsError(file, name, `data_offsets ${JSON.stringify(offsets)} is not [begin, end] with 0 <= begin <= end`);
-  }
-  const [begin, end] = offsets as [number, number];
-  const expected = shape.reduce((n: number, d: number) => n * d, DTYPE_BYTES[dtype]);
-  if (expected !== end - begin) {
-    throw new SafetensorsError(
-      file,
-      name,
-      `dtype ${dtype} × shape [${shape.join(', ')}] is ${expected} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`,
-    );
-  }
-  return { name, dtype, shape: shape as number[], begin, end };
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
 /** Options of `streamSafetensors`. Callbacks may return promises; reading waits for them. */
@@ -216,7 +83,7 @@ export async function streamSafetensors(source: ByteSource, options: StreamSafet
 /** Reads a whole safetensors file into memory, decoded. For small files and tests. */
 export async function readSafetensors(
   source: ByteSource,
-  options: Pick<StreamSafetensorsOptions, 'file' | 'signal' | 'onProgress' | 'maxHeaderBytes'> = {},
+  options: Pick<StreamSafetensorsOptions, 'file' | 'signal' | 'onProgress' | 'maxHeaderBytes' | 'maxTensorBytes' | 'maxDataBytes'> = {},
 ): Promise<Map<string, SafetensorsTensor>> {
   const tensors = new Map<string, SafetensorsTensor>();
   await streamSafetensors(source, { ...options, onTensor: (t) => void tensors.set(t.name, t) });

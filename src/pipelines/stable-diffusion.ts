@@ -13,7 +13,7 @@ import type { TensorDType } from '../kernels/ops.js';
 import { gpuLatentBackend } from '../kernels/scheduler-step.js';
 import { asF32 } from '../kernels/convert.js';
 import { CLIPTextModel } from '../models/clip/clip-text-model.js';
-import { parseCLIPTextConfig } from '../models/clip/config.js';
+import { checkTokenizerFitsTextEncoder, parseCLIPTextConfig } from '../models/clip/config.js';
 import { AutoencoderTinyDecoder } from '../models/taesd/autoencoder-tiny-decoder.js';
 import { parseAutoencoderTinyConfig } from '../models/taesd/config.js';
 import type { CLIPTokenizer } from '../models/tokenizer/clip-tokenizer.js';
@@ -146,6 +146,7 @@ export class StableDiffusionPipeline {
       const tokenizer = await loadCLIPTokenizer(source, 'tokenizer', signal ? { signal } : {});
       const clipJson = await repo.readConfig('text_encoder');
       const clipConfig = parseCLIPTextConfig(clipJson, `${source.id}/text_encoder/config.json`);
+      checkTokenizerFitsTextEncoder(tokenizer.modelMaxLength, `${source.id}/tokenizer/tokenizer_config.json`, clipConfig, `${source.id}/text_encoder/config.json`);
       const unetJson = await repo.readConfig('unet');
       const unetConfig = parseUNetConfig(unetJson, `${source.id}/unet/config.json`);
       const vaeJson = repo.hasComponent('vae') ? await repo.readConfig('vae') : null;

@@ -48,11 +48,12 @@ export class SchedulerConfigReader {
     throw new SchedulerConfigError(this.className, key, this.values[key], expected);
   }
 
-  number(key: string, check: { integer?: boolean; min?: number; positive?: boolean } = {}): number {
+  number(key: string, check: { integer?: boolean; min?: number; max?: number; positive?: boolean } = {}): number {
     const v = this.values[key];
     if (typeof v !== 'number' || Number.isNaN(v)) return this.fail(key, 'a number');
     if (check.integer && !Number.isInteger(v)) return this.fail(key, 'an integer');
     if (check.min !== undefined && v < check.min) return this.fail(key, `a number >= ${check.min}`);
+    if (check.max !== undefined && v > check.max) return this.fail(key, `a number <= ${check.max}`);
     if (check.positive && !(v > 0)) return this.fail(key, 'a positive number');
     return v;
   }

@@ -74,11 +74,17 @@ export const NOISE_SCHEDULE_DEFAULTS: Readonly<Record<string, JsonValue>> = {
   steps_offset: 0,
 };
 
+/**
+ * Largest `num_train_timesteps` accepted. It sizes the beta and alpha tables, so a hostile
+ * config could ask for gigabytes; every published scheduler uses 1000, so 100 000 is ample.
+ */
+export const MAX_TRAIN_TIMESTEPS = 100_000;
+
 /** Reads the noise schedule fields every scheduler shares. */
 export function readNoiseSchedule(reader: SchedulerConfigReader): NoiseScheduleConfig {
   const schedule: BetaSchedule = reader.choice('beta_schedule', BETA_SCHEDULES);
   const config: NoiseScheduleConfig = {
-    numTrainTimesteps: reader.number('num_train_timesteps', { integer: true, min: 1 }),
+    numTrainTimesteps: reader.number('num_train_timesteps', { integer: true, min: 1, max: MAX_TRAIN_TIMESTEPS }),
     betaStart: reader.number('beta_start', { min: 0 }),
     betaEnd: reader.number('beta_end', { min: 0 }),
     betaSchedule: schedule,

@@ -1,8 +1,11 @@
 import { openNodeFile, type ByteStream } from '../byte-source.js';
-import { ModelFileNotFoundError, ModelSourceError } from '../errors.js';
+import { FileReadError, ModelFileNotFoundError, ModelSourceError } from '../errors.js';
 import { BaseModelSource } from './model-source.js';
 
-/** A model in a folder on the local disk (Node only; `node:fs` is imported on first use). */
+/**
+ * A model in a folder on the local disk (Node only; `node:fs` is imported on first use). Only
+ * regular files are read (symlinks to them too): anything else fails with `NotRegularFileError`.
+ */
 export class LocalFolderSource extends BaseModelSource {
   readonly id: string;
   readonly dir: string;
@@ -23,6 +26,8 @@ export class LocalFolderSource extends BaseModelSource {
     try {
       return await openNodeFile(full);
     } catch (cause) {
+      // Already typed and naming the path on disk (a FIFO, a device, a file cut short).
+      if (cause instanceof FileReadError) throw cause;
       const code = (cause as { code?: unknown }).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         throw new ModelFileNotFoundError(path, this.dir, `The model folder ${this.dir} has no file "${path}".`, null, { cause });

@@ -1,11 +1,29 @@
 import { readAllBytes, withProgress, type ByteStream, type ProgressCallback } from '../byte-source.js';
-import { ModelSourceError } from '../errors.js';
+import { FileTooLargeError, ModelSourceError } from '../errors.js';
+
+/**
+ * Default cap of `readText`: CLIP's `vocab.json` is 0.96 MB, its `merges.txt` 0.5 MB, and the
+ * largest `tokenizer.json` files on the Hub about 35 MB.
+ */
+export const MAX_TEXT_FILE_BYTES = 64 << 20;
+
+/**
+ * Cap for config files (`config.json`, `model_index.json`, `scheduler_config.json`,
+ * `tokenizer_config.json`): they are a few KB; 16 MiB leaves room for the largest
+ * `tokenizer_config.json` files (long added-token tables, chat templates) of any model family.
+ */
+export const MAX_CONFIG_FILE_BYTES = 16 << 20;
 
 /** Options of `ModelSource.fetchFile` and `readText`. */
 export interface FetchFileOptions {
   /** Byte progress of this file: `loaded` and the size when the source knows it. */
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
+  /**
+   * `readText` only: the largest file it reads, default `MAX_TEXT_FILE_BYTES`. A larger file
+   * fails with `FileTooLargeError`, before any read when the source states the size.
+   */
+  maxBytes?: number;
 }
 
 /**
@@ -17,7 +35,7 @@ export interface ModelSource {
   readonly id: string;
   /** Opens a file as a byte stream. Throws `ModelFileNotFoundError` when the model has no such file. */
   fetchFile(path: string, options?: FetchFileOptions): Promise<ByteStream>;
-  /** Reads a whole file as UTF-8 text. */
+  /** Reads a whole file as UTF-8 text, up to `options.maxBytes` (`FileTooLargeError` past it). */
   readText(path: string, options?: FetchFileOptions): Promise<string>;
 }
 
@@ -46,8 +64,15 @@ export abstract class BaseModelSource implements ModelSource {
   }
 
   async readText(path: string, options: FetchFileOptions = {}): Promise<string> {
-    const { stream } = await this.fetchFile(path, options);
-    return new TextDecoder().decode(await readAllBytes(stream, options.signal));
+    const { stream, size } = await this.fetchFile(path, options);
+    const checked = normalizeModelPath(path, this.id);
+    const limit = { maxBytes: options.maxBytes ?? MAX_TEXT_FILE_BYTES, file: this.id.endsWith('/') ? this.id + checked : `${this.id}/${checked}` };
+    if (size !== null && size > limit.maxBytes) {
+      // Not awaited: a tee()d body settles its cancel only once every branch is cancelled.
+      stream.cancel().catch(() => undefined);
+      throw new FileTooLargeError(limit.file, size, limit.maxBytes);
+    }
+    return new TextDecoder().decode(await readAllBytes(stream, options.signal, limit));
   }
 }
 

@@ -1,4 +1,4 @@
-import { ConfigReader } from '../config-reader.js';
+import { CONFIG_LIMITS, ConfigReader } from '../config-reader.js';
 
 /** The fields of a diffusers `AutoencoderTiny` config that shape decoding, validated. */
 export interface AutoencoderTinyConfig {
@@ -19,7 +19,7 @@ export function parseAutoencoderTinyConfig(json: unknown, fileName: string): Aut
   r.requireDefault('upsample_fn', ['nearest']);
   r.requireDefault('upsampling_scaling_factor', [2]);
   const decoderBlockOutChannels = r.intList('decoder_block_out_channels', [64, 64, 64, 64]);
-  const numDecoderBlocks = r.intList('num_decoder_blocks', [3, 3, 3, 1]);
+  const numDecoderBlocks = r.intList('num_decoder_blocks', [3, 3, 3, 1], { max: CONFIG_LIMITS.maxBlockRepeats });
   if (numDecoderBlocks.length !== decoderBlockOutChannels.length) {
     r.fail('num_decoder_blocks', numDecoderBlocks, `${decoderBlockOutChannels.length} entries, one per decoder_block_out_channels entry`);
   }

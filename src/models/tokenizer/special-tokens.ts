@@ -1,4 +1,5 @@
 import { describeValue } from '../../errors.js';
+import { CONFIG_LIMITS } from '../config-reader.js';
 import { TokenizerFileError } from './errors.js';
 
 /** The special tokens and length limit of a CLIP tokenizer, as ids. */
@@ -62,12 +63,25 @@ function tokenContent(raw: unknown): string | null {
   return null;
 }
 
+/**
+ * transformers' `VERY_LARGE_INTEGER` (`int(1e30)`) and `LARGE_INTEGER` (`int(1e20)`): what it
+ * writes as `model_max_length` when a tokenizer states no limit. Both parse to these doubles.
+ */
+const NO_LIMIT_PLACEHOLDERS: readonly number[] = [1e30, 1e20];
+
+/**
+ * `model_max_length`: an integer from 2 to `CONFIG_LIMITS.maxPositionEmbeddings` (it sizes every
+ * `input_ids` row). transformers' "no limit" placeholders mean CLIP's own context length, 77,
+ * the `max_position_embeddings` of every CLIP text encoder; any other value out of range is
+ * refused. Whether it fits a given text encoder is `checkTokenizerFitsTextEncoder`'s check.
+ */
 function readModelMaxLength(config: SpecialTokenSource | null): number {
   const raw = config && typeof config.json === 'object' && config.json !== null ? (config.json as Record<string, unknown>).model_max_length : undefined;
   if (raw === undefined || raw === null) return DEFAULT_MODEL_MAX_LENGTH;
-  // transformers writes 1e30 when a tokenizer has no limit; a CLIP text encoder always has one.
-  if (!Number.isSafeInteger(raw) || (raw as number) < 2) {
-    throw new TokenizerFileError(config!.file, `model_max_length is ${describeValue(raw)}; expected an integer >= 2 (77 for CLIP).`);
+  if (typeof raw === 'number' && NO_LIMIT_PLACEHOLDERS.includes(raw)) return DEFAULT_MODEL_MAX_LENGTH;
+  const max = CONFIG_LIMITS.maxPositionEmbeddings;
+  if (!Number.isSafeInteger(raw) || (raw as number) < 2 || (raw as number) > max) {
+    throw new TokenizerFileError(config!.file, `model_max_length is ${describeValue(raw)}; expected an integer from 2 to ${max} (77 for CLIP), or transformers' no-limit placeholder 1e30.`);
   }
   return raw as number;
 }

@@ -1,4 +1,4 @@
-import { ConfigReader } from '../config-reader.js';
+import { CONFIG_LIMITS, ConfigReader } from '../config-reader.js';
 
 export const DOWN_BLOCK_TYPES = ['CrossAttnDownBlock2D', 'DownBlock2D'] as const;
 export const UP_BLOCK_TYPES = ['CrossAttnUpBlock2D', 'UpBlock2D'] as const;
@@ -89,17 +89,17 @@ export function parseUNetConfig(json: unknown, fileName: string): UNetConfig {
     blockOutChannels,
     downBlockTypes,
     upBlockTypes,
-    layersPerBlock: r.int('layers_per_block', 2),
+    layersPerBlock: r.int('layers_per_block', 2, { max: CONFIG_LIMITS.maxBlockRepeats }),
     normNumGroups: r.int('norm_num_groups', 32),
     normEps: r.number('norm_eps', 1e-5),
     crossAttentionDim: r.int('cross_attention_dim', 1280),
-    headsPerBlock: r.intPerBlock(headsField, n, 8),
+    headsPerBlock: r.intPerBlock(headsField, n, 8, { max: CONFIG_LIMITS.maxHeads }),
     useLinearProjection: r.bool('use_linear_projection', false),
     upcastAttention: r.bool('upcast_attention', false),
     flipSinToCos: r.bool('flip_sin_to_cos', true),
-    freqShift: r.int('freq_shift', 0, 0),
+    freqShift: r.int('freq_shift', 0, { min: 0 }),
     timeCondProjDim: r.intOrNull('time_cond_proj_dim'),
-    sampleSize: r.int('sample_size', 64),
+    sampleSize: r.int('sample_size', 64, { max: CONFIG_LIMITS.maxSampleSize }),
   };
   blockOutChannels.forEach((c, i) => {
     if (c % config.normNumGroups !== 0) r.fail(`block_out_channels[${i}]`, c, `a multiple of norm_num_groups (${config.normNumGroups})`);

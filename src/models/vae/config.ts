@@ -1,4 +1,4 @@
-import { ConfigReader } from '../config-reader.js';
+import { CONFIG_LIMITS, ConfigReader } from '../config-reader.js';
 
 /** The fields of a diffusers `AutoencoderKL` config that shape encoding and decoding, validated. */
 export interface AutoencoderKLConfig {
@@ -44,7 +44,7 @@ export function parseAutoencoderKLConfig(json: unknown, fileName: string): Autoe
     latentChannels: r.int('latent_channels', 4),
     outChannels: r.int('out_channels', 3),
     blockOutChannels,
-    layersPerBlock: r.int('layers_per_block', 1),
+    layersPerBlock: r.int('layers_per_block', 1, { max: CONFIG_LIMITS.maxBlockRepeats }),
     normNumGroups: r.int('norm_num_groups', 32),
     scalingFactor: r.number('scaling_factor', 0.18215),
     shiftFactor: r.number('shift_factor', 0),

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AbortError, DiffusionEngine, type DiffusionOutput, type DiffusionRequest } from '../../../src/index.js';
+import { AbortError, DiffusionEngine, type DiffusionOutput, type DiffusionRequestInit } from '../../../src/index.js';
 import type { WebGPUDiffusionExecutor } from '../../../src/executors/webgpu/executor.js';
 import type { GpuFaultKind } from '../../../src/gpu/fault.js';
 import { repoRoot } from '../../helpers/fixtures.js';
@@ -28,7 +28,7 @@ describe('DiffusionEngine (webgpu, Node + Dawn) after a failure mid-recording', 
   let weightsBytes: number;
   let dispatchesPerStep: number;
 
-  const run = async (request: DiffusionRequest): Promise<DiffusionOutput> => (await engine.step([request]))[0]!;
+  const run = async (request: DiffusionRequestInit): Promise<DiffusionOutput> => (await engine.step([request]))[0]!;
 
   beforeAll(async () => {
     engine = await DiffusionEngine.create({ modelNameOrPath: resolve(repoRoot, 'models/tiny-shapes'), dtype: 'f32' });

@@ -1,3 +1,5 @@
+import { safeSnippet } from './io/snippet.js';
+
 /**
  * Typed errors. Every class sets `name`, because errors that cross a worker boundary
  * (comlink, structured clone) keep only `name`, `message` and `stack`: callers should
@@ -79,7 +81,8 @@ export class HTTPExecutorError extends OmniDiffusionError {
 
 /** Short, safe rendering of a value for error messages. */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  // Config and request values may come from strangers: cut short, controls and bidi overrides escaped.
+  if (typeof value === 'string') return `"${safeSnippet(value, 80)}"`;
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (typeof value === 'bigint') return `${value}n`;
   if (value === null || typeof value !== 'object') return String(value);

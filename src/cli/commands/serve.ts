@@ -116,6 +116,7 @@ export const serveCommand: CommandSpec = {
     try {
       const url = await server.listen(options.port, options.host);
       io.out(`Listening on ${url} (POST ${url}/v1/images/generations, GET ${url}/health); loading ${modelLabel(options.engine)} on ${options.engine.executor}...\n`);
+      for (const line of exposureWarnings(options)) io.err(`Warning: ${line}\n`);
       const engine = await Promise.race([loading, stop.stopped.then(() => null)]);
       if (engine !== null) {
         const adapter = engine.executor instanceof WebGPUDiffusionExecutor ? engine.executor.info?.adapter : undefined;
@@ -137,6 +138,22 @@ export const serveCommand: CommandSpec = {
 };
 
 defineCommand(serveCommand);
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * What a server reachable from other machines should be told: without a key anyone who reaches
+ * the port can generate, and other machines reach it by names the Host check does not allow yet.
+ */
+export function exposureWarnings(options: Pick<ServeOptions, 'host' | 'server'>): string[] {
+  if (LOOPBACK.has(options.host)) return [];
+  const warnings: string[] = [];
+  if (options.server.apiKey === undefined) warnings.push(`listening on ${options.host} without an API key: anyone who can reach this port can generate. Set --api-key or ${API_KEY_ENV}.`);
+  if (options.server.allowedHosts.length === 0) {
+    warnings.push(`requests are served only when their Host header is localhost, 127.0.0.1, [::1] or ${options.host}; add the names clients use with --allowed-hosts (e.g. --allowed-hosts images.example.com,10.0.0.5).`);
+  }
+  return warnings;
+}
 
 /** Resolves on SIGINT, SIGTERM or `signal`; `dispose` removes the process handlers again. */
 function stopSignal(signal: AbortSignal | undefined): { stopped: Promise<void>; dispose(): void } {

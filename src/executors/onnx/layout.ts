@@ -5,6 +5,8 @@ import { parseLenientJson } from '../../io/json.js';
 import type { FetchFileOptions, ModelSource } from '../../io/sources/model-source.js';
 import type { CLIPTokenizer } from '../../models/tokenizer/clip-tokenizer.js';
 import { loadCLIPTokenizer } from '../../models/tokenizer/load.js';
+import { describeValue } from '../../errors.js';
+import { CONFIG_LIMITS } from '../../models/config-reader.js';
 import { OnnxModelFileError } from './errors.js';
 
 /** The three networks of an ONNX Stable Diffusion export, by their path in the repo. */
@@ -19,6 +21,9 @@ export type OnnxNetwork = keyof typeof ONNX_NETWORK_FILES;
 
 /** `scaling_factor` of SD 1.x/2.x VAEs, used when the export carries no `vae_decoder/config.json`. */
 export const DEFAULT_VAE_SCALING_FACTOR = 0.18215;
+
+/** Largest single-file ONNX network read: one protobuf message holds at most 2 GiB. */
+const MAX_ONNX_FILE_BYTES = 2 ** 31;
 
 /** Everything read from an ONNX Stable Diffusion repo, before any session is created. */
 export interface OnnxStableDiffusionFiles {
@@ -57,7 +62,7 @@ export async function readOnnxStableDiffusion(source: ModelSource, options: Fetc
     }
   };
   const network = (path: string): Promise<Uint8Array> =>
-    required(path, async () => readAllBytes((await source.fetchFile(path, options)).stream, options.signal));
+    required(path, async () => readAllBytes((await source.fetchFile(path, options)).stream, options.signal, { maxBytes: MAX_ONNX_FILE_BYTES, file: `${source.id}/${path}` }));
   const schedulerPath = 'scheduler/scheduler_config.json';
   const [textEncoder, unet, vaeDecoder, schedulerText, unetConfig, vaeConfig, tokenizer] = await Promise.all([
     network(ONNX_NETWORK_FILES.textEncoder),
@@ -75,7 +80,7 @@ export async function readOnnxStableDiffusion(source: ModelSource, options: Fetc
     schedulerConfig: jsonObject(parseLenientJson(schedulerText, `${source.id}/${schedulerPath}`), source, schedulerPath),
     vaeScalingFactor: positiveNumber(vaeConfig, 'scaling_factor', source, 'vae_decoder/config.json') ?? DEFAULT_VAE_SCALING_FACTOR,
     vaeScaleFactor: vaeScaleFactor(vaeConfig, source),
-    sampleSize: positiveNumber(unetConfig, 'sample_size', source, 'unet/config.json'),
+    sampleSize: positiveNumber(unetConfig, 'sample_size', source, 'unet/config.json', CONFIG_LIMITS.maxSampleSize),
   };
 }
 
@@ -97,11 +102,11 @@ function jsonObject(value: unknown, source: ModelSource, path: string): JsonObje
   return value as JsonObject;
 }
 
-function positiveNumber(config: JsonObject | null, key: string, source: ModelSource, path: string): number | null {
+function positiveNumber(config: JsonObject | null, key: string, source: ModelSource, path: string, max = Number.MAX_VALUE): number | null {
   if (config === null || config[key] === undefined || config[key] === null) return null;
   const value = config[key];
-  if (typeof value !== 'number' || !(value > 0)) {
-    throw new OnnxModelFileError(path, source.id, `${source.id}/${path}: "${key}" is ${JSON.stringify(value)}; expected a positive number.`);
+  if (typeof value !== 'number' || !(value > 0) || value > max) {
+    throw new OnnxModelFileError(path, source.id, `${source.id}/${path}: "${key}" is ${describeValue(value)}; expected a positive number${max < Number.MAX_VALUE ? ` of at most ${max}` : ''}.`);
   }
   return value;
 }

@@ -74,7 +74,7 @@ describe('image server abuse: hostile bodies', () => {
     const res = await post(url, { prompt: 'x', size: '9'.repeat(500_000) });
     expect(res.status).toBe(400);
     const detail = (await detailOf(res)) as string;
-    expect(detail).toBe(`Invalid size "${'9'.repeat(77)}...": expected "WIDTHxHEIGHT", e.g. "512x512".`);
+    expect(detail).toBe(`Invalid size "${'9'.repeat(80)}… (${500_000 - 80} more characters)": expected "WIDTHxHEIGHT", e.g. "512x512".`);
     await expectStillServes(url);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../../../src/cli/args.js';
-import { serveCommand, serveOptionsFrom } from '../../../../src/cli/commands/serve.js';
+import { exposureWarnings, serveCommand, serveOptionsFrom } from '../../../../src/cli/commands/serve.js';
 import { runCli } from '../../../../src/cli/main.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -44,6 +44,15 @@ describe('omni-diffusion serve arguments', () => {
     );
     expect(o.server).toMatchObject({ maxPromptLength: 500, maxConnections: 16, headersTimeoutMs: 2000, requestTimeoutMs: 4000, keepAliveTimeoutMs: 1000, allowedHosts: ['images.example.com', '10.0.0.5', '[fd00::1]'] });
     expect(o.server.apiKey).toBeUndefined();
+  });
+
+  it('warns a server reachable from other machines about a missing key and the Host check; loopback gets no warning', () => {
+    expect(exposureWarnings(options())).toEqual([]);
+    const open = exposureWarnings(options('--host', '0.0.0.0'));
+    expect(open).toHaveLength(2);
+    expect(open[0]).toMatch(/without an API key.*--api-key or OMNI_DIFFUSION_API_KEY/);
+    expect(open[1]).toMatch(/--allowed-hosts/);
+    expect(exposureWarnings(options('--host', '0.0.0.0', '--api-key', 'sk-1', '--allowed-hosts', 'images.example.com'))).toEqual([]);
   });
 
   it('runs the engine in-process with --in-process', () => {

@@ -119,4 +119,9 @@ describe('readOnnxStableDiffusion', () => {
     const dir = await modelFolder([], { 'vae_decoder/config.json': JSON.stringify({ scaling_factor: 'big' }) });
     await expect(readOnnxStableDiffusion(new LocalFolderSource(dir))).rejects.toThrow(/vae_decoder\/config\.json: "scaling_factor" is "big"/);
   });
+
+  it('rejects a sample_size past the bound every loader shares (1024 latents), naming file and limit', async () => {
+    const dir = await modelFolder([], { 'unet/config.json': JSON.stringify({ sample_size: 1e9 }) });
+    await expect(readOnnxStableDiffusion(new LocalFolderSource(dir))).rejects.toThrow(/unet\/config\.json: "sample_size" is 1000000000; expected a positive number of at most 1024/);
+  });
 });

@@ -165,6 +165,10 @@ export class DiffusionRequest implements DiffusionRequestInit {
     }
     if (init.numOutputsPerPrompt !== undefined) checkPositiveInt('numOutputsPerPrompt', init.numOutputsPerPrompt);
     this.numOutputsPerPrompt = init.numOutputsPerPrompt ?? 1;
+    // Image i uses seed + i: the last one must still be a seed.
+    if (this.seed !== undefined && !Number.isSafeInteger(this.seed + this.numOutputsPerPrompt - 1)) {
+      throw new RequestValidationError('seed', this.seed, `at most ${Number.MAX_SAFE_INTEGER - this.numOutputsPerPrompt + 1} with ${this.numOutputsPerPrompt} images (image i uses seed + i)`);
+    }
     if (init.scheduler !== undefined) {
       if (typeof init.scheduler !== 'string' || init.scheduler.length === 0) {
         throw new RequestValidationError('scheduler', init.scheduler, 'a non-empty scheduler name');

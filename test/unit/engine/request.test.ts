@@ -22,6 +22,7 @@ describe('DiffusionRequest validation', () => {
     ['width', { width: '512' }, /width = "512"/],
     ['seed', { seed: -1 }, /seed = -1/],
     ['seed', { seed: 1.5 }, /seed = 1.5/],
+    ['seed', { seed: Number.MAX_SAFE_INTEGER, numOutputsPerPrompt: 4 }, /seed = 9007199254740991: expected at most 9007199254740988 with 4 images/],
     ['numOutputsPerPrompt', { numOutputsPerPrompt: 0 }, /numOutputsPerPrompt = 0/],
     ['scheduler', { scheduler: '' }, /scheduler = ""/],
     ['requestId', { requestId: 7 }, /requestId = 7/],

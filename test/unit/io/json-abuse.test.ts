@@ -11,15 +11,7 @@ import { JsonParseError } from '../../../src/io/errors.js';
 import { MAX_JSON_DEPTH, parseLenientJson } from '../../../src/io/json.js';
 import { LocalFolderSource } from '../../../src/io/sources/local-folder-source.js';
 import { rejection } from './deadline.js';
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from '../../helpers/thrown.js';
 
 const DEPTH = 100_000;
 

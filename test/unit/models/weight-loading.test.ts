@@ -13,6 +13,7 @@ import { compareTensors } from '../../../src/verify/compare.js';
 import { CpuOps } from '../../helpers/cpu-ops.js';
 import { fixturePath } from '../../helpers/fixtures.js';
 import { trackingOps } from './tracking-ops.js';
+import { thrown } from '../../helpers/thrown.js';
 
 async function fixture(name: string) {
   const fx = (await loadFixture(fixturePath(name))) as ComponentFixture;
@@ -28,15 +29,6 @@ function tamperedUNet(edit: (m: Map<string, SafetensorsTensor>) => void): StateD
   const m = new Map(unet.tensors);
   edit(m);
   return new StateDict(m, 'unet/model.safetensors');
-}
-
-function thrown(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('nothing was thrown');
 }
 
 describe('loading weights into the models', () => {

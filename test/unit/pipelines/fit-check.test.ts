@@ -7,6 +7,7 @@ import { DeviceFitCheck, type FitRequest } from '../../../src/pipelines/fit-chec
 import { DeviceLimitError } from '../../../src/plan/errors.js';
 import { planModel, type PlanConfigs } from '../../../src/plan/plan-model.js';
 import { fixturePath, repoRoot } from '../../helpers/fixtures.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const json = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));
 const tinyShapes: PlanConfigs = {
@@ -20,15 +21,6 @@ const taesd = json(fixturePath('taesd-decoder', 'config.json'));
 
 const device = (limits: Partial<GpuLimits> = {}): GpuCapabilities => ({ shaderF16: true, subgroups: false, limits: { ...DEFAULT_LIMITS, ...limits } });
 const request = (o: Partial<FitRequest> = {}): FitRequest => ({ width: 32, height: 32, batch: 2, images: 1, decoder: 'vae', img2img: false, ...o });
-
-function thrown(fn: () => void): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return expect.fail('expected a throw');
-}
 
 describe('DeviceFitCheck on the bundled tiny-shapes model (pixel space), WebGPU default limits', () => {
   const fit = new DeviceFitCheck(tinyShapes, device(), 'f32', 1);

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { JsonParseError } from '../../../../src/io/errors.js';
 import { CLIPTokenizer, TokenizerFileError } from '../../../../src/models/tokenizer/index.js';
 import { sd1Tokenizer, tokenizerFixtures, type TokenizerFixture } from './tokenizer-fixtures.js';
+import { thrown } from '../../../helpers/thrown.js';
 
 const fixture: TokenizerFixture = tokenizerFixtures()[0]!;
 
@@ -25,15 +26,6 @@ function buildTokenizerJson(mergeForm: 'string' | 'pair'): object {
       merges: mergeForm === 'string' ? merges : merges.map((line) => line.split(' ')),
     },
   };
-}
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('CLIPTokenizer files', () => {

@@ -21,6 +21,12 @@ import { resolveSpecialTokens, type SpecialTokens } from './special-tokens.js';
 import { buildMergeRanks, parseMergesText, parseTokenizerJson, parseVocab, readJsonInput, type JsonFileInput } from './vocab-files.js';
 
 /**
+ * Texts longer than this many UTF-16 units are cleaned and split in pieces of about this
+ * length, each ending with a space, so that a long prompt costs what its first pieces cost.
+ */
+const PIECE_LENGTH = 4096;
+
+/**
  * The files of a tokenizer folder, as text or already parsed. Give `vocab` and `merges` (the
  * layout diffusers repos use) or `tokenizerJson` (the Hugging Face fast-tokenizer file).
  * `DiffusersRepo.readTokenizerFiles` returns this shape.
@@ -119,15 +125,42 @@ export class CLIPTokenizer {
     return new CLIPTokenizer(vocab, ranks, special);
   }
 
-  /** The ids of `text`, without BOS, EOS or padding, and of any length. */
-  encode(text: string): number[] {
+  /**
+   * The ids of `text`, without BOS, EOS or padding. With `maxTokens`, only the first `maxTokens`
+   * ids, the same as the first `maxTokens` of the whole text's ids, at about the cost of the
+   * text's start and never more than linear in the text: it is read in pieces that end at a
+   * space, words past the last needed one are not encoded (each gives at least one id), and a
+   * word longer than the ids can need is encoded by its start (`BytePairEncoder.encodeWordStart`).
+   */
+  encode(text: string, maxTokens = Number.POSITIVE_INFINITY): number[] {
+    if (maxTokens !== Number.POSITIVE_INFINITY && !(Number.isSafeInteger(maxTokens) && maxTokens >= 0)) {
+      throw new TokenizerInputError(`CLIPTokenizer.encode: maxTokens ${String(maxTokens)} must be a non-negative integer, or Infinity for every id.`);
+    }
     const ids: number[] = [];
-    for (const word of splitWords(cleanText(text))) {
-      const special = this.specialIds.get(word);
-      if (special !== undefined) ids.push(special);
-      else for (const id of this.bpe.encodeWord(word)) ids.push(id);
+    // A piece that ends with U+0020 cleans and splits exactly as it does inside the whole text:
+    // NFC neither reorders nor composes across a space, no character reference holds one,
+    // whitespace collapsing and trimming only drop it, the final-sigma rule of lower-casing
+    // stops at it, and no word contains it. So the pieces' ids, concatenated, are the text's.
+    for (let start = 0; start < text.length && ids.length < maxTokens; ) {
+      const space = text.length - start > PIECE_LENGTH ? text.indexOf(' ', start + PIECE_LENGTH - 1) : -1;
+      const end = space < 0 ? text.length : space + 1;
+      this.encodePiece(text.slice(start, end), maxTokens, ids);
+      start = end;
     }
     return ids;
+  }
+
+  /** Appends the ids of `piece` to `ids`, stopping at `maxTokens` ids in all. */
+  private encodePiece(piece: string, maxTokens: number, ids: number[]): void {
+    const bounded = maxTokens !== Number.POSITIVE_INFINITY;
+    // A longer word is cut by `encodeWordStart` anyway, and fills the ids on its own.
+    const wordLimit = bounded ? this.bpe.startBytes(maxTokens - ids.length) + 1 : Number.POSITIVE_INFINITY;
+    for (const word of splitWords(cleanText(piece), wordLimit)) {
+      const special = this.specialIds.get(word);
+      if (special !== undefined) ids.push(special);
+      else for (const id of bounded ? this.bpe.encodeWordStart(word, maxTokens - ids.length) : this.bpe.encodeWord(word)) ids.push(id);
+      if (ids.length >= maxTokens) return;
+    }
   }
 
   /**
@@ -147,9 +180,12 @@ export class CLIPTokenizer {
     const room = maxLength - 2;
     const out = new Int32Array(list.length * maxLength).fill(this.padTokenId);
     list.forEach((text, row) => {
-      const ids = this.encode(text);
+      // One id past the room is enough to tell an over-long prompt, and bounds the work.
+      const ids = this.encode(text, room + 1);
       if (ids.length > room && options.truncation === false) {
-        throw new TokenizerInputError(`CLIPTokenizer.call: text ${row} has ${ids.length} tokens, more than the ${room} that fit in ${maxLength}, and truncation is off.`);
+        throw new TokenizerInputError(
+          `CLIPTokenizer.call: text ${row} has more than the ${room} tokens that fit in ${maxLength}; shorten it, or leave truncation on to cut it.`,
+        );
       }
       const kept = Math.min(ids.length, room);
       const base = row * maxLength;

@@ -21,19 +21,37 @@ describe('cleanText', () => {
 
 describe('splitWords', () => {
   it('splits contractions, letter runs, single digits and other runs', () => {
-    expect(splitWords("it's 2,718 c++ we'll")).toEqual(['it', "'s", '2', ',', '7', '1', '8', 'c', '++', 'we', "'ll"]);
+    expect([...splitWords("it's 2,718 c++ we'll")]).toEqual(['it', "'s", '2', ',', '7', '1', '8', 'c', '++', 'we', "'ll"]);
   });
 
   it('keeps the special tokens whole', () => {
-    expect(splitWords('<|startoftext|>a<|endoftext|>')).toEqual(['<|startoftext|>', 'a', '<|endoftext|>']);
+    expect([...splitWords('<|startoftext|>a<|endoftext|>')]).toEqual(['<|startoftext|>', 'a', '<|endoftext|>']);
   });
 
   it("matches long s as s, as CLIP's case-insensitive pattern does", () => {
-    expect(splitWords("it'ſ")).toEqual(['it', "'ſ"]);
-    expect(splitWords('<|ſtartoftext|>')).toEqual(['<|ſtartoftext|>']);
+    expect([...splitWords("it'ſ")]).toEqual(['it', "'ſ"]);
+    expect([...splitWords('<|ſtartoftext|>')]).toEqual(['<|ſtartoftext|>']);
   });
 
   it('drops U+0345, which no branch of the case-insensitive pattern matches', () => {
-    expect(splitWords('x\u0345y .\u0345')).toEqual(['x', 'y', '.']);
+    expect([...splitWords('x\u0345y .\u0345')]).toEqual(['x', 'y', '.']);
+  });
+});
+
+describe('splitWords with maxLength', () => {
+  it('cuts letter and punctuation runs into pieces of maxLength code points, and leaves other words alone', () => {
+    expect([...splitWords("abcdefg !!!!! it's 12 <|endoftext|> 😂😂😂", 3)]).toEqual(['abc', 'def', 'g', '!!!', '!!', 'it', "'s", '1', '2', '<|endoftext|>', '😂😂😂']);
+  });
+
+  it('splits as without it where no run is longer', () => {
+    const text = "a photo of 3 cats, it's <|startoftext|> 東京 😂🎉!!";
+    expect([...splitWords(text, 5)]).toEqual([...splitWords(text)]);
+  });
+
+  it('yields the first pieces of a 1 MB run without scanning the rest', () => {
+    const words = splitWords('猫'.repeat(2 ** 20), 100);
+    const start = performance.now();
+    expect(words.next().value).toBe('猫'.repeat(100));
+    expect(performance.now() - start).toBeLessThan(50);
   });
 });

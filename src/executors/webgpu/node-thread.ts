@@ -1,6 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { ExecutorDeadError, ExecutorUnavailableError } from '../../errors.js';
 import { nodePortEndpoint, type NodeMessagePort } from '../../worker/node-port.js';
@@ -29,6 +26,9 @@ function threadEntry(): URL {
  * throws or exits is reported as a crash; the next request starts a fresh one.
  */
 export async function launchEngineThread(name: string): Promise<LaunchedHost> {
+  // Node built-ins load here, not at the top: single-file browser bundles (the element) inline
+  // this module, and a static `node:` import there would stop the bundle from loading at all.
+  const [{ existsSync }, { fileURLToPath }, { Worker }] = await Promise.all([import('node:fs'), import('node:url'), import('node:worker_threads')]);
   const entry = threadEntry();
   if (!existsSync(fileURLToPath(entry))) {
     throw new ExecutorUnavailableError(`The engine thread script ${fileURLToPath(entry)} is missing: run \`npm run build\` in the omni-diffusion package, or set worker: false to run the engine in-process.`);

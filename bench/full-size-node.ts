@@ -1,6 +1,6 @@
 import { GpuContext } from '../src/gpu/device.js';
 import type { GpuTensor } from '../src/gpu/tensor.js';
-import { loadFixture, type ComponentFixture } from '../src/io/fixture.js';
+import { loadFixture, type ComponentFixture } from '../tools/verify/fixture/fixture.js';
 import { GpuOps } from '../src/kernels/gpu-ops.js';
 import { CLIPTextModel } from '../src/models/clip/clip-text-model.js';
 import { parseCLIPTextConfig } from '../src/models/clip/config.js';

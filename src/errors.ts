@@ -1,28 +1,72 @@
-import { safeSnippet } from './io/snippet.js';
+import { ERROR_BRAND, registerErrorClass, registeredName } from './error-registry.js';
+import { describeValue } from './describe-value.js';
 
 /**
- * Typed errors. Every class sets `name`, because errors that cross a worker boundary
- * (comlink, structured clone) keep only `name`, `message` and `stack`: callers should
- * branch on `err.name`, not on `instanceof`, when the error may have come from a worker.
+ * Typed errors. Every class has a stable `code` (one per class, named in its documentation)
+ * and a `name`, both on its prototype, and is an `OmniDiffusionError` for `instanceof` (also
+ * the few that extend `TypeError`). An error that crosses a worker boundary is sent as a
+ * `SerializedError` and rebuilt into its class on the caller's side, fields included, so
+ * `instanceof` and `err.field` work there too (see `serializeError`, `deserializeError`).
+ *
+ * Standard errors the library throws for programming mistakes, never for bad input or a
+ * failing environment: `TypeError` for an argument of the wrong kind (`step` given a
+ * non-array, `registerExecutor` given a non-class, a `collectiveRpc` method that does not
+ * exist) and `RangeError` for an internal size or index contract broken by the caller of a
+ * low-level API (a tensor count, a seed outside [0, 2^53), a pool index).
  */
 
-/** Base class of every error this library throws on purpose. */
+/**
+ * Base class of every error this library throws on purpose. Code `ERROR` (a failure no
+ * subclass describes, such as an executor used before `initExecutor`).
+ *
+ * `ConfigValidationError`, `RequestValidationError`, `TensorShapeError`,
+ * `SchedulerConfigError`, `TokenizerInputError` and `ElementAttributeError` extend `TypeError`
+ * (kept so that `instanceof TypeError` still holds for them) and are instances of this class
+ * all the same: `instanceof OmniDiffusionError` checks the brand their registration puts on
+ * their prototype, which `isOmniDiffusionError` checks too.
+ */
 export class OmniDiffusionError extends Error {
+  /** What kind of failure this is, stable across versions and messages: branch on it, not on the message. */
+  declare readonly code: string;
+
+  static {
+    registerErrorClass(this, 'OmniDiffusionError', 'ERROR');
+  }
+
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    this.name = registeredName(new.target);
   }
+
+  /** `instanceof OmniDiffusionError` holds for every registered class, also those that extend `TypeError`; subclasses check their prototype chain as usual. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return this === OmniDiffusionError ? isOmniDiffusionError(value) : Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+}
+
+/** Whether `value` is one of this library's errors (of any class, from any copy of the library): then it has a `code`. */
+export function isOmniDiffusionError(value: unknown): value is OmniDiffusionError {
+  return value instanceof Error && (value as unknown as Record<symbol, unknown>)[ERROR_BRAND] === true;
 }
 
 /**
  * The executor cannot run in this environment (no `navigator.gpu`, no adapter, a missing
  * feature or limit, or a backend that is not built). The engine reacts to this error by
  * trying the configured `fallback` executors; any other init error is thrown as is.
+ * Code `EXECUTOR_UNAVAILABLE`.
  */
-export class ExecutorUnavailableError extends OmniDiffusionError {}
+export class ExecutorUnavailableError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'ExecutorUnavailableError', 'EXECUTOR_UNAVAILABLE');
+  }
+}
 
-/** An `executorClass` string could not be turned into an executor class. */
+/** An `executorClass` string could not be turned into an executor class. Code `EXECUTOR_RESOLUTION`. */
 export class ExecutorResolutionError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'ExecutorResolutionError', 'EXECUTOR_RESOLUTION');
+  }
+
   readonly specifier: string;
   constructor(specifier: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -30,8 +74,13 @@ export class ExecutorResolutionError extends OmniDiffusionError {
   }
 }
 
-/** A `DiffusionConfig` field is invalid. Extends TypeError so that type checks read naturally. */
+/** A `DiffusionConfig` field is invalid. Extends TypeError so that type checks read naturally. Code `CONFIG_INVALID`. */
 export class ConfigValidationError extends TypeError {
+  declare readonly code: string;
+  static {
+    registerErrorClass(this, 'ConfigValidationError', 'CONFIG_INVALID');
+  }
+
   readonly field: string;
   readonly value: unknown;
   constructor(field: string, value: unknown, expected: string) {
@@ -42,8 +91,13 @@ export class ConfigValidationError extends TypeError {
   }
 }
 
-/** A `DiffusionRequest` field is invalid. Thrown before any work starts. */
+/** A `DiffusionRequest` field is invalid. Thrown before any work starts. Code `REQUEST_INVALID`. */
 export class RequestValidationError extends TypeError {
+  declare readonly code: string;
+  static {
+    registerErrorClass(this, 'RequestValidationError', 'REQUEST_INVALID');
+  }
+
   readonly field: string;
   readonly value: unknown;
   constructor(field: string, value: unknown, expected: string) {
@@ -54,20 +108,40 @@ export class RequestValidationError extends TypeError {
   }
 }
 
-/** The engine was closed; create a new one. */
-export class EngineClosedError extends OmniDiffusionError {}
+/** The engine was closed; create a new one. Code `ENGINE_CLOSED`. */
+export class EngineClosedError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'EngineClosedError', 'ENGINE_CLOSED');
+  }
+}
 
-/** The executor can no longer serve requests (its workers or device are gone for good). */
-export class ExecutorDeadError extends OmniDiffusionError {}
+/** The executor can no longer serve requests (its workers or device are gone for good). Code `EXECUTOR_DEAD`. */
+export class ExecutorDeadError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'ExecutorDeadError', 'EXECUTOR_DEAD');
+  }
+}
 
-/** A request was cancelled through its `AbortSignal`. */
-export class AbortError extends OmniDiffusionError {}
+/** A request was cancelled through its `AbortSignal`. Code `ABORTED`. */
+export class AbortError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'AbortError', 'ABORTED');
+  }
+}
 
-/** An operation ran past its time limit. */
-export class TimeoutError extends OmniDiffusionError {}
+/** An operation ran past its time limit. Code `TIMEOUT`. */
+export class TimeoutError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'TimeoutError', 'TIMEOUT');
+  }
+}
 
-/** A remote server answered with an error, an unreadable body or an unexpected image. */
+/** A remote server answered with an error, an unreadable body or an unexpected image. Code `HTTP_EXECUTOR`. */
 export class HTTPExecutorError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'HTTPExecutorError', 'HTTP_EXECUTOR');
+  }
+
   /** HTTP status, or null when no response arrived (network error, timeout). */
   readonly status: number | null;
   /** The server's `detail` field, when it sent one. */
@@ -79,48 +153,9 @@ export class HTTPExecutorError extends OmniDiffusionError {
   }
 }
 
-/** Short, safe rendering of a value for error messages. */
-export function describeValue(value: unknown): string {
-  // Config and request values may come from strangers: cut short, controls and bidi overrides escaped.
-  if (typeof value === 'string') return `"${safeSnippet(value, 80)}"`;
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value === null || typeof value !== 'object') return String(value);
-  if (Array.isArray(value)) return `array(${value.length})`;
-  const ctor = (value as object).constructor?.name;
-  return ctor && ctor !== 'Object' ? `[${ctor}]` : '[object]';
-}
-
-/** Serialisable form of an error, for messages that cross a worker boundary. */
-export interface SerializedError {
-  name: string;
-  message: string;
-  stack?: string;
-}
-
-const errorClasses: Record<string, new (message: string) => Error> = {
-  OmniDiffusionError,
-  ExecutorUnavailableError,
-  EngineClosedError,
-  ExecutorDeadError,
-  AbortError,
-  TimeoutError,
-};
-
-/** Converts any thrown value into a serialisable record that keeps the error kind. */
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
-  return { name: 'Error', message: String(err) };
-}
-
-/** Rebuilds a typed error from `serializeError` output, so `instanceof` works again on this side. */
-export function deserializeError(record: SerializedError): Error {
-  const Ctor = errorClasses[record.name];
-  const err = Ctor ? new Ctor(record.message) : new Error(record.message);
-  err.name = record.name;
-  if (record.stack) err.stack = record.stack;
-  return err;
-}
+export { describeValue } from './describe-value.js';
+export { deserializeError, isSerializedError, serializeError } from './error-transfer.js';
+export type { SerializedError } from './error-transfer.js';
 
 /** Message of any thrown value, prefixed by its kind when that adds information. */
 export function errorMessage(err: unknown): string {

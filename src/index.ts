@@ -12,13 +12,14 @@ export type { CollectiveRpcOptions, DiffusionExecutorClass } from './executors/e
 export type { ExecutorSpec } from './executors/spec.js';
 export { listExecutors, registerExecutor, resolveExecutor } from './executors/registry.js';
 export type { ExecutorLoader, ResolvedExecutor } from './executors/registry.js';
-export {
-  ExternalDiffusionExecutor,
-  HTTPDiffusionExecutor,
-  MultiProcDiffusionExecutor,
-  OnnxDiffusionExecutor,
-  WebGPUDiffusionExecutor,
-} from './executors/builtins.js';
+// Straight from their modules: the registry loads them lazily, and a bundler drops those an app does not import.
+export { ExternalDiffusionExecutor } from './executors/external/executor.js';
+export { HTTPDiffusionExecutor } from './executors/http/executor.js';
+export { MultiProcDiffusionExecutor } from './executors/multiproc/executor.js';
+export { OnnxDiffusionExecutor } from './executors/onnx/executor.js';
+export { WebGPUDiffusionExecutor } from './executors/webgpu/executor.js';
+export type { WebGPUExecutorOptions } from './executors/webgpu/options.js';
+export type { OnnxExecutorOptions } from './executors/onnx/options.js';
 export * from './errors.js';
 export { PngDecodeError, PngTooLargeError, ResponseTooLargeError, UnexpectedResponseError } from './executors/http/errors.js';
 export type { SizeLimitUnit } from './executors/http/errors.js';

@@ -1,3 +1,7 @@
+import { parseArgs as splitArgs } from 'node:util';
+import { registerErrorClass } from '../error-registry.js';
+import { OmniDiffusionError } from '../errors.js';
+
 /** A CLI option: `--name value` (string/number) or `--name` (boolean flag). */
 export interface OptionSpec {
   name: string;
@@ -32,45 +36,44 @@ export interface CommandSpec {
   run(args: ParsedArgs, io: CliIO): Promise<number>;
 }
 
-/** Bad arguments; the CLI prints the message and the usage, and exits with code 2. */
-export class CliUsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CliUsageError';
+/** Bad arguments; the CLI prints the message and the usage, and exits with code 2. Code `CLI_USAGE`. */
+export class CliUsageError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'CliUsageError', 'CLI_USAGE');
   }
 }
 
-/** Parses `argv` against the command's options; unknown options and bad numbers are usage errors. */
+/**
+ * Parses `argv` against the command's options; unknown options, missing values and bad numbers
+ * are usage errors. `--help`/`-h` anywhere before `--` asks for the usage. Splitting the words
+ * is `node:util`'s; what they mean (numbers, `--flag=false`, negative numbers as words) is ours.
+ */
 export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
-  const byName = new Map<string, OptionSpec>();
-  for (const o of spec.options) {
-    byName.set(`--${o.name}`, o);
-    if (o.alias) byName.set(`-${o.alias}`, o);
-  }
+  const byName = new Map(spec.options.map((o) => [o.name, o]));
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const o of spec.options) config[o.name] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.alias ? { short: o.alias } : {}) };
+  // node:util reads "-3" as the short option "3"; here it is a word (a positional, or the value
+  // of `--seed -3`). Each token carries its index, so values are read back from `argv`.
+  const words = argv.map((arg) => (NEGATIVE_NUMBER.test(arg) ? arg.slice(1) : arg));
+  const { tokens } = splitArgs({ args: words, options: config, strict: false, allowPositionals: true, tokens: true });
   const parsed: ParsedArgs = { positionals: [], options: {}, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
-      parsed.help = true;
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      parsed.positionals.push(argv[token.index]!);
       continue;
     }
-    if (arg === '--') {
-      parsed.positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-' || /^-\d/.test(arg)) {
-      parsed.positionals.push(arg);
+    if (token.kind !== 'option') continue;
+    const raw = valueOf(token, argv);
+    if (token.name === 'help') {
+      parsed.help = raw !== 'false';
       continue;
     }
-    const eq = arg.indexOf('=');
-    const key = eq === -1 ? arg : arg.slice(0, eq);
-    const opt = byName.get(key);
-    if (!opt) throw new CliUsageError(`unknown option ${key}`);
+    const opt = byName.get(token.name);
+    if (!opt) throw new CliUsageError(`unknown option ${token.rawName}`);
     if (opt.type === 'boolean') {
-      parsed.options[opt.name] = eq === -1 ? true : arg.slice(eq + 1) !== 'false';
+      parsed.options[opt.name] = raw !== 'false';
       continue;
     }
-    const raw = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (raw === undefined) throw new CliUsageError(`option --${opt.name} needs a value`);
     if (opt.type === 'number') {
       const n = Number(raw);
@@ -81,6 +84,16 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
     }
   }
   return parsed;
+}
+
+const NEGATIVE_NUMBER = /^-\d/;
+
+/** An option token's value as typed: `--out=x`, `-o=x` and `-ox` inline, `--out x` the next word. */
+function valueOf(token: { rawName: string; index: number; value?: string; inlineValue?: boolean }, argv: string[]): string | undefined {
+  if (token.value === undefined) return undefined;
+  if (!token.inlineValue) return argv[token.index + 1];
+  // node:util keeps the "=" of "-o=x"; "--out=x" and "-o=x" both mean "x".
+  return token.rawName.startsWith('--') ? token.value : token.value.replace(/^=/, '');
 }
 
 /** The usage text of one command. */

@@ -12,7 +12,8 @@ export const WEBGPU_INSTALL_HINT = [
   'Or run on a server instead: --executor http --url <vllm-omni or omni-diffusion serve URL>.',
 ].join('\n');
 
-/** Whether an error says WebGPU itself is missing (no adapter, no Dawn), where the hint helps. */
+/** Whether an error says WebGPU has no adapter (Dawn is installed, the Vulkan driver is not), where the hint helps. */
 export function isWebGpuUnavailable(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ExecutorUnavailableError' && /WebGPU/.test(err.message);
+  // A missing `webgpu` package says how to install it; the driver hint would only mislead there.
+  return err instanceof Error && err.name === 'ExecutorUnavailableError' && /WebGPU/.test(err.message) && !/npm install webgpu/.test(err.message);
 }

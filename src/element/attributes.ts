@@ -26,6 +26,31 @@ export const OBSERVED_ATTRIBUTES = [
 
 export type ObservedAttribute = (typeof OBSERVED_ATTRIBUTES)[number];
 
+/**
+ * How an attribute reads back as an element property, named in camelCase (`negative-prompt` →
+ * `negativePrompt`): `text` a string, `''` when absent; `string` the attribute or null; `number`
+ * the attribute as a finite number or null; `boolean` whether it is present.
+ * `init-image` is left out: its property also takes pixels, so the element writes it by hand.
+ */
+export const REFLECTED_ATTRIBUTES = {
+  prompt: 'text',
+  'negative-prompt': 'text',
+  model: 'string',
+  scheduler: 'string',
+  executor: 'string',
+  endpoint: 'string',
+  decoder: 'string',
+  dtype: 'string',
+  variant: 'string',
+  steps: 'number',
+  guidance: 'number',
+  seed: 'number',
+  width: 'number',
+  height: 'number',
+  strength: 'number',
+  autogenerate: 'boolean',
+} as const satisfies Partial<Record<ObservedAttribute, 'text' | 'string' | 'number' | 'boolean'>>;
+
 /** Attributes whose change needs another engine. */
 export const ENGINE_ATTRIBUTES: ReadonlySet<string> = new Set(['model', 'executor', 'endpoint', 'dtype', 'variant']);
 

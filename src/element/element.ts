@@ -15,6 +15,7 @@ import { acquireEngine, type EngineKey, type EngineLease } from './engine-regist
 import type { OmniDiffusionEventMap, OmniErrorDetail, OmniFallbackDetail, OmniImageDetail, OmniProgressDetail } from './events.js';
 import { drawImage, imageToPngBlob } from './image-blob.js';
 import { loadInitImage } from './init-image.js';
+import { defineReflectedProperties, type ReflectedProperties } from './reflect.js';
 import { buildShadowTree, type ElementParts } from './template.js';
 
 /** What the element is doing; reflected as its `state` attribute for styling. */
@@ -23,10 +24,8 @@ export type OmniDiffusionState = 'idle' | 'loading' | 'running' | 'done' | 'canc
 /** Delay before `autogenerate` reacts to attribute changes, so a burst of edits runs once. */
 const AUTOGENERATE_DEBOUNCE_MS = 250;
 
-type StringProp = 'prompt' | 'negative-prompt' | 'model' | 'scheduler' | 'executor' | 'endpoint' | 'decoder' | 'dtype' | 'variant' | 'init-image';
-type NumberProp = 'steps' | 'guidance' | 'seed' | 'width' | 'height' | 'strength';
-
-export interface OmniDiffusionElement {
+/** The attribute properties (`prompt`, `negativePrompt`, `steps`, ...): defined after the class from `REFLECTED_ATTRIBUTES`. */
+export interface OmniDiffusionElement extends ReflectedProperties {
   addEventListener<K extends keyof OmniDiffusionEventMap>(
     type: K,
     listener: (this: OmniDiffusionElement, ev: OmniDiffusionEventMap[K]) => unknown,
@@ -103,53 +102,19 @@ export class OmniDiffusionElement extends HTMLElement {
     if (name === 'autogenerate' ? newValue !== null : this.autogenerate) this.#scheduleAutogenerate();
   }
 
-  get prompt(): string { return this.#str('prompt') ?? ''; }
-  set prompt(v: string) { this.#setStr('prompt', v); }
-  get negativePrompt(): string { return this.#str('negative-prompt') ?? ''; }
-  set negativePrompt(v: string) { this.#setStr('negative-prompt', v); }
-  get model(): string | null { return this.#str('model'); }
-  set model(v: string | null) { this.#setStr('model', v); }
-  get scheduler(): string | null { return this.#str('scheduler'); }
-  set scheduler(v: string | null) { this.#setStr('scheduler', v); }
-  get executor(): string | null { return this.#str('executor'); }
-  set executor(v: string | null) { this.#setStr('executor', v); }
-  get endpoint(): string | null { return this.#str('endpoint'); }
-  set endpoint(v: string | null) { this.#setStr('endpoint', v); }
-  get decoder(): string | null { return this.#str('decoder'); }
-  set decoder(v: string | null) { this.#setStr('decoder', v); }
-  get dtype(): string | null { return this.#str('dtype'); }
-  set dtype(v: string | null) { this.#setStr('dtype', v); }
-  get variant(): string | null { return this.#str('variant'); }
-  set variant(v: string | null) { this.#setStr('variant', v); }
-  get steps(): number | null { return this.#num('steps'); }
-  set steps(v: number | null) { this.#setNum('steps', v); }
-  get guidance(): number | null { return this.#num('guidance'); }
-  set guidance(v: number | null) { this.#setNum('guidance', v); }
-  get seed(): number | null { return this.#num('seed'); }
-  set seed(v: number | null) { this.#setNum('seed', v); }
-  get width(): number | null { return this.#num('width'); }
-  set width(v: number | null) { this.#setNum('width', v); }
-  get height(): number | null { return this.#num('height'); }
-  set height(v: number | null) { this.#setNum('height', v); }
-  get strength(): number | null { return this.#num('strength'); }
-  set strength(v: number | null) { this.#setNum('strength', v); }
-
   /**
    * img2img's init image: the `init-image` URL, or pixels set from script (RGBA pixels such as an
    * `ImageData` or a `DiffusionImage`, or an `ImageBitmap`), which replace the attribute. Null:
    * text-to-image. The request takes its size from the image unless `width`/`height` say otherwise
    * (a mismatch is reported as an error).
    */
-  get initImage(): string | DiffusionImageInput | null { return this.#initPixels ?? this.#str('init-image'); }
+  get initImage(): string | DiffusionImageInput | null { return this.#initPixels ?? this.getAttribute('init-image'); }
   set initImage(v: string | DiffusionImageInput | null) {
     this.#initPixels = typeof v === 'string' ? null : v;
-    if (typeof v === 'string') this.#setStr('init-image', v);
+    if (typeof v === 'string') this.setAttribute('init-image', v);
     else if (this.hasAttribute('init-image')) this.removeAttribute('init-image');
     else if (this.isConnected && this.autogenerate) this.#scheduleAutogenerate();
   }
-
-  get autogenerate(): boolean { return this.hasAttribute('autogenerate'); }
-  set autogenerate(v: boolean) { this.toggleAttribute('autogenerate', v); }
 
   /** What the element is doing now. */
   get state(): OmniDiffusionState {
@@ -360,8 +325,8 @@ export class OmniDiffusionElement extends HTMLElement {
   }
 
   #applyAspect(): void {
-    const w = this.#num('width');
-    const h = this.#num('height');
+    const w = this.width;
+    const h = this.height;
     if (w && h && w > 0 && h > 0) this.#parts.stage.style.setProperty('--_aspect', `${w} / ${h}`);
     else this.#parts.stage.style.removeProperty('--_aspect');
   }
@@ -377,28 +342,9 @@ export class OmniDiffusionElement extends HTMLElement {
   #dispatch<K extends keyof OmniDiffusionEventMap>(type: K, detail: OmniDiffusionEventMap[K]['detail']): void {
     this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
-
-  #str(name: StringProp): string | null {
-    return this.getAttribute(name);
-  }
-
-  #setStr(name: StringProp, value: string | null): void {
-    if (value === null || value === undefined) this.removeAttribute(name);
-    else this.setAttribute(name, String(value));
-  }
-
-  #num(name: NumberProp): number | null {
-    const raw = this.getAttribute(name);
-    if (raw === null || raw.trim() === '') return null;
-    const n = Number(raw);
-    return Number.isFinite(n) ? n : null;
-  }
-
-  #setNum(name: NumberProp, value: number | null): void {
-    if (value === null || value === undefined) this.removeAttribute(name);
-    else this.setAttribute(name, String(value));
-  }
 }
+
+defineReflectedProperties(OmniDiffusionElement.prototype);
 
 function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;

@@ -1,40 +1,21 @@
-import { checkMaxResponseBytes } from '../executors/http/limits.js';
 import { ConfigValidationError } from '../errors.js';
+import { readHttpOptions, type HTTPExecutorOptions } from '../executors/http/options.js';
+import { warnUnknownKeys } from '../executors/options.js';
+import { configKeysOf } from '../executors/registry.js';
 import { checkExecutorSpec, type ExecutorSpec } from '../executors/spec.js';
 import { isModelSource, type ModelSource } from '../io/sources/model-source.js';
 
-/** Which remote API the `http` executor speaks. */
-export type HTTPApiKind = 'openai' | 'a1111';
-
-/** Settings of the `http` executor. */
-export interface HTTPExecutorOptions {
-  /** Server root, e.g. `http://127.0.0.1:8000`. */
-  baseUrl: string;
-  /** Sent as `Authorization: Bearer <apiKey>`; never logged or put in errors. */
-  apiKey?: string;
-  /** Per-attempt time limit in ms (default 120000). */
-  timeoutMs?: number;
-  /** Retries after the first attempt on network errors, 429 and 5xx (default 2). */
-  maxRetries?: number;
-  /** `openai` (vllm-omni `/v1/images/generations`, the default) or `a1111` (`/sdapi/v1/txt2img`). */
-  api?: HTTPApiKind;
-  /** Model name sent to the server; defaults to the config's `modelNameOrPath`. */
-  model?: string;
-  /** Base delay of the exponential backoff in ms (default 250). */
-  retryBaseDelayMs?: number;
-  /**
-   * Largest answer read, in bytes, counted while it streams (after decompression); a larger one
-   * fails with `ResponseTooLargeError` and is not retried. Default: sized to each request (twice
-   * the largest PNGs it can return, as base64, plus 4 MiB), or 256 MiB when the size is the server's.
-   */
-  maxResponseBytes?: number;
-}
+export type { HTTPApiKind, HTTPExecutorOptions } from '../executors/http/options.js';
 
 /** Weight and activation precision. `auto` picks f16 where the device supports it. */
 export type DTypeOption = 'auto' | 'f32' | 'f16';
 
 /** Options of `new DiffusionConfig(...)`. Unknown keys are kept on the config for custom executors. */
 export interface DiffusionConfigOptions {
+  /**
+   * @deprecated Ignored: the pipeline follows the model (its `model_index.json`), and Stable
+   * Diffusion is the one there is. Still accepted (a string) so existing configs keep working.
+   */
   modelClassName?: string;
   /**
    * Hub id (`stabilityai/sd-turbo`), URL, or local folder; or a `ModelSource` object (e.g. a
@@ -42,7 +23,13 @@ export interface DiffusionConfigOptions {
    * this thread (`webgpu` in Node or with `worker: false`, `onnx`) read as it is, uncached.
    */
   modelNameOrPath?: string | ModelSource;
-  /** Number of workers (each with its own device and model); 0 for remote executors. */
+  /**
+   * Engine hosts of the `multiproc` executor, each with its own GPU device and copy of the model
+   * (devices may share one physical GPU); other executors run one host, or none (remote ones).
+   * Default 1.
+   */
+  numHosts?: number;
+  /** @deprecated Use `numHosts`: it counts engine hosts, which need not be distinct GPUs. */
   numGpus?: number;
   /** Shorthand, `"module#Export"` specifier, or executor class. Left out: `webgpu`. */
   executorClass?: ExecutorSpec;
@@ -53,7 +40,7 @@ export interface DiffusionConfigOptions {
   [custom: string]: unknown;
 }
 
-const KNOWN_KEYS = new Set(['modelClassName', 'modelNameOrPath', 'numGpus', 'executorClass', 'dtype', 'fallback', 'http']);
+const KNOWN_KEYS = ['modelClassName', 'modelNameOrPath', 'numHosts', 'numGpus', 'executorClass', 'dtype', 'fallback', 'http'];
 
 /**
  * Engine configuration, validated synchronously.
@@ -73,9 +60,11 @@ const KNOWN_KEYS = new Set(['modelClassName', 'modelNameOrPath', 'numGpus', 'exe
  * ```
  */
 export class DiffusionConfig {
+  /** @deprecated Ignored (see `DiffusionConfigOptions.modelClassName`). */
   modelClassName: string;
   modelNameOrPath: string | ModelSource | null;
-  numGpus: number;
+  /** Engine hosts of the `multiproc` executor (see `DiffusionConfigOptions.numHosts`). */
+  numHosts: number;
   executorClass: ExecutorSpec;
   dtype: DTypeOption;
   fallback: ExecutorSpec[];
@@ -93,10 +82,15 @@ export class DiffusionConfig {
       throw new ConfigValidationError('modelNameOrPath', o.modelNameOrPath, 'a Hub id, URL or path string, or a ModelSource');
     }
     this.modelNameOrPath = o.modelNameOrPath ?? null;
-    if (o.numGpus !== undefined && (typeof o.numGpus !== 'number' || !Number.isInteger(o.numGpus) || o.numGpus < 0)) {
-      throw new ConfigValidationError('numGpus', o.numGpus, 'a non-negative integer');
+    for (const key of ['numHosts', 'numGpus'] as const) {
+      const v = o[key];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) throw new ConfigValidationError(key, v, 'a non-negative integer');
     }
-    this.numGpus = o.numGpus ?? 1;
+    if (o.numHosts !== undefined && o.numGpus !== undefined && o.numHosts !== o.numGpus) {
+      throw new ConfigValidationError('numGpus', o.numGpus, `absent or equal to numHosts (${o.numHosts}); numGpus is numHosts' old name`);
+    }
+    this.numHosts = o.numHosts ?? o.numGpus ?? 1;
+    hostCountKeys.set(this, o.numHosts === undefined && o.numGpus !== undefined ? 'numGpus' : 'numHosts');
     this.executorClass = o.executorClass === undefined || o.executorClass === null ? 'webgpu' : checkExecutorSpec('executorClass', o.executorClass);
     if (o.dtype !== undefined && o.dtype !== 'auto' && o.dtype !== 'f32' && o.dtype !== 'f16') {
       throw new ConfigValidationError('dtype', o.dtype, "'auto', 'f32' or 'f16'");
@@ -104,33 +98,42 @@ export class DiffusionConfig {
     this.dtype = o.dtype ?? 'auto';
     const fallback = o.fallback === undefined || o.fallback === null ? [] : Array.isArray(o.fallback) ? o.fallback : [o.fallback];
     this.fallback = fallback.map((spec, i) => checkExecutorSpec(`fallback[${i}]`, spec));
-    this.http = o.http === undefined || o.http === null ? null : validateHttp(o.http);
+    this.http = o.http === undefined || o.http === null ? null : readHttpOptions(o.http);
     for (const [key, value] of Object.entries(o)) {
-      if (!KNOWN_KEYS.has(key)) this[key] = value;
+      if (!KNOWN_KEYS.includes(key)) this[key] = value;
     }
+    warnUnreadKeys(o, [this.executorClass, ...this.fallback]);
+  }
+
+  /** @deprecated Use `numHosts` (the same number under its old name). */
+  get numGpus(): number {
+    return this.numHosts;
+  }
+
+  set numGpus(value: number) {
+    this.numHosts = value;
   }
 }
 
-function validateHttp(http: unknown): HTTPExecutorOptions {
-  if (typeof http !== 'object' || http === null) throw new ConfigValidationError('http', http, 'an object with baseUrl');
-  const h = http as Record<string, unknown>;
-  if (typeof h.baseUrl !== 'string' || !URL.canParse(h.baseUrl)) {
-    throw new ConfigValidationError('http.baseUrl', h.baseUrl, 'an absolute http(s) URL');
+/** Which of `numHosts` or its old name `numGpus` a config was given, for errors about it. */
+const hostCountKeys = new WeakMap<DiffusionConfig, 'numHosts' | 'numGpus'>();
+
+/** The key a config's host count came from (`numHosts`, or `numGpus` when only that was given), for errors naming it. */
+export function hostCountKey(config: DiffusionConfig): 'numHosts' | 'numGpus' {
+  return hostCountKeys.get(config) ?? 'numHosts';
+}
+
+/**
+ * Warns about each key no executor of the config reads, naming the nearest known one. Skipped
+ * when an executor does not declare its keys (a custom one may read anything).
+ */
+function warnUnreadKeys(options: DiffusionConfigOptions, specs: readonly ExecutorSpec[]): void {
+  const known = new Set(KNOWN_KEYS);
+  for (const spec of specs) {
+    const keys = configKeysOf(spec);
+    if (keys === undefined) return;
+    for (const key of keys) known.add(key);
   }
-  const protocol = new URL(h.baseUrl).protocol;
-  if (protocol !== 'http:' && protocol !== 'https:') throw new ConfigValidationError('http.baseUrl', h.baseUrl, 'an http: or https: URL');
-  if (h.apiKey !== undefined && typeof h.apiKey !== 'string') throw new ConfigValidationError('http.apiKey', '<redacted>', 'a string');
-  for (const key of ['timeoutMs', 'retryBaseDelayMs'] as const) {
-    const v = h[key];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) {
-      throw new ConfigValidationError(`http.${key}`, v, 'a positive number of milliseconds');
-    }
-  }
-  if (h.maxRetries !== undefined && (typeof h.maxRetries !== 'number' || !Number.isInteger(h.maxRetries) || h.maxRetries < 0)) {
-    throw new ConfigValidationError('http.maxRetries', h.maxRetries, 'a non-negative integer');
-  }
-  if (h.api !== undefined && h.api !== 'openai' && h.api !== 'a1111') throw new ConfigValidationError('http.api', h.api, "'openai' or 'a1111'");
-  if (h.model !== undefined && typeof h.model !== 'string') throw new ConfigValidationError('http.model', h.model, 'a string');
-  checkMaxResponseBytes(h.maxResponseBytes);
-  return { ...(h as unknown as HTTPExecutorOptions) };
+  const names = specs.map((s) => (typeof s === 'string' ? s : s.shorthand ?? s.name)).join(', ');
+  warnUnknownKeys('DiffusionConfig', options, known, `the executor${specs.length > 1 ? 's' : ''} ${names}`);
 }

@@ -1,9 +1,9 @@
 import '../executors/builtins.js';
-import { EngineClosedError, ExecutorDeadError, ExecutorUnavailableError, errorMessage } from '../errors.js';
+import { AbortError, EngineClosedError, ExecutorDeadError, ExecutorUnavailableError, OmniDiffusionError, deserializeError, errorMessage } from '../errors.js';
 import type { CollectiveRpcOptions, DiffusionExecutor } from '../executors/executor.js';
 import { resolveExecutor } from '../executors/registry.js';
 import { DiffusionConfig, type DiffusionConfigOptions } from './config.js';
-import { failedOutput, type DiffusionOutput } from './output.js';
+import { errorInfoOf, failedOutput, type DiffusionOutput } from './output.js';
 import { DiffusionRequest, type DiffusionRequestInit } from './request.js';
 
 /**
@@ -112,7 +112,7 @@ export class DiffusionEngine {
       if (!Array.isArray(results) || results.length !== runnable.length) {
         const got = Array.isArray(results) ? `${results.length} outputs` : typeof results;
         results = runnable.map((r) =>
-          failedOutput(r.requestId, new Error(`Executor "${this.executorName}" returned ${got} for ${runnable.length} requests.`)),
+          failedOutput(r.requestId, new OmniDiffusionError(`Executor "${this.executorName}" returned ${got} for ${runnable.length} requests.`)),
         );
       }
       results.forEach((out, k) => {
@@ -123,17 +123,19 @@ export class DiffusionEngine {
   }
 
   /**
-   * Runs one request and resolves with its output, or rejects with the request's error
-   * (`AbortError`, `RequestValidationError`, ...). A convenience over `step`.
+   * Runs one request and resolves with its output, or rejects with the request's error,
+   * rebuilt from the output's `errorInfo` into its class with its fields (`AbortError`,
+   * `RequestValidationError`, `DeviceLimitError`, ...), also when it was thrown in a worker.
+   * An aborted request rejects with its signal's `reason` when that is an `AbortError`.
+   * A convenience over `step`.
    */
   async generate(request: DiffusionRequest | DiffusionRequestInit): Promise<DiffusionOutput> {
     if (!(request instanceof DiffusionRequest)) request = new DiffusionRequest(request);
     const [out] = await this.step([request]);
     if (out!.error !== null) {
-      if (out!.errorName === 'AbortError' && request.signal?.aborted) throw abortReason(request.signal);
-      const err = new Error(out!.error);
-      err.name = out!.errorName ?? 'Error';
-      throw err;
+      const info = out!.errorInfo ?? errorInfoOf(out!.error, out!.errorName);
+      if (info.name === 'AbortError' && request.signal?.aborted) throw abortReason(request.signal);
+      throw deserializeError(info);
     }
     return out!;
   }
@@ -165,18 +167,18 @@ export class DiffusionEngine {
 function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error && reason.name === 'AbortError') return reason;
-  const err = new Error(reason instanceof Error ? reason.message : 'The request was aborted.');
-  err.name = 'AbortError';
-  return err;
+  return new AbortError(reason instanceof Error ? reason.message : 'The request was aborted.');
 }
 
 function normalizeOutput(out: DiffusionOutput, requestId: string): DiffusionOutput {
-  if (out === null || typeof out !== 'object') return failedOutput(requestId, new Error('Executor returned a non-object output.'));
+  if (out === null || typeof out !== 'object') return failedOutput(requestId, new OmniDiffusionError('Executor returned a non-object output.'));
   return {
     requestId: out.requestId ?? requestId,
     images: out.error ? [] : (out.images ?? []),
     error: out.error ?? null,
-    errorName: out.error ? (out.errorName ?? 'Error') : null,
+    errorName: out.error ? (out.errorName ?? out.errorInfo?.name ?? 'Error') : null,
+    // Executors that build outputs by hand may give only `error`: the record is made from it.
+    errorInfo: out.error ? (out.errorInfo ?? errorInfoOf(out.error, out.errorName)) : null,
     trajectoryLatents: out.trajectoryLatents ?? null,
     trajectoryTimesteps: out.trajectoryTimesteps ?? null,
     ...(out.intermediates ? { intermediates: out.intermediates } : {}),

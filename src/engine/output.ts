@@ -1,3 +1,6 @@
+import { errorClassFor } from '../error-registry.js';
+import { serializeError, type SerializedError } from '../error-transfer.js';
+import { errorMessage } from '../errors.js';
 import type { DiffusionImage } from './image.js';
 
 /** Timings and facts about one finished request. */
@@ -34,9 +37,20 @@ export interface DiffusionIntermediates {
 export interface DiffusionOutput {
   requestId: string;
   images: DiffusionImage[];
+  /** Null on success; on failure a one-line summary: the message, prefixed by the class name (`DeviceLimitError: The unet ...`). */
   error: string | null;
-  /** Kind of the error (`AbortError`, `RequestValidationError`, ...), null on success. */
+  /**
+   * Kind of the error (`AbortError`, `RequestValidationError`, ...), null on success.
+   * @deprecated Read `errorInfo.code` (stable) or `errorInfo.name`.
+   */
   errorName?: string | null;
+  /**
+   * The failure as a serialisable record, null on success: `name`, `code`, `message` and the
+   * error class's fields (`field`, `status`, `tensor`, `limit`, ...). `DiffusionEngine` always
+   * sets it on a failed output, also across a worker; `deserializeError(errorInfo)` rebuilds
+   * the error (`generate()` rejects with that).
+   */
+  errorInfo?: SerializedError | null;
   /** Latents after each step, when `returnTrajectoryLatents` was set: one Float32Array per step. */
   trajectoryLatents: Float32Array[] | null;
   trajectoryTimesteps: number[] | null;
@@ -45,17 +59,28 @@ export interface DiffusionOutput {
   metrics: DiffusionMetrics;
 }
 
-/** Builds the output of a request that failed. */
+/** Builds the output of a request that failed: `error`, `errorName` and `errorInfo` from `error`. */
 export function failedOutput(requestId: string, error: unknown): DiffusionOutput {
-  const name = error instanceof Error ? error.name : 'Error';
-  const message = error instanceof Error ? error.message : String(error);
+  const info = serializeError(error);
   return {
     requestId,
     images: [],
-    error: name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message,
-    errorName: name,
+    error: errorMessage(error),
+    errorName: info.name,
+    errorInfo: info,
     trajectoryLatents: null,
     trajectoryTimesteps: null,
     metrics: {},
   };
+}
+
+/**
+ * The `errorInfo` of an output an executor built by hand with only `error` and `errorName`:
+ * the class's code where the name is one of the library's, the message without its name prefix.
+ */
+export function errorInfoOf(error: string, errorName: string | null | undefined): SerializedError {
+  const name = errorName || 'Error';
+  const message = error.startsWith(`${name}: `) ? error.slice(name.length + 2) : error;
+  const code = (errorClassFor(undefined, name)?.prototype as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? { name, code, message } : { name, message };
 }

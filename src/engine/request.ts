@@ -219,12 +219,19 @@ export class DiffusionRequest implements DiffusionRequestInit {
     this.onProgress = init.onProgress;
   }
 
-  /** The request's plain data, without the signal and callback (which cannot be cloned). */
-  toJSON(): Omit<DiffusionRequestInit, 'signal' | 'onProgress'> {
+  /**
+   * The request's plain data, without the signal and callback (which cannot be cloned). Every
+   * data field is included by construction: this is what crosses a worker boundary, so a new
+   * field reaches the engine host without a hand-written wire shape.
+   */
+  toJSON(): DiffusionRequestData {
     const { signal: _signal, onProgress: _onProgress, ...rest } = this;
     return rest;
   }
 }
+
+/** A validated request's data fields: `DiffusionRequest` without its signal, callback and methods. */
+export type DiffusionRequestData = Omit<{ [K in keyof DiffusionRequest as DiffusionRequest[K] extends (...args: never[]) => unknown ? never : K]: DiffusionRequest[K] }, 'signal' | 'onProgress'>;
 
 function isAbortSignal(value: unknown): value is AbortSignal {
   return (

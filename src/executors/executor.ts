@@ -18,6 +18,15 @@ export interface CollectiveRpcOptions {
  * putting per-request failures in `error`; it rejects only when the executor itself is broken.
  */
 export abstract class DiffusionExecutor {
+  /**
+   * The custom config fields this executor reads (beyond `DiffusionConfig`'s own). Declared, they
+   * let `new DiffusionConfig` warn about a key no executor of the config reads, naming the nearest
+   * known one (a typo would otherwise be ignored); left undeclared, no such check is made.
+   */
+  static readonly configKeys?: readonly string[];
+  /** The registry shorthand of a built-in executor, so a class reference is reported by it. */
+  static readonly shorthand?: string;
+
   /** The engine config, including any custom fields. */
   readonly config: DiffusionConfig;
   #closing: Promise<void> | null = null;
@@ -74,7 +83,7 @@ export abstract class DiffusionExecutor {
 }
 
 /** A concrete executor class, as accepted by `executorClass` and `registerExecutor`. */
-export type DiffusionExecutorClass = new (config: DiffusionConfig) => DiffusionExecutor;
+export type DiffusionExecutorClass = (new (config: DiffusionConfig) => DiffusionExecutor) & Pick<typeof DiffusionExecutor, 'configKeys' | 'shorthand'>;
 
 /** Resolves like `promise`, or rejects with `TimeoutError` after `timeoutMs`. */
 export function withTimeout<T>(promise: Promise<T>, timeoutMs: number | undefined, what: string): Promise<T> {

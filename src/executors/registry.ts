@@ -5,21 +5,51 @@ import { assertExecutorClass, isClass, type ExecutorSpec } from './spec.js';
 /** Loads an executor class on first use, so heavy backends cost nothing until chosen. */
 export type ExecutorLoader = () => Promise<unknown>;
 
-const registry = new Map<string, DiffusionExecutorClass | ExecutorLoader>();
+/** What `registerExecutor` knows of an executor before loading it. */
+export interface ExecutorRegistration {
+  /**
+   * The custom config fields the executor reads, as its class's `configKeys`: given for a loader,
+   * they let a config be checked for misspelt keys without loading the executor.
+   */
+  configKeys?: readonly string[];
+}
+
+interface Entry {
+  /** The class once known: given, or loaded by `load`. */
+  cls: DiffusionExecutorClass | null;
+  load: ExecutorLoader | null;
+  configKeys: readonly string[] | undefined;
+}
+
+const registry = new Map<string, Entry>();
 
 /**
  * Registers an executor under a shorthand name. `classOrLoader` is the class itself or a
- * function returning (a promise of) the class or a module whose default export is the class.
+ * function returning (a promise of) the class or a module whose default export is the class;
+ * a loader runs on first use, so an executor nobody picks is never loaded (nor bundled eagerly).
  */
-export function registerExecutor(name: string, classOrLoader: DiffusionExecutorClass | ExecutorLoader): void {
+export function registerExecutor(name: string, classOrLoader: DiffusionExecutorClass | ExecutorLoader, registration: ExecutorRegistration = {}): void {
   if (typeof name !== 'string' || !/^[A-Za-z][\w-]*$/.test(name)) {
     throw new TypeError(`registerExecutor: name ${describeValue(name)} must be a word (letters, digits, "-" or "_"), not a module specifier.`);
   }
   if (typeof classOrLoader !== 'function') {
     throw new TypeError(`registerExecutor("${name}"): expected a DiffusionExecutor subclass or a loader function, got ${describeValue(classOrLoader)}.`);
   }
-  if (isClass(classOrLoader)) assertExecutorClass(classOrLoader, `registerExecutor("${name}")`);
-  registry.set(name, classOrLoader);
+  if (isClass(classOrLoader)) {
+    assertExecutorClass(classOrLoader, `registerExecutor("${name}")`);
+    registry.set(name, { cls: classOrLoader, load: null, configKeys: registration.configKeys ?? classOrLoader.configKeys });
+  } else {
+    registry.set(name, { cls: null, load: classOrLoader as ExecutorLoader, configKeys: registration.configKeys });
+  }
+}
+
+/**
+ * The custom config fields the executor `spec` reads, or undefined where that is not known
+ * (a specifier, a loader registered without `configKeys`, a class that declares none).
+ */
+export function configKeysOf(spec: ExecutorSpec): readonly string[] | undefined {
+  if (typeof spec === 'function') return Object.hasOwn(spec, 'configKeys') ? spec.configKeys : undefined;
+  return registry.get(spec)?.configKeys;
 }
 
 /** Names accepted as `executorClass` shorthands. */
@@ -41,22 +71,26 @@ export async function resolveExecutor(spec: ExecutorSpec): Promise<ResolvedExecu
   }
   const entry = registry.get(spec);
   if (entry !== undefined) {
-    if (isClass(entry)) return { cls: entry as DiffusionExecutorClass, name: spec };
+    if (entry.cls) return { cls: entry.cls, name: spec };
     let loaded: unknown;
     try {
-      loaded = await (entry as ExecutorLoader)();
+      loaded = await entry.load!();
     } catch (cause) {
       throw new ExecutorResolutionError(spec, `Executor "${spec}" failed to load: ${messageOf(cause)}.`, { cause });
     }
     const cls = isClass(loaded) ? loaded : (loaded as { default?: unknown } | null)?.default;
     assertExecutorClass(cls, `executor "${spec}"`);
+    // Later resolutions, and naming a class reference, need no second load.
+    entry.cls = cls;
     return { cls, name: spec };
   }
   return { cls: await importSpecifier(spec), name: spec };
 }
 
 function nameOfClass(cls: DiffusionExecutorClass): string {
-  for (const [name, entry] of registry) if (entry === cls) return name;
+  for (const [name, entry] of registry) if (entry.cls === cls) return name;
+  // A built-in passed as a class before its shorthand was ever resolved (its loader not yet run).
+  if (Object.hasOwn(cls, 'shorthand') && typeof cls.shorthand === 'string') return cls.shorthand;
   return cls.name || 'anonymous';
 }
 

@@ -60,13 +60,38 @@ async function loadDawn(): Promise<GPU> {
     const name = 'webgpu';
     mod = (await import(/* @vite-ignore */ name)) as typeof mod;
   } catch (err) {
-    throw new ExecutorUnavailableError(`WebGPU is not available in Node: the "webgpu" package failed to load (${String(err)}). ${NODE_HINT}`, { cause: err });
+    throw dawnLoadError(err);
   }
   // Dawn's objects check their arguments against the GPU* globals (GPUBufferUsage, ...).
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   const gpu = mod.create([]);
   dawnGpus.add(gpu);
   return gpu;
+}
+
+/**
+ * The error for a failed `import('webgpu')`. `webgpu` is an optional peer dependency (Dawn's
+ * native binaries are 130 MB that browser apps must not download), so a missing package is the
+ * common case and gets the command that fixes it; anything else (the native addon, a missing
+ * dependency of the package) keeps its own message.
+ */
+export function dawnLoadError(err: unknown): ExecutorUnavailableError {
+  if (isMissingPackage(err, 'webgpu')) {
+    return new ExecutorUnavailableError(
+      'WebGPU is not available in Node: the optional peer dependency "webgpu" (Dawn) is not installed. Run `npm install webgpu`, or use another executor (http, onnx).',
+      { cause: err },
+    );
+  }
+  return new ExecutorUnavailableError(`WebGPU is not available in Node: the "webgpu" package failed to load (${String(err)}). ${NODE_HINT}`, { cause: err });
+}
+
+/**
+ * Whether `err` is Node's "Cannot find package 'name'" for `name` itself: a package it imports
+ * that is missing names that package instead, with `name` only inside a path.
+ */
+function isMissingPackage(err: unknown, name: string): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && err instanceof Error && err.message.includes(`'${name}'`);
 }
 
 /** Requests an adapter and a device that meets `requirements`, or throws `ExecutorUnavailableError` saying what is missing. */

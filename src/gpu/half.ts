@@ -1,7 +1,8 @@
 /**
- * Host-side IEEE binary16 conversion. f16 tensors have the same bytes whether the device stores
- * them as `array<f16>` (shader-f16) or packed two per u32 (read with `unpack2x16float`, low half
- * first), so uploads and reads share these two functions.
+ * Host-side IEEE binary16 conversion, the library's only one (safetensors F16 decoding in
+ * `io/dtypes.ts` builds its lookup table from `fromHalfBits`). It has no GPU imports. f16 tensors
+ * have the same bytes whether the device stores them as `array<f16>` (shader-f16) or packed two
+ * per u32 (read with `unpack2x16float`, low half first), so uploads and reads share these functions.
  */
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

@@ -1,20 +1,20 @@
 import prelude from '../../shaders/prelude.wgsl?raw';
 import { TensorShapeError } from './errors.js';
 import { preprocess, type ShaderDefines } from './preprocess.js';
+import { reflectUniforms, type UniformLayout } from './uniforms.js';
 
 /** Access of a storage binding as the WGSL declares it. */
 export type StorageAccess = 'read' | 'read_write';
 
 /**
- * A compute kernel: one entry point of one WGSL family file. Define each once at module level
- * (`defineKernel`); the pipeline cache is keyed on this object, so the source text is never
- * hashed or compared.
+ * A compute kernel as declared: one entry point of one WGSL family file.
  *
- * Binding convention, fixed for every kernel: `@group(0) @binding(0)` is the uniform struct
- * (all 4-byte scalars: u32, i32, f32, in the order `dispatch` passes them), `@binding(1..)` are
- * the storage buffers in `storage` order (at most 8).
+ * Binding convention, fixed for every kernel: `@group(0) @binding(0)` is the uniform struct the
+ * entry point reads (scalars and vectors of u32, i32, f32; `dispatch` takes its values by field
+ * name and packs them as the WGSL declares them), `@binding(1..)` are the storage buffers in
+ * `storage` order (at most 8).
  */
-export interface KernelDef {
+export interface KernelSpec {
   /** The WGSL family (file name without extension): part of error messages and labels. */
   readonly family: string;
   readonly entryPoint: string;
@@ -23,30 +23,19 @@ export interface KernelDef {
   readonly storage: readonly StorageAccess[];
 }
 
-/** Declares a kernel. */
-export function defineKernel(def: KernelDef): KernelDef {
-  return Object.freeze({ ...def, storage: Object.freeze([...def.storage]) });
+/**
+ * A declared kernel with its uniform layout reflected from the WGSL. Define each once at module
+ * level (`defineKernel`); the pipeline cache is keyed on this object, so the source text is
+ * never hashed or compared.
+ */
+export interface KernelDef extends KernelSpec {
+  readonly uniforms: UniformLayout;
 }
 
-/** A uniform scalar, tagged with its WGSL type. */
-export type UniformValue = { readonly u32: number } | { readonly i32: number } | { readonly f32: number };
-
-export const u32 = (v: number): UniformValue => ({ u32: v });
-export const i32 = (v: number): UniformValue => ({ i32: v });
-export const f32 = (v: number): UniformValue => ({ f32: v });
-
-/** Packs uniforms as a WGSL struct of 4-byte scalars, padded to 16 bytes (uniform structs round up to 16). */
-export function packUniforms(values: readonly UniformValue[]): ArrayBuffer {
-  const buf = new ArrayBuffer(Math.max(16, Math.ceil((values.length * 4) / 16) * 16));
-  const view = new DataView(buf);
-  values.forEach((v, i) => {
-    if ('u32' in v) {
-      if (!Number.isInteger(v.u32) || v.u32 < 0 || v.u32 > 0xffffffff) throw new TensorShapeError(`uniform ${i}: ${v.u32} is not a u32`);
-      view.setUint32(i * 4, v.u32, true);
-    } else if ('i32' in v) view.setInt32(i * 4, v.i32, true);
-    else view.setFloat32(i * 4, v.f32, true);
-  });
-  return buf;
+/** Declares a kernel, reflecting its uniform struct from the source once. */
+export function defineKernel(spec: KernelSpec): KernelDef {
+  const uniforms = reflectUniforms(spec.source, spec.entryPoint, spec.family);
+  return Object.freeze({ family: spec.family, entryPoint: spec.entryPoint, source: spec.source, storage: Object.freeze([...spec.storage]), uniforms });
 }
 
 /**

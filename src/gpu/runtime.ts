@@ -1,21 +1,15 @@
-import { GpuDeviceLostError, GpuValidationError, TensorShapeError } from './errors.js';
-import { BindGroupCache } from './bind-group-cache.js';
-import { BufferPool, type PooledBuffer } from './buffer-pool.js';
-import { decodeHalf, encodeHalf } from './half.js';
-import {
-  bindGroupLayout,
-  foldWorkgroups,
-  getPipeline,
-  packUniforms,
-  type KernelDef,
-  type UniformValue,
-} from './kernel.js';
+import { TensorAllocator } from './allocator.js';
+import type { BufferPool } from './buffer-pool.js';
+import { DeviceRecorder } from './device-recorder.js';
+import { TensorShapeError } from './errors.js';
 import { GPU_FAULT_KINDS, type GpuFault } from './fault.js';
+import { foldWorkgroups, type KernelDef } from './kernel.js';
 import { DEFAULT_LIMITS, deviceCapabilities, MAX_STORAGE_BINDINGS, type GpuCapabilities, type GpuLimits } from './limits.js';
+import { PlanRecorder } from './plan-recorder.js';
 import type { ShaderDefines } from './preprocess.js';
-import { align4, bytesPerElement, GpuTensor, numel, planChunks, TensorStorage, type GpuDType, type TensorChunk } from './tensor.js';
-import { BufferUsage, MapMode } from './usage.js';
-import { WorkTracker } from './work.js';
+import type { CommandRecorder } from './recorder.js';
+import { bytesPerElement, GpuTensor, numel, type GpuDType, type TensorChunk } from './tensor.js';
+import { packUniforms, type UniformValues } from './uniforms.js';
 
 /** `execute` runs on a device; `plan` only does shapes and accounting (no device, no buffers). */
 export type RuntimeMode = 'execute' | 'plan';
@@ -47,8 +41,8 @@ export interface RuntimeStats {
 export interface DispatchArgs {
   /** Storage bindings 1..n, in the kernel's `storage` order: a single-chunk tensor or one chunk of a tensor. */
   readonly bindings: readonly (GpuTensor | TensorChunk)[];
-  /** The uniform struct at binding 0. */
-  readonly uniforms?: readonly UniformValue[];
+  /** The uniform struct at binding 0, by WGSL field name (see `UniformValues`); omit for a kernel that reads none. */
+  readonly uniforms?: UniformValues;
   /** Preprocessor flags; `SHADER_F16` is added by the runtime. */
   readonly defines?: ShaderDefines;
   /** `override` constants (workgroup and tile sizes). */
@@ -56,31 +50,6 @@ export interface DispatchArgs {
   /** A workgroup count to fold into a grid, or an explicit grid (each dimension checked against the limit). */
   readonly workgroups: number | readonly [number, number, number];
 }
-
-const UNIFORM_CHUNK_BYTES = 65_536;
-
-/**
- * The share of a submission's measured GPU time that a host-polling wait sleeps through before
- * it starts polling: short enough that a faster submission is not slept past by much (the next
- * one is queued behind it, so the GPU stays busy meanwhile), long enough to skip most polling.
- */
-const POLITE_WAIT_SHARE = 0.85;
-
-/** A fence mapped within this many ms of the first poll had finished before it. */
-const ALREADY_DONE_MS = 1.5;
-/** What the estimate shrinks by when a fence had finished before the wait woke up. */
-const OVERSLEPT_SHRINK = 0.75;
-
-/** A fence: its 4-byte mappable buffer, copied into at the end of a submission. */
-interface Fence {
-  readonly buffer: GPUBuffer;
-  readonly submittedAt: number;
-  /** The submission's work signature: its dispatch and workgroup counts. */
-  readonly work: string;
-}
-
-/** Distinct work signatures whose GPU time is remembered (then the memory starts over). */
-const MAX_WAIT_ESTIMATES = 256;
 
 /** How the runtime waits. */
 export interface RuntimeOptions {
@@ -91,17 +60,16 @@ export interface RuntimeOptions {
   hostPolling?: boolean;
 }
 
-interface UniformChunk {
-  buffer: GPUBuffer;
-  staging: Uint8Array<ArrayBuffer>;
-  used: number;
-}
 
 /**
  * The runtime every kernel binding runs on: tensors, the buffer pool, the pipeline cache and the
  * current command encoder. Ops record into the encoder; `flush()` submits, `read()` flushes and
  * maps. In plan mode the same bindings run through the same code with no device: shapes,
  * chunking, dispatch validation and byte accounting happen, GPU work does not.
+ *
+ * A facade over its parts: a `TensorAllocator` (pool, chunking, work tracking) and a
+ * `CommandRecorder`, device-backed or plan-only; what both modes share (validation, fault
+ * injection, counters) lives here.
  */
 export class GpuRuntime {
   readonly mode: RuntimeMode;
@@ -109,39 +77,12 @@ export class GpuRuntime {
   readonly device: GPUDevice | null;
   readonly capabilities: GpuCapabilities;
   readonly pool: BufferPool;
-  #encoder: GPUCommandEncoder | null = null;
-  /**
-   * The compute pass consecutive dispatches share: one pass per dispatch costs a pass begin/end
-   * each in Dawn, which dominates small models. WebGPU still orders the dispatches' storage
-   * accesses inside a pass; a copy or a submit ends it.
-   */
-  #pass: GPUComputePassEncoder | null = null;
-  #scopeOpen = false;
-  /** First WebGPU error of the flushed segments not yet checked; one chain, so unchecked flushes don't pile up. */
-  #pendingError: Promise<GPUError | null> = Promise.resolve(null);
-  /** The fence of the last `syncPrevious` submission, not yet waited for. */
-  #lastFence: Fence | null = null;
-  #fencePool: GPUBuffer[] = [];
-  #fenceSource: GPUBuffer | null = null;
-  /**
-   * Smoothed GPU time of `syncPrevious` submissions by work signature: the steps of one model at
-   * one size share a signature, so the estimate carries over from one image to the next but not
-   * to other work.
-   */
-  #waitEstimates = new Map<string, number>();
-  #lastWaitedWork: string | null = null;
-  #submissionDispatches = 0;
-  #submissionWorkgroups = 0;
-  #lastFenceDone = 0;
-  #uniformChunks: UniformChunk[] = [];
-  #bindGroups = new BindGroupCache();
-  #uniformChunkIndex = 0;
-  #lost: GPUDeviceLostInfo | null = null;
+  readonly #allocator: TensorAllocator;
+  readonly #recorder: CommandRecorder;
   #activationDtype: 'f32' | 'f16' = 'f32';
-  #work = new WorkTracker();
   /** An armed fault and the dispatches left before it fires. */
   #fault: { kind: GpuFault['kind']; countdown: number } | null = null;
-  #stats = { dispatches: 0, copies: 0, submits: 0, pipelinesCompiled: 0, largestBindingBytes: 0 };
+  #stats = { dispatches: 0, copies: 0, largestBindingBytes: 0 };
 
   /** Waits for the GPU sleep before polling (see `RuntimeOptions.hostPolling`). */
   readonly hostPolling: boolean;
@@ -153,10 +94,11 @@ export class GpuRuntime {
     this.mode = device ? 'execute' : 'plan';
     this.device = device;
     this.capabilities = capabilities;
-    this.pool = new BufferPool(device, capabilities.limits.maxBufferSize);
-    device?.lost.then((info) => {
-      this.#lost = info;
-    });
+    this.#allocator = new TensorAllocator(device, capabilities.limits.maxBufferSize);
+    this.pool = this.#allocator.pool;
+    this.#recorder = device
+      ? new DeviceRecorder(device, this.pool, capabilities.shaderF16, capabilities.limits.minUniformBufferOffsetAlignment, this.hostPolling)
+      : new PlanRecorder(this.pool);
   }
 
   /** A plan-mode runtime: no device is needed, so it runs anywhere (e.g. to size a full model under default limits). */
@@ -215,7 +157,7 @@ export class GpuRuntime {
   }
 
   get stats(): RuntimeStats {
-    return { ...this.#stats, bindGroupsCreated: this.#bindGroups.stats.misses };
+    return { ...this.#stats, ...this.#recorder.counts };
   }
 
   /** Preprocessor flags for a tensor bound under `role`: `<role>_F16` (array<f16>) or `<role>_F16_PACKED` (array<u32>); neither for f32. */
@@ -234,13 +176,7 @@ export class GpuRuntime {
     if (data.length !== numel(shape)) throw new TensorShapeError(`upload: ${data.length} values for shape [${shape}]`);
     if ((dtype === 'i32') !== data instanceof Int32Array) throw new TensorShapeError(`upload: ${dtype} tensor from ${data.constructor.name}`);
     const t = this.#allocate(shape, dtype, true);
-    if (!this.device) return t;
-    const bytes = dtype === 'f16' ? encodeHalf(data as Float32Array) : data;
-    for (const chunk of t.chunks) {
-      const part = bytes.subarray(chunk.elementOffset, chunk.elementOffset + chunk.elements);
-      const raw = new Uint8Array(part.buffer as ArrayBuffer, part.byteOffset, part.byteLength);
-      this.device.queue.writeBuffer(chunk.buffer!, 0, raw.byteLength === chunk.byteSize ? raw : copyPadded(raw, chunk.byteSize));
-    }
+    this.#recorder.write(t, 0, data);
     return t;
   }
 
@@ -262,18 +198,7 @@ export class GpuRuntime {
     if (offset < 0 || offset + values.length > t.size || (half && (offset % 2 === 1 || (values.length % 2 === 1 && offset + values.length !== t.size)))) {
       throw new TensorShapeError(`writeElements: ${values.length} values at ${offset} do not fit [${t.shape}] ${t.dtype} on 4-byte boundaries`);
     }
-    if (!this.device) return;
-    const device = this.#live();
-    const bytes = half ? encodeHalf(values as Float32Array) : values;
-    for (const chunk of t.chunks) {
-      const start = Math.max(offset, chunk.elementOffset);
-      const end = Math.min(offset + values.length, chunk.elementOffset + chunk.elements);
-      if (start >= end) continue;
-      const part = bytes.subarray(start - offset, end - offset);
-      const raw = new Uint8Array(part.buffer as ArrayBuffer, part.byteOffset, part.byteLength);
-      const at = (start - chunk.elementOffset) * bytesPerElement(t.dtype);
-      device.queue.writeBuffer(chunk.buffer!, at, raw.byteLength % 4 === 0 ? raw : copyPadded(raw, raw.byteLength));
-    }
+    this.#recorder.write(t, offset, values);
   }
 
   /** Same storage, new shape (no copy). Release each view separately. */
@@ -283,11 +208,7 @@ export class GpuRuntime {
 
   /** Releases a view; the memory goes back to the pool when its last view is released. */
   release(t: GpuTensor): void {
-    const storage = t.storage;
-    if (t.markReleased()) {
-      this.#work.released(storage);
-      for (const p of storage.pooled) this.pool.release(p);
-    }
+    this.#allocator.release(t);
   }
 
   /**
@@ -299,15 +220,10 @@ export class GpuRuntime {
    * Weights the work loads to keep (a lazily loaded component) must be loaded before it starts.
    */
   async work<R>(run: () => Promise<R>): Promise<R> {
-    this.#work.begin();
-    try {
-      const result = await run();
-      this.#work.end();
-      return result;
-    } catch (err) {
-      this.#abandon(this.#work.end());
-      throw err;
-    }
+    return this.#allocator.work(run, () => {
+      this.#recorder.abandon();
+      this.#fault = null;
+    });
   }
 
   /**
@@ -315,12 +231,7 @@ export class GpuRuntime {
    * loads on first use and keeps). Only that request records meanwhile: it awaits the load.
    */
   async keep<R>(load: () => Promise<R>): Promise<R> {
-    this.#work.pause();
-    try {
-      return await load();
-    } finally {
-      this.#work.resume();
-    }
+    return this.#allocator.keep(load);
   }
 
   /**
@@ -339,35 +250,7 @@ export class GpuRuntime {
    * length, so host-side control flow around a planned model still runs.
    */
   async read(t: GpuTensor): Promise<Float32Array> {
-    const chunks = t.chunks;
-    if (!this.device) return new Float32Array(t.size);
-    const device = this.#live();
-    const encoder = this.#encoderNow();
-    this.#endPass();
-    const staging = chunks.map((c) => {
-      const b = device.createBuffer({ size: c.byteSize, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
-      encoder.copyBufferToBuffer(c.buffer!, 0, b, 0, c.byteSize);
-      return b;
-    });
-    const dtype = t.dtype;
-    this.flush();
-    try {
-      await Promise.all(staging.map((b) => b.mapAsync(MapMode.READ)));
-    } catch (err) {
-      throw this.#lost ? this.#lostError() : err;
-    }
-    this.#retireFence();
-    await this.#checkErrors();
-    const out = new Float32Array(t.size);
-    chunks.forEach((c, i) => {
-      const mapped = staging[i]!.getMappedRange();
-      const values =
-        dtype === 'f16' ? decodeHalf(new Uint16Array(mapped, 0, c.elements)) : dtype === 'i32' ? Float32Array.from(new Int32Array(mapped, 0, c.elements)) : new Float32Array(mapped, 0, c.elements);
-      out.set(values, c.elementOffset);
-      staging[i]!.unmap();
-      staging[i]!.destroy();
-    });
-    return out;
+    return this.#recorder.read(t.chunks, t.dtype, t.size);
   }
 
   /** Records one kernel dispatch into the current encoder's open compute pass. */
@@ -387,24 +270,9 @@ export class GpuRuntime {
     }
     if (this.#fault && this.#fault.countdown-- === 0) this.#raiseFault(name, chunks[0]);
     this.#stats.dispatches++;
-    this.#submissionDispatches++;
-    this.#submissionWorkgroups += grid[0] * grid[1] * grid[2];
     for (const c of chunks) if (c.byteSize > this.#stats.largestBindingBytes) this.#stats.largestBindingBytes = c.byteSize;
-    const uniforms = packUniforms(args.uniforms ?? []);
-    if (!this.device) return;
-    const device = this.#live();
-    const defines = { ...args.defines, SHADER_F16: this.shaderF16 };
-    const pipeline = getPipeline(device, kernel, defines, args.constants ?? {}, () => this.#stats.pipelinesCompiled++);
-    const uniform = this.#uniformSlot(device, uniforms);
-    const bindGroup = this.#bindGroups.get(device, bindGroupLayout(device, kernel), {
-      uniform: uniform.buffer,
-      uniformSize: uniform.size,
-      storage: chunks,
-    });
-    this.#pass ??= this.#encoderNow().beginComputePass();
-    this.#pass.setPipeline(pipeline);
-    this.#pass.setBindGroup(0, bindGroup, [uniform.offset]);
-    this.#pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    const uniforms = packUniforms(kernel.uniforms, args.uniforms ?? {}, name);
+    this.#recorder.dispatch({ kernel, chunks, grid: [grid[0], grid[1], grid[2]], uniforms, defines: args.defines ?? {}, constants: args.constants ?? {} });
   }
 
   /** Records a copy of `elements` 4-byte elements between single-chunk tensors of the same 4-byte dtype. */
@@ -418,40 +286,12 @@ export class GpuRuntime {
     const s = this.#chunkOf(src, 'copy source');
     const d = this.#chunkOf(dst, 'copy destination');
     this.#stats.copies++;
-    if (!this.device || elements === 0) return;
-    this.#live();
-    this.#endPass();
-    this.#encoderNow().copyBufferToBuffer(s.buffer!, srcOffset * 4, d.buffer!, dstOffset * 4, elements * 4);
+    this.#recorder.copy(s, srcOffset * 4, d, dstOffset * 4, elements * 4);
   }
 
   /** Submits what was recorded. Cheap when nothing was. */
   flush(): void {
-    if (!this.device) {
-      this.pool.markSubmitted();
-      return;
-    }
-    if (!this.#encoder && !this.#scopeOpen) return;
-    const device = this.#live();
-    for (const chunk of this.#uniformChunks.slice(0, this.#uniformChunkIndex + 1)) {
-      if (chunk.used) device.queue.writeBuffer(chunk.buffer, 0, chunk.staging, 0, chunk.used);
-      chunk.used = 0;
-    }
-    this.#uniformChunkIndex = 0;
-    if (this.#encoder) {
-      this.#endPass();
-      device.queue.submit([this.#encoder.finish()]);
-      this.#encoder = null;
-      this.#stats.submits++;
-      this.#submissionDispatches = 0;
-      this.#submissionWorkgroups = 0;
-    }
-    this.pool.markSubmitted();
-    if (this.#scopeOpen) {
-      const previous = this.#pendingError;
-      const scopes = [device.popErrorScope(), device.popErrorScope()].map((p) => p.catch(() => null));
-      this.#pendingError = Promise.all([previous, ...scopes]).then((errors) => errors.find((e) => e) ?? null);
-      this.#scopeOpen = false;
-    }
+    this.#recorder.flush();
   }
 
   /**
@@ -464,21 +304,20 @@ export class GpuRuntime {
     // Nothing is recorded after a flush, so buffers released since the last submit are idle too.
     this.pool.markSubmitted();
     this.pool.trim();
-    this.#bindGroups.clear();
+    this.#recorder.clearBindGroups();
   }
 
   /** Flushes, waits for the GPU to finish, and throws the first WebGPU error any recorded command raised. */
   async sync(): Promise<void> {
-    this.flush();
-    if (!this.device) return;
-    await this.device.queue.onSubmittedWorkDone();
-    this.#retireFence();
-    await this.#checkErrors();
+    await this.#recorder.sync();
   }
 
-  /** The GPU time (smoothed, ms) expected of submissions like the last one `syncPrevious` waited for; null before any. */
+  /**
+   * The GPU time (smoothed, ms) expected of submissions like the last one `syncPrevious` waited
+   * for; null before any, and on a runtime that is not `hostPolling` (it never estimates).
+   */
   get gpuWaitEstimateMs(): number | null {
-    return this.#lastWaitedWork === null ? null : (this.#waitEstimates.get(this.#lastWaitedWork) ?? null);
+    return this.#recorder.gpuWaitEstimateMs;
   }
 
   /**
@@ -492,28 +331,7 @@ export class GpuRuntime {
    * lavapipe), the wait first sleeps for most of the GPU time measured for earlier submissions.
    */
   async syncPrevious(): Promise<void> {
-    const previous = this.#lastFence;
-    // Split the error chain: what was flushed before this call is checked here, once; this
-    // submission's errors are left to the next check.
-    const previousErrors = this.#pendingError;
-    this.#pendingError = Promise.resolve(null);
-    if (!this.device) {
-      this.flush();
-      return;
-    }
-    const device = this.#live();
-    const encoder = this.#encoderNow();
-    this.#endPass();
-    const fence = this.#fencePool.pop() ?? device.createBuffer({ size: 4, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
-    this.#fenceSource ??= device.createBuffer({ size: 4, usage: BufferUsage.COPY_SRC });
-    encoder.copyBufferToBuffer(this.#fenceSource, 0, fence, 0, 4);
-    const work = `${this.#submissionDispatches}:${this.#submissionWorkgroups}`;
-    this.flush();
-    this.#lastFence = { buffer: fence, submittedAt: performance.now(), work };
-    if (previous) await this.#waitFence(previous);
-    const first = await previousErrors;
-    if (this.#lost) throw this.#lostError();
-    if (first) throw new GpuValidationError(`WebGPU error in recorded commands: ${first.message}`);
+    await this.#recorder.syncPrevious();
   }
 
   /** Starts a new peak-bytes measurement. */
@@ -522,15 +340,9 @@ export class GpuRuntime {
   }
 
   #allocate(shape: readonly number[], dtype: GpuDType, hostWrite: boolean): GpuTensor {
-    if (this.device) this.#live();
+    this.#recorder.beforeAllocate();
     const maxBinding = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
-    const plan = planChunks(shape, dtype, maxBinding);
-    if (this.device) this.#openScope(this.device);
-    const pooled: PooledBuffer[] = plan.map((c) => this.pool.acquire(c.byteSize, { hostWrite }));
-    const chunks: TensorChunk[] = plan.map((c, i) => ({ ...c, buffer: pooled[i]!.buffer }));
-    const storage = new TensorStorage(dtype, numel(shape), chunks, pooled);
-    this.#work.allocated(storage);
-    return new GpuTensor(shape, storage);
+    return this.#allocator.allocate(shape, dtype, hostWrite, maxBinding);
   }
 
   #chunkOf(b: GpuTensor | TensorChunk, what: string): TensorChunk {
@@ -544,152 +356,12 @@ export class GpuRuntime {
     return chunks[0]!;
   }
 
-  /** After failed work: drops what it recorded, takes back its buffers, forgets its errors. */
-  #abandon(leaked: TensorStorage[]): void {
-    // Ending the pass keeps a half-recorded encoder valid for the garbage collector; it is never finished.
-    try {
-      this.#pass?.end();
-    } catch {
-      // A lost device refuses even this; the encoder is dropped all the same.
-    }
-    this.#pass = null;
-    this.#encoder = null;
-    for (const chunk of this.#uniformChunks) chunk.used = 0;
-    this.#uniformChunkIndex = 0;
-    this.#submissionDispatches = 0;
-    this.#submissionWorkgroups = 0;
-    if (this.#scopeOpen && this.device && !this.#lost) {
-      for (let i = 0; i < 2; i++) this.device.popErrorScope().catch(() => null);
-    }
-    this.#scopeOpen = false;
-    this.#pendingError = Promise.resolve(null);
-    this.#fault = null;
-    for (const storage of leaked) {
-      if (storage.abandon()) for (const p of storage.pooled) this.pool.release(p);
-    }
-    // Nothing recorded is pending any more, so every released buffer is safe for host writes.
-    this.pool.markSubmitted();
-  }
-
   #raiseFault(name: string, chunk: TensorChunk | undefined): void {
     const kind = this.#fault!.kind;
     this.#fault = null;
     const what = `injected fault (${kind}) at ${name}`;
     if (kind === 'shape') throw new TensorShapeError(`${name}: ${what}: a tensor larger than maxStorageBufferBindingSize`);
     if (kind === 'host') throw new Error(`${what}: an error in host code mid-recording`);
-    if (!this.device) return;
-    if (kind === 'device-lost') {
-      this.device.destroy();
-      return;
-    }
-    // Copying a buffer onto itself is invalid: WebGPU reports it at submit, through the open error scope.
-    if (chunk?.buffer) {
-      this.#endPass();
-      this.#encoderNow().copyBufferToBuffer(chunk.buffer, 0, chunk.buffer, 0, 4);
-    }
+    this.#recorder.injectDeviceFault(kind, chunk);
   }
-
-  #endPass(): void {
-    this.#pass?.end();
-    this.#pass = null;
-  }
-
-  #encoderNow(): GPUCommandEncoder {
-    const device = this.device!;
-    this.#openScope(device);
-    this.#encoder ??= device.createCommandEncoder();
-    return this.#encoder;
-  }
-
-  // Every GPU call between two flushes runs inside one validation and one OOM error scope, so
-  // sync()/read() can report errors as exceptions instead of console noise.
-  #openScope(device: GPUDevice): void {
-    if (this.#scopeOpen) return;
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    this.#scopeOpen = true;
-  }
-
-  async #checkErrors(): Promise<void> {
-    const pending = this.#pendingError;
-    this.#pendingError = Promise.resolve(null);
-    const first = await pending;
-    if (this.#lost) throw this.#lostError();
-    if (first) throw new GpuValidationError(`WebGPU error in recorded commands: ${first.message}`);
-  }
-
-  #uniformSlot(device: GPUDevice, data: ArrayBuffer): { buffer: GPUBuffer; offset: number; size: number } {
-    const align = this.limits.minUniformBufferOffsetAlignment;
-    let chunk = this.#uniformChunks[this.#uniformChunkIndex];
-    if (chunk && chunk.used + data.byteLength > UNIFORM_CHUNK_BYTES) chunk = this.#uniformChunks[++this.#uniformChunkIndex];
-    if (!chunk) {
-      chunk = {
-        buffer: device.createBuffer({ size: UNIFORM_CHUNK_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST }),
-        staging: new Uint8Array(UNIFORM_CHUNK_BYTES),
-        used: 0,
-      };
-      this.#uniformChunks.push(chunk);
-    }
-    const offset = chunk.used;
-    chunk.staging.set(new Uint8Array(data), offset);
-    chunk.used = Math.ceil((offset + data.byteLength) / align) * align;
-    return { buffer: chunk.buffer, offset, size: data.byteLength };
-  }
-
-  async #waitFence(fence: Fence): Promise<void> {
-    // The GPU starts on a submission once the one before it is done.
-    const started = Math.max(fence.submittedAt, this.#lastFenceDone);
-    const estimate = this.#waitEstimates.get(fence.work);
-    let slept = false;
-    if (this.hostPolling && estimate !== undefined) {
-      const delay = started + POLITE_WAIT_SHARE * estimate - performance.now();
-      if (delay >= 1) {
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        slept = true;
-      }
-    }
-    const polling = performance.now();
-    try {
-      await fence.buffer.mapAsync(MapMode.READ);
-    } catch (err) {
-      throw this.#lost ? this.#lostError() : err;
-    }
-    fence.buffer.unmap();
-    this.#fencePool.push(fence.buffer);
-    const done = performance.now();
-    let next: number;
-    if (slept && done - polling < ALREADY_DONE_MS) {
-      // It finished while we slept, so its time is unknown but below the estimate; measuring
-      // the oversleep instead would keep a stale estimate alive.
-      next = estimate! * OVERSLEPT_SHRINK;
-    } else {
-      const took = done - started;
-      next = estimate === undefined ? took : 0.7 * estimate + 0.3 * took;
-    }
-    if (!this.#waitEstimates.has(fence.work) && this.#waitEstimates.size >= MAX_WAIT_ESTIMATES) this.#waitEstimates.clear();
-    this.#waitEstimates.set(fence.work, next);
-    this.#lastWaitedWork = fence.work;
-    this.#lastFenceDone = done;
-  }
-
-  /** After a full wait the last fence's copy is done: its buffer can be reused. */
-  #retireFence(): void {
-    if (this.#lastFence) this.#fencePool.push(this.#lastFence.buffer);
-    this.#lastFence = null;
-  }
-
-  #live(): GPUDevice {
-    if (this.#lost) throw this.#lostError();
-    return this.device!;
-  }
-
-  #lostError(): GpuDeviceLostError {
-    return new GpuDeviceLostError(this.#lost!.reason, this.#lost!.message);
-  }
-}
-
-function copyPadded(raw: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(align4(size));
-  out.set(raw);
-  return out;
 }

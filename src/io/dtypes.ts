@@ -1,3 +1,5 @@
+import { fromHalfBits } from '../gpu/half.js';
+
 /** Element types a safetensors file may declare that this library reads. */
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'U8' | 'BOOL';
 
@@ -77,7 +79,7 @@ let f16ToF32: Float32Array | null = null;
 function f16Table(): Float32Array {
   if (!f16ToF32) {
     f16ToF32 = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) f16ToF32[h] = f16BitsToNumber(h);
+    for (let h = 0; h < 65536; h++) f16ToF32[h] = fromHalfBits(h);
   }
   return f16ToF32;
 }
@@ -96,14 +98,4 @@ function decodeI64(view: DataView, n: number): Int32Array | BigInt64Array {
     out[i] = lo;
   }
   return out;
-}
-
-/** The value of an IEEE 754 half-precision bit pattern. */
-export function f16BitsToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : Number.NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }

@@ -1,11 +1,17 @@
+import { registerErrorClass } from '../error-registry.js';
 import { OmniDiffusionError } from '../errors.js';
 import { safeSnippet } from './snippet.js';
 
 /**
  * A safetensors file is malformed: bad header, bad offsets, unknown dtype, or truncated data.
  * `file` names the file; `tensor` names the entry at fault, when one is.
+ * Code `SAFETENSORS_INVALID`.
  */
 export class SafetensorsError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'SafetensorsError', 'SAFETENSORS_INVALID');
+  }
+
   readonly file: string;
   readonly tensor: string | null;
   constructor(file: string, tensor: string | null, message: string, options?: { cause?: unknown }) {
@@ -19,8 +25,13 @@ export class SafetensorsError extends OmniDiffusionError {
 /**
  * A JSON file (config, model index, fixture) could not be parsed, or nests deeper than the
  * parser allows. The message quotes at most a short, escaped snippet of the file.
+ * Code `JSON_PARSE`.
  */
 export class JsonParseError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'JsonParseError', 'JSON_PARSE');
+  }
+
   readonly file: string;
   /** 1-based line and column of the fault. */
   readonly line: number;
@@ -39,8 +50,13 @@ export class JsonParseError extends OmniDiffusionError {
 /**
  * A file's bytes could not be read safely: the file is shorter than its size said when it was
  * opened, or (subclasses) it is not a regular file or is over a size cap. `file` names it.
+ * Code `FILE_READ`.
  */
 export class FileReadError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'FileReadError', 'FILE_READ');
+  }
+
   readonly file: string;
   constructor(file: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -51,8 +67,13 @@ export class FileReadError extends OmniDiffusionError {
 /**
  * A local path is a FIFO, a device, a socket or a directory rather than a regular file. It is
  * refused before it is read: a FIFO would block the open, `/dev/zero` would never end.
+ * Code `FILE_NOT_REGULAR`.
  */
 export class NotRegularFileError extends FileReadError {
+  static {
+    registerErrorClass(this, 'NotRegularFileError', 'FILE_NOT_REGULAR');
+  }
+
   /** What the path is: `FIFO`, `character device`, `block device`, `socket` or `directory`. */
   readonly kind: string;
   constructor(file: string, kind: string) {
@@ -61,8 +82,12 @@ export class NotRegularFileError extends FileReadError {
   }
 }
 
-/** A file is larger than the cap for its kind (a config, a vocabulary); it is refused rather than buffered. */
+/** A file is larger than the cap for its kind (a config, a vocabulary); it is refused rather than buffered. Code `FILE_TOO_LARGE`. */
 export class FileTooLargeError extends FileReadError {
+  static {
+    registerErrorClass(this, 'FileTooLargeError', 'FILE_TOO_LARGE');
+  }
+
   /** The size the source stated, or null when the stream had no stated size and ran past the cap. */
   readonly size: number | null;
   readonly limit: number;
@@ -74,8 +99,12 @@ export class FileTooLargeError extends FileReadError {
   }
 }
 
-/** A model source could not deliver a file (network error, HTTP error status, unreadable file). */
+/** A model source could not deliver a file (network error, HTTP error status, unreadable file). Code `MODEL_SOURCE`. */
 export class ModelSourceError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'ModelSourceError', 'MODEL_SOURCE');
+  }
+
   /** Path of the file inside the model, e.g. `unet/config.json`. */
   readonly path: string;
   /** Where it was looked up: a URL, a folder, or a description of the source. */
@@ -90,11 +119,19 @@ export class ModelSourceError extends OmniDiffusionError {
   }
 }
 
-/** The model has no such file (HTTP 404, no such file in the folder or the file map). */
-export class ModelFileNotFoundError extends ModelSourceError {}
+/** The model has no such file (HTTP 404, no such file in the folder or the file map). Code `MODEL_FILE_NOT_FOUND`. */
+export class ModelFileNotFoundError extends ModelSourceError {
+  static {
+    registerErrorClass(this, 'ModelFileNotFoundError', 'MODEL_FILE_NOT_FOUND');
+  }
+}
 
-/** The download cache failed; `QuotaExceededError` and full disks are reported as `CacheQuotaError`. */
+/** The download cache failed; `QuotaExceededError` and full disks are reported as `CacheQuotaError`. Code `CACHE`. */
 export class CacheError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'CacheError', 'CACHE');
+  }
+
   readonly key: string;
   constructor(key: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -102,11 +139,19 @@ export class CacheError extends OmniDiffusionError {
   }
 }
 
-/** The cache has no room left for a file (browser storage quota, full disk). */
-export class CacheQuotaError extends CacheError {}
+/** The cache has no room left for a file (browser storage quota, full disk). Code `CACHE_QUOTA`. */
+export class CacheQuotaError extends CacheError {
+  static {
+    registerErrorClass(this, 'CacheQuotaError', 'CACHE_QUOTA');
+  }
+}
 
-/** Base of the errors raised while building a model from its weights. */
+/** Base of the errors raised while building a model from its weights. Code `STATE_DICT`. */
 export class StateDictError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'StateDictError', 'STATE_DICT');
+  }
+
   /** The weights file (or files) the state dict came from. */
   readonly file: string;
   constructor(file: string, message: string, options?: { cause?: unknown }) {
@@ -115,8 +160,12 @@ export class StateDictError extends OmniDiffusionError {
   }
 }
 
-/** A weight the model needs is not in the checkpoint. */
+/** A weight the model needs is not in the checkpoint. Code `WEIGHT_MISSING`. */
 export class MissingWeightError extends StateDictError {
+  static {
+    registerErrorClass(this, 'MissingWeightError', 'WEIGHT_MISSING');
+  }
+
   readonly key: string;
   constructor(file: string, key: string, message: string) {
     super(file, message);
@@ -124,8 +173,12 @@ export class MissingWeightError extends StateDictError {
   }
 }
 
-/** A weight has another shape (or dtype) than the model's config implies. */
+/** A weight has another shape (or dtype) than the model's config implies. Code `WEIGHT_SHAPE`. */
 export class WeightShapeError extends StateDictError {
+  static {
+    registerErrorClass(this, 'WeightShapeError', 'WEIGHT_SHAPE');
+  }
+
   readonly key: string;
   readonly expected: readonly number[];
   readonly actual: readonly number[];
@@ -137,8 +190,12 @@ export class WeightShapeError extends StateDictError {
   }
 }
 
-/** The checkpoint and the model disagree on their key sets (reported once, by `StateDict.finish`). */
+/** The checkpoint and the model disagree on their key sets (reported once, by `StateDict.finish`). Code `STATE_DICT_MISMATCH`. */
 export class StateDictMismatchError extends StateDictError {
+  static {
+    registerErrorClass(this, 'StateDictMismatchError', 'STATE_DICT_MISMATCH');
+  }
+
   /** Keys in the file that the model neither took nor ignored. */
   readonly unexpected: readonly string[];
   /** Keys the model asked for that the file lacks. */
@@ -150,8 +207,12 @@ export class StateDictMismatchError extends StateDictError {
   }
 }
 
-/** A fixture file is malformed: `file` and `field` say where. */
+/** A fixture file is malformed: `file` and `field` say where. Code `FIXTURE_INVALID`. */
 export class FixtureError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'FixtureError', 'FIXTURE_INVALID');
+  }
+
   readonly file: string;
   readonly field: string | null;
   constructor(file: string, field: string | null, message: string, options?: { cause?: unknown }) {
@@ -161,8 +222,12 @@ export class FixtureError extends OmniDiffusionError {
   }
 }
 
-/** A diffusers model repository lacks a file or component, or its `model_index.json` is malformed. */
+/** A diffusers model repository lacks a file or component, or its `model_index.json` is malformed. Code `DIFFUSERS_REPO_INVALID`. */
 export class DiffusersRepoError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'DiffusersRepoError', 'DIFFUSERS_REPO_INVALID');
+  }
+
   readonly path: string;
   constructor(path: string, message: string, options?: { cause?: unknown }) {
     super(message, options);

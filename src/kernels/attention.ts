@@ -1,6 +1,6 @@
 import source from '../../shaders/attention.wgsl?raw';
 import { TensorShapeError } from '../gpu/errors.js';
-import { defineKernel, f32, u32 } from '../gpu/kernel.js';
+import { defineKernel } from '../gpu/kernel.js';
 import type { GpuLimits } from '../gpu/limits.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor } from '../gpu/tensor.js';
@@ -118,7 +118,7 @@ export function attention(rt: GpuRuntime, q: GpuTensor, k: GpuTensor, v: GpuTens
   const scale = options.scale ?? 1 / Math.sqrt(headSize);
   rt.dispatch(ATTENTION, {
     bindings: [q, k, v, out],
-    uniforms: [u32(batch * heads), u32(heads), u32(lq), u32(lk), u32(headSize), u32(qBlocks), u32(options.causal ? 1 : 0), f32(scale * Math.LOG2E)],
+    uniforms: { batch_heads: batch * heads, heads, lq, lk, head_size: headSize, q_blocks: qBlocks, causal: options.causal ? 1 : 0, scale_log2e: scale * Math.LOG2E },
     defines: { ...rt.storageDefines('Q', q), ...rt.storageDefines('K', k), ...rt.storageDefines('V', v), SHARED_TILE: tiling.sharedTile === true, ...rt.outputDefines(out) },
     constants: {
       BLOCK_Q: tiling.blockQ,

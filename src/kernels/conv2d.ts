@@ -1,6 +1,6 @@
 import source from '../../shaders/conv2d.wgsl?raw';
 import { TensorShapeError } from '../gpu/errors.js';
-import { defineKernel, u32 } from '../gpu/kernel.js';
+import { defineKernel } from '../gpu/kernel.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuDType, GpuTensor, TensorChunk } from '../gpu/tensor.js';
 import { isActivation } from './activations.js';
@@ -137,10 +137,10 @@ function dispatchConv(rt: GpuRuntime, s: ConvShape, p: ConvPass): void {
   rt.dispatch(CONV, {
     // Absent bias/residual slots still need a buffer; the shader does not declare them then.
     bindings: [p.x, p.weight, p.bias ?? p.x, p.residual ?? p.x, p.out],
-    uniforms: [
-      u32(p.Cin), u32(s.H), u32(s.W), u32(p.Cout), u32(s.Ho), u32(s.Wo), u32(p.samples), u32(tilesP), u32(tilesC),
-      u32(s.Cin), u32(p.ciBase), u32(p.coBase), u32(p.xBatchOff), u32(p.outBatchOff),
-    ],
+    uniforms: {
+      Cin: p.Cin, H: s.H, W: s.W, Cout: p.Cout, Ho: s.Ho, Wo: s.Wo, batch: p.samples, tilesP, tilesC,
+      cinTotal: s.Cin, ciBase: p.ciBase, coBase: p.coBase, xBatchOff: p.xBatchOff, outBatchOff: p.outBatchOff,
+    },
     defines: {
       X_VEC: s.k === 1 && s.stride === 1 && s.pad === 0 && s.padEnd === 0 && (s.H * s.W) % 4 === 0,
       OUT_VEC: P % 4 === 0,

@@ -1,6 +1,6 @@
 import src from '../../shaders/convert.wgsl?raw';
 import { TensorShapeError } from '../gpu/errors.js';
-import { defineKernel, u32 } from '../gpu/kernel.js';
+import { defineKernel } from '../gpu/kernel.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 
@@ -18,7 +18,7 @@ export function toF32(rt: GpuRuntime, x: GpuTensor, offset = 0, shape: readonly 
   if (offset + out.size > x.size) throw new TensorShapeError(`toF32: ${out.size} elements at ${offset} outside [${x.shape}]`);
   rt.dispatch(TO_F32, {
     bindings: [x, out],
-    uniforms: [u32(out.size), u32(offset)],
+    uniforms: { n: out.size, offset },
     defines: rt.storageDefines('X', x),
     constants: { WG },
     workgroups: Math.ceil(out.size / WG),
@@ -32,7 +32,7 @@ export function toF16(rt: GpuRuntime, x: GpuTensor): GpuTensor {
   const out = rt.empty(x.shape, 'f16');
   rt.dispatch(TO_F16, {
     bindings: [x, out],
-    uniforms: [u32(x.size), u32(0)],
+    uniforms: { n: x.size, offset: 0 },
     defines: { ...rt.storageDefines('X', x), ...rt.storageDefines('Y', out) },
     constants: { WG },
     workgroups: Math.ceil(x.size / 2 / WG),

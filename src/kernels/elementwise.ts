@@ -1,6 +1,6 @@
 import src from '../../shaders/elementwise.wgsl?raw';
 import { TensorShapeError } from '../gpu/errors.js';
-import { defineKernel, f32, u32 } from '../gpu/kernel.js';
+import { defineKernel } from '../gpu/kernel.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { segments } from '../gpu/channel-runs.js';
@@ -33,7 +33,7 @@ function binary(rt: GpuRuntime, a: GpuTensor, b: GpuTensor, op: 'add' | 'mul'): 
     const [pa, po, pb] = seg.parts;
     rt.dispatch(BINARY, {
       bindings: [pa!.chunk, pb ? pb.chunk : b, po!.chunk],
-      uniforms: [u32(seg.elements), u32(b.size), u32(mode), u32(inner), u32(seg.start), u32(pa!.base), u32(pb?.base ?? 0), u32(po!.base)],
+      uniforms: { n: seg.elements, m: b.size, mode, inner, offset: seg.start, a_base: pa!.base, b_base: pb?.base ?? 0, out_base: po!.base },
       defines: { ...rt.storageDefines('A', a), ...rt.storageDefines('B', b), ...rt.outputDefines(out) },
       constants: { WG, OP: op === 'add' ? 0 : 1 },
       workgroups: Math.ceil(seg.elements / WG),
@@ -59,7 +59,7 @@ export function scale(rt: GpuRuntime, a: GpuTensor, s: number, t = 0): GpuTensor
     const [px, po] = seg.parts;
     rt.dispatch(SCALE_SHIFT, {
       bindings: [px!.chunk, po!.chunk],
-      uniforms: [u32(seg.elements), f32(s), f32(t), u32(px!.base), u32(po!.base)],
+      uniforms: { n: seg.elements, s, t, x_base: px!.base, out_base: po!.base },
       defines: { ...rt.storageDefines('X', a), ...rt.outputDefines(out) },
       constants: { WG },
       workgroups: Math.ceil(seg.elements / WG),
@@ -75,7 +75,7 @@ export function unary(rt: GpuRuntime, x: GpuTensor, fn: Activation | 'tanh'): Gp
     const [px, po] = seg.parts;
     rt.dispatch(UNARY, {
       bindings: [px!.chunk, po!.chunk],
-      uniforms: [u32(seg.elements), u32(0), u32(0), u32(0), u32(0), u32(px!.base), u32(0), u32(po!.base)],
+      uniforms: { n: seg.elements, m: 0, mode: 0, inner: 0, offset: 0, a_base: px!.base, b_base: 0, out_base: po!.base },
       defines: { ...rt.storageDefines('X', x), ...rt.outputDefines(out) },
       constants: { WG, ACT: ACT_CODES[fn] },
       workgroups: Math.ceil(seg.elements / WG),
@@ -92,7 +92,7 @@ export function geglu(rt: GpuRuntime, x: GpuTensor): GpuTensor {
   const out = rt.output([...x.shape.slice(0, -1), half]);
   rt.dispatch(GEGLU, {
     bindings: [x, out],
-    uniforms: [u32(out.size), u32(half), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0)],
+    uniforms: { n: out.size, m: half, mode: 0, inner: 0, offset: 0, a_base: 0, b_base: 0, out_base: 0 },
     defines: { ...rt.storageDefines('X', x), ...rt.outputDefines(out) },
     constants: { WG },
     workgroups: Math.ceil(out.size / WG),

@@ -1,6 +1,6 @@
 import src from '../../shaders/group-norm.wgsl?raw';
 import { TensorShapeError } from '../gpu/errors.js';
-import { defineKernel, f32, u32 } from '../gpu/kernel.js';
+import { defineKernel } from '../gpu/kernel.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { segments } from '../gpu/channel-runs.js';
@@ -31,7 +31,7 @@ export function groupNorm(rt: GpuRuntime, x: GpuTensor, gamma: GpuTensor, beta: 
     const groups = seg.elements / groupElements;
     rt.dispatch(GROUP_NORM, {
       bindings: [px!.chunk, gamma, beta, po!.chunk],
-      uniforms: [u32(groups), u32(C), u32(cpg), u32(spatial), f32(options.eps), u32((seg.start / spatial) % C), u32(px!.base), u32(po!.base)],
+      uniforms: { groups_total: groups, channels: C, cpg, spatial, eps: options.eps, c_base: (seg.start / spatial) % C, x_base: px!.base, out_base: po!.base },
       defines: { ...rt.storageDefines('X', x), ...rt.storageDefines('G', gamma), ...rt.storageDefines('B', beta), ...rt.outputDefines(out) },
       constants: { WG, SILU: options.silu ? 1 : 0 },
       workgroups: groups,

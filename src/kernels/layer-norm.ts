@@ -1,6 +1,6 @@
 import src from '../../shaders/layer-norm.wgsl?raw';
 import { TensorShapeError } from '../gpu/errors.js';
-import { defineKernel, f32, u32 } from '../gpu/kernel.js';
+import { defineKernel } from '../gpu/kernel.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 
@@ -17,7 +17,7 @@ export function layerNorm(rt: GpuRuntime, x: GpuTensor, gamma: GpuTensor, beta: 
   const out = rt.output(x.shape);
   rt.dispatch(LAYER_NORM, {
     bindings: [x, gamma, beta, out],
-    uniforms: [u32(rows), u32(cols), f32(eps)],
+    uniforms: { rows, cols, eps },
     defines: { ...rt.storageDefines('X', x), ...rt.storageDefines('G', gamma), ...rt.storageDefines('B', beta), ...rt.outputDefines(out) },
     constants: { WG },
     workgroups: rows,

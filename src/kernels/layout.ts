@@ -1,6 +1,6 @@
 import src from '../../shaders/layout.wgsl?raw';
 import { TensorShapeError } from '../gpu/errors.js';
-import { defineKernel, u32 } from '../gpu/kernel.js';
+import { defineKernel } from '../gpu/kernel.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { toF32 } from './convert.js';
@@ -34,7 +34,7 @@ export function upsampleNearest2x(rt: GpuRuntime, x: GpuTensor): GpuTensor {
       const n = (end - first) * 4 * plane;
       rt.dispatch(UPSAMPLE, {
         bindings: [a, o],
-        uniforms: [u32(n), u32(H), u32(W), u32(first - a0), u32((first - o0) * 4 * plane)],
+        uniforms: { n, h: H, w: W, in_plane: first - a0, out_base: (first - o0) * 4 * plane },
         defines: { ...rt.storageDefines('A', x), ...rt.outputDefines(out) },
         constants: { WG },
         workgroups: launch(n),
@@ -52,7 +52,7 @@ export function concatChannels(rt: GpuRuntime, a: GpuTensor, b: GpuTensor): GpuT
   const out = rt.output([B, a.shape[1]! + b.shape[1]!, ...a.shape.slice(2)]);
   rt.dispatch(CONCAT, {
     bindings: [a, b, out],
-    uniforms: [u32(out.size), u32(a.size / B), u32(b.size / B)],
+    uniforms: { n: out.size, p0: a.size / B, p1: b.size / B },
     defines: { ...rt.storageDefines('A', a), ...rt.storageDefines('B', b), ...rt.outputDefines(out) },
     constants: { WG },
     workgroups: launch(out.size),
@@ -67,7 +67,7 @@ export function transpose(rt: GpuRuntime, x: GpuTensor): GpuTensor {
   const out = rt.output([...x.shape.slice(0, -2), N, M]);
   rt.dispatch(TRANSPOSE, {
     bindings: [x, out],
-    uniforms: [u32(out.size), u32(M), u32(N)],
+    uniforms: { n: out.size, p0: M, p1: N },
     defines: { ...rt.storageDefines('A', x), ...rt.outputDefines(out) },
     constants: { WG },
     workgroups: launch(out.size),
@@ -111,7 +111,7 @@ function gather(rt: GpuRuntime, table: GpuTensor, rows: readonly number[], outSh
     const pairTensor = rt.upload(Int32Array.from(pairs), [pairs.length / 2, 2]);
     rt.dispatch(GATHER, {
       bindings: [chunk, pairTensor, out],
-      uniforms: [u32((pairs.length / 2) * C), u32(C), u32(0)],
+      uniforms: { n: (pairs.length / 2) * C, p0: C, p1: 0 },
       defines: { ...rt.storageDefines('A', table), ...rt.outputDefines(out) },
       constants: { WG },
       workgroups: launch((pairs.length / 2) * C),

@@ -1,6 +1,6 @@
 import source from '../../shaders/matmul.wgsl?raw';
 import { TensorShapeError } from '../gpu/errors.js';
-import { defineKernel, f32, u32 } from '../gpu/kernel.js';
+import { defineKernel } from '../gpu/kernel.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor, TensorChunk } from '../gpu/tensor.js';
 import { isActivation } from './activations.js';
@@ -45,20 +45,20 @@ function recordGemm(rt: GpuRuntime, g: Gemm): void {
   rt.dispatch(GEMM, {
     // An absent bias still needs a buffer in its slot; the shader does not declare it then.
     bindings: [g.a, g.b, g.bias ?? g.a, g.out],
-    uniforms: [
-      u32(g.M),
-      u32(g.N),
-      u32(g.K),
-      u32(g.batch),
-      u32(g.M * g.K),
-      u32(g.bBroadcast ? 0 : g.N * g.K),
-      u32(g.M * g.ldOut),
-      u32(g.ldOut),
-      u32(g.colOffset),
-      u32(tilesN),
-      u32(tilesM),
-      f32(g.alpha),
-    ],
+    uniforms: {
+      M: g.M,
+      N: g.N,
+      K: g.K,
+      batch: g.batch,
+      strideA: g.M * g.K,
+      strideB: g.bBroadcast ? 0 : g.N * g.K,
+      strideOut: g.M * g.ldOut,
+      ldOut: g.ldOut,
+      colOffset: g.colOffset,
+      tilesN,
+      tilesM,
+      alpha: g.alpha,
+    },
     defines: {
       A_VEC: g.K % 4 === 0,
       B_VEC: g.transB ? g.K % 4 === 0 : g.N % 4 === 0,

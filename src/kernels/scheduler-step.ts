@@ -1,6 +1,6 @@
 import src from '../../shaders/scheduler-step.wgsl?raw';
 import { TensorShapeError } from '../gpu/errors.js';
-import { defineKernel, f32, u32, type UniformValue } from '../gpu/kernel.js';
+import { defineKernel } from '../gpu/kernel.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { type CombinePlan, type LatentBackend, MAX_COMBINE_INPUTS } from '../schedulers/latents.js';
@@ -23,20 +23,22 @@ export function schedulerCombine(rt: GpuRuntime, plan: CombinePlan<GpuTensor>): 
     if (t.dtype !== 'f32') throw new TensorShapeError(`scheduler-step: inputs must be f32, got ${t.dtype}`);
     if (t.size !== first.size) throw new TensorShapeError(`scheduler-step: input of ${t.size} elements beside one of ${first.size}`);
   }
-  const pad = (values: readonly number[]): UniformValue[] => Array.from({ length: MAX_COMBINE_INPUTS }, (_, i) => f32(values[i] ?? 0));
+  // One field per input slot (p0.., a0.., b0..); slots past the plan's inputs weigh 0.
+  const slots = (prefix: string, values: readonly number[]): Record<string, number> =>
+    Object.fromEntries(Array.from({ length: MAX_COMBINE_INPUTS }, (_, i) => [`${prefix}${i}`, values[i] ?? 0]));
   const [clipLo, clipHi] = plan.clip ?? [0, 0];
   const second = plan.outputs[1] ?? { coeffs: [], y: 0 };
-  const uniforms = [
-    u32(first.size),
-    u32(plan.clip === null ? 0 : 1),
-    f32(clipLo),
-    f32(clipHi),
-    ...pad(plan.pre),
-    ...pad(plan.outputs[0]!.coeffs),
-    f32(plan.outputs[0]!.y),
-    ...pad(second.coeffs),
-    f32(second.y),
-  ];
+  const uniforms = {
+    n: first.size,
+    clip: plan.clip === null ? 0 : 1,
+    lo: clipLo,
+    hi: clipHi,
+    ...slots('p', plan.pre),
+    ...slots('a', plan.outputs[0]!.coeffs),
+    ay: plan.outputs[0]!.y,
+    ...slots('b', second.coeffs),
+    by: second.y,
+  };
   const outputs = plan.outputs.map(() => rt.empty(first.shape));
   const inputs = Array.from({ length: MAX_COMBINE_INPUTS }, (_, i) => plan.inputs[i] ?? first);
   rt.dispatch(outputs.length === 1 ? COMBINE1 : COMBINE2, {

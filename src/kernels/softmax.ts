@@ -1,5 +1,5 @@
 import src from '../../shaders/softmax.wgsl?raw';
-import { defineKernel, u32 } from '../gpu/kernel.js';
+import { defineKernel } from '../gpu/kernel.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 
@@ -13,7 +13,7 @@ export function softmax(rt: GpuRuntime, x: GpuTensor): GpuTensor {
   const out = rt.output(x.shape);
   rt.dispatch(SOFTMAX, {
     bindings: [x, out],
-    uniforms: [u32(rows), u32(cols)],
+    uniforms: { rows, cols },
     defines: { ...rt.storageDefines('X', x), ...rt.outputDefines(out) },
     constants: { WG },
     workgroups: rows,

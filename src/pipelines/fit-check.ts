@@ -2,7 +2,7 @@ import type { DecoderKind } from '../engine/request.js';
 import { ExecutorUnavailableError } from '../errors.js';
 import type { GpuCapabilities } from '../gpu/limits.js';
 import type { TensorDType } from '../kernels/ops.js';
-import { parseUNetConfig } from '../models/unet/config.js';
+import { COMPONENTS } from '../models/registry.js';
 import type { DeviceLimitError } from '../plan/errors.js';
 import { planModel, type PlanConfigs, type PlanReport } from '../plan/plan-model.js';
 
@@ -49,8 +49,8 @@ export class DeviceFitCheck {
     this.#device = device;
     this.#dtype = dtype;
     this.#latentScale = latentScale;
-    const unet = parseUNetConfig(configs.unet, `${configs.source ?? 'model'}/unet/config.json`);
-    this.#granularity = latentScale * 2 ** (unet.blockOutChannels.length - 1);
+    const unet = COMPONENTS.unet.parseConfig(configs.unet, `${configs.source ?? 'model'}/unet/config.json`);
+    this.#granularity = latentScale * COMPONENTS.unet.scaleFactor(unet);
   }
 
   /**

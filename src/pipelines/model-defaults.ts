@@ -1,7 +1,16 @@
 import type { JsonObject } from '../io/diffusers-repo.js';
 import { DiffusersRepoError } from '../io/errors.js';
 import type { UNetConfig } from '../models/unet/config.js';
-import type { PipelineDefaults } from './stable-diffusion.js';
+
+/** What a request falls back to for the fields it leaves out, from the model's configs; the same on every executor. */
+export interface ModelDefaults {
+  steps: number;
+  guidanceScale: number;
+  height: number;
+  width: number;
+  /** The scheduler class of `scheduler/scheduler_config.json`. */
+  scheduler: string;
+}
 
 /**
  * The `model_index.json` key where a model states the sampling settings it was made for, in
@@ -17,14 +26,20 @@ export const MODEL_DEFAULTS_KEY = '_omni_diffusion_defaults';
  * 4 steps at guidance 8, other Stable Diffusion models 25 steps at 7.5. The image size is the
  * UNet's sample size times the decoder's upscale (`vaeScale`, 1 without a VAE).
  */
-export function pipelineDefaults(modelIndex: JsonObject, unetConfig: UNetConfig, schedulerConfig: JsonObject, vaeScale: number, sourceId: string): PipelineDefaults {
+export function pipelineDefaults(
+  modelIndex: JsonObject | null,
+  unetConfig: Pick<UNetConfig, 'sampleSize' | 'timeCondProjDim'>,
+  schedulerConfig: JsonObject,
+  vaeScale: number,
+  sourceId: string,
+): ModelDefaults {
   const sampling = samplingDefaults(modelIndex, schedulerConfig, unetConfig.timeCondProjDim !== null, sourceId);
   const sample = unetConfig.sampleSize * vaeScale;
   return {
     ...sampling,
     height: sample,
     width: sample,
-    scheduler: String(schedulerConfig._class_name ?? 'PNDMScheduler'),
+    scheduler: typeof schedulerConfig._class_name === 'string' ? schedulerConfig._class_name : 'PNDMScheduler',
   };
 }
 

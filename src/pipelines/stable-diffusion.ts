@@ -12,17 +12,17 @@ import { DeviceStateDict, streamStateDictToDevice } from '../models/device-state
 import type { TensorDType } from '../kernels/ops.js';
 import { gpuLatentBackend } from '../kernels/scheduler-step.js';
 import { asF32 } from '../kernels/convert.js';
-import { CLIPTextModel } from '../models/clip/clip-text-model.js';
-import { checkTokenizerFitsTextEncoder, parseCLIPTextConfig } from '../models/clip/config.js';
-import { AutoencoderTinyDecoder } from '../models/taesd/autoencoder-tiny-decoder.js';
-import { parseAutoencoderTinyConfig } from '../models/taesd/config.js';
+import type { CLIPTextModel } from '../models/clip/clip-text-model.js';
+import { checkTokenizerFitsTextEncoder } from '../models/clip/config.js';
+import { COMPONENTS, loadVaeDecoder, parseVaeComponent, vaeLatentScaling, vaeScaleFactor } from '../models/registry.js';
+import type { AutoencoderTinyDecoder } from '../models/taesd/autoencoder-tiny-decoder.js';
 import type { CLIPTokenizer } from '../models/tokenizer/clip-tokenizer.js';
 import { loadCLIPTokenizer } from '../models/tokenizer/load.js';
-import { parseUNetConfig, type UNetConfig } from '../models/unet/config.js';
-import { UNet2DConditionModel } from '../models/unet/unet-2d-condition.js';
-import { AutoencoderKLDecoder } from '../models/vae/autoencoder-kl-decoder.js';
-import { AutoencoderKLEncoder } from '../models/vae/autoencoder-kl-encoder.js';
-import { parseAutoencoderKLConfig, type AutoencoderKLConfig } from '../models/vae/config.js';
+import type { UNetConfig } from '../models/unet/config.js';
+import type { UNet2DConditionModel } from '../models/unet/unet-2d-condition.js';
+import type { AutoencoderKLDecoder } from '../models/vae/autoencoder-kl-decoder.js';
+import type { AutoencoderKLEncoder } from '../models/vae/autoencoder-kl-encoder.js';
+import type { AutoencoderKLConfig } from '../models/vae/config.js';
 import { DiagonalGaussian } from '../models/vae/diagonal-gaussian.js';
 import { maxBindingBytes } from '../plan/binding-limit.js';
 import { guidanceScaleEmbedding } from '../schedulers/guidance-embedding.js';
@@ -30,18 +30,9 @@ import { createScheduler } from '../schedulers/registry.js';
 import type { DiffusionComponents } from './components.js';
 import { DeviceFitCheck } from './fit-check.js';
 import { latentPreview } from './images.js';
-import { pipelineDefaults } from './model-defaults.js';
+import { pipelineDefaults, type ModelDefaults } from './model-defaults.js';
+import type { JobCapabilities } from './resolve-job.js';
 import { runTextToImage, type TextToImageHooks, type TextToImageJob, type TextToImageResult } from './text-to-image.js';
-
-/** Defaults a request falls back to, from the model's configs. */
-export interface PipelineDefaults {
-  steps: number;
-  guidanceScale: number;
-  height: number;
-  width: number;
-  /** The scheduler class of `scheduler/scheduler_config.json`. */
-  scheduler: string;
-}
 
 export interface PipelineLoadOptions {
   dtype: TensorDType;
@@ -59,15 +50,7 @@ export interface PipelineLoadOptions {
 }
 
 const TAESD_MISSING = 'decoder "taesd" needs a TAESD model: set the config field `taesd` to its repo.';
-
-const isVaeEncoderKey = (k: string): boolean => k.startsWith('encoder.') || k.startsWith('quant_conv.');
-
-/** Keys of a checkpoint that the model built from it never uses: streamed past, not uploaded. */
-const UNUSED_KEYS: Record<string, (key: string) => boolean> = {
-  vae: isVaeEncoderKey,
-  vaeEncoder: (k) => !isVaeEncoderKey(k),
-  taesd: (k) => k.startsWith('encoder.'),
-};
+const TINY_VAE_IMG2IMG = "img2img needs a VAE encoder, and this model's vae/ is an AutoencoderTiny, whose encoder omni-diffusion does not run.";
 
 /** Streams a component's weights straight into device tensors (one tensor in host memory at a time). */
 async function streamComponent(
@@ -75,7 +58,7 @@ async function streamComponent(
   name: string,
   ops: GpuOps,
   options: PipelineLoadOptions,
-  skip?: (key: string) => boolean,
+  skip: ((key: string) => boolean) | null,
 ): Promise<DeviceStateDict<GpuTensor>> {
   const fetchOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
   const { path, file } = await repo.openWeights(name, fetchOptions);
@@ -96,10 +79,13 @@ function build<M>(dict: DeviceStateDict<GpuTensor>, load: (dict: DeviceStateDict
   }
 }
 
-/** The VAE's decoder, config and upscale factor. */
+/** The model's VAE slot: an `AutoencoderKL`, or an `AutoencoderTiny` as diffusers also accepts there. */
 interface LoadedVae {
-  model: AutoencoderKLDecoder<GpuTensor>;
-  config: AutoencoderKLConfig;
+  model: AutoencoderKLDecoder<GpuTensor> | AutoencoderTinyDecoder<GpuTensor>;
+  /** How latents map into the decoder (see `vaeLatentScaling`). */
+  config: { scalingFactor: number; shiftFactor: number; forceUpcast: boolean };
+  /** The `AutoencoderKL` config its img2img encoder is built from; null for an `AutoencoderTiny`, whose encoder is not run. */
+  encoderConfig: AutoencoderKLConfig | null;
   scale: number;
 }
 
@@ -124,7 +110,7 @@ export class StableDiffusionPipeline {
     private readonly taesd: AutoencoderTinyDecoder<GpuTensor> | null,
     private readonly schedulerConfig: JsonObject,
     private readonly fit: DeviceFitCheck,
-    readonly defaults: PipelineDefaults,
+    readonly defaults: ModelDefaults,
     /** How the text encoder and UNet store activations (see `PipelineLoadOptions.activations`). */
     readonly activations: 'f32' | 'f16',
   ) {}
@@ -145,16 +131,16 @@ export class StableDiffusionPipeline {
     try {
       const tokenizer = await loadCLIPTokenizer(source, 'tokenizer', signal ? { signal } : {});
       const clipJson = await repo.readConfig('text_encoder');
-      const clipConfig = parseCLIPTextConfig(clipJson, `${source.id}/text_encoder/config.json`);
+      const clipConfig = COMPONENTS.text_encoder.parseConfig(clipJson, `${source.id}/text_encoder/config.json`);
       checkTokenizerFitsTextEncoder(tokenizer.modelMaxLength, `${source.id}/tokenizer/tokenizer_config.json`, clipConfig, `${source.id}/text_encoder/config.json`);
       const unetJson = await repo.readConfig('unet');
-      const unetConfig = parseUNetConfig(unetJson, `${source.id}/unet/config.json`);
+      const unetConfig = COMPONENTS.unet.parseConfig(unetJson, `${source.id}/unet/config.json`);
       const vaeJson = repo.hasComponent('vae') ? await repo.readConfig('vae') : null;
-      const vaeConfig = vaeJson && parseAutoencoderKLConfig(vaeJson, `${source.id}/vae/config.json`);
+      const vaeComponent = vaeJson && parseVaeComponent(vaeJson, `${source.id}/vae/config.json`);
       const taesdSource = options.taesd ?? null;
       const taesdJson = taesdSource && parseLenientJson(await taesdSource.readText('config.json'), `${taesdSource.id}/config.json`);
-      const taesdConfig = taesdSource && parseAutoencoderTinyConfig(taesdJson, `${taesdSource.id}/config.json`);
-      const vaeScale = vaeConfig ? 2 ** (vaeConfig.blockOutChannels.length - 1) : 1;
+      const taesdConfig = taesdSource && COMPONENTS.taesd_decoder.parseConfig(taesdJson, `${taesdSource.id}/config.json`);
+      const vaeScale = vaeComponent ? vaeScaleFactor(vaeComponent) : 1;
       const fit = new DeviceFitCheck(
         { unet: unetJson, textEncoder: clipJson, source: source.id, ...(vaeJson ? { vae: vaeJson } : {}), ...(taesdJson ? { taesd: taesdJson } : {}) },
         runtime.capabilities,
@@ -163,18 +149,22 @@ export class StableDiffusionPipeline {
       );
       fit.checkModel();
 
-      const textEncoder = build(await streamComponent(repo, 'text_encoder', ops, options), (d) => CLIPTextModel.load(ops, clipConfig, d, { dtype: options.dtype }));
+      const textEncoder = build(await streamComponent(repo, 'text_encoder', ops, options, COMPONENTS.text_encoder.unusedKey), (d) =>
+        COMPONENTS.text_encoder.load(ops, clipConfig, d, { dtype: options.dtype }),
+      );
       uploaded.push(textEncoder);
       // The UNet splits its feed-forward to fit the device's bindings, as the plan above did.
       const unetOptions = { dtype: options.dtype, maxBindingBytes: maxBindingBytes(runtime.limits) };
-      const unetModel = build(await streamComponent(repo, 'unet', ops, options), (d) => UNet2DConditionModel.load(ops, unetConfig, d, unetOptions));
+      const unetModel = build(await streamComponent(repo, 'unet', ops, options, COMPONENTS.unet.unusedKey), (d) => COMPONENTS.unet.load(ops, unetConfig, d, unetOptions));
       uploaded.push(unetModel);
       let vae: StableDiffusionPipeline['vae'] = null;
-      if (vaeConfig) {
-        const cfg = vaeConfig;
-        const model = build(await streamComponent(repo, 'vae', ops, options, UNUSED_KEYS.vae), (d) => AutoencoderKLDecoder.load(ops, cfg, d, { dtype: options.dtype }));
+      if (vaeComponent) {
+        const component = vaeComponent;
+        const dict = await streamComponent(repo, 'vae', ops, options, COMPONENTS[component.kind].unusedKey);
+        const model = build(dict, (d) => loadVaeDecoder(ops, component, d, { dtype: options.dtype }));
         uploaded.push(model);
-        vae = { model, config: cfg, scale: vaeScale };
+        const encoderConfig = component.kind === 'vae_decoder' ? component.config : null;
+        vae = { model, config: vaeLatentScaling(component), encoderConfig, scale: vaeScale };
       }
       let taesd: AutoencoderTinyDecoder<GpuTensor> | null = null;
       if (taesdSource && taesdConfig) {
@@ -183,10 +173,10 @@ export class StableDiffusionPipeline {
         const dict = await streamStateDictToDevice(ops, await taesdSource.fetchFile(path, signal ? { signal } : {}), {
           file: `${taesdSource.id}/${path}`,
           dtype: options.dtype,
-          skip: UNUSED_KEYS.taesd!,
+          skip: COMPONENTS.taesd_decoder.unusedKey!,
           ...(signal ? { signal } : {}),
         });
-        taesd = build(dict, (d) => AutoencoderTinyDecoder.load(ops, cfg, d, { dtype: options.dtype }));
+        taesd = build(dict, (d) => COMPONENTS.taesd_decoder.load(ops, cfg, d, { dtype: options.dtype }));
         uploaded.push(taesd);
       }
       const schedulerConfig = await repo.readConfig('scheduler');
@@ -204,12 +194,16 @@ export class StableDiffusionPipeline {
    * only) on first use; a failed or aborted load is retried by the next request.
    */
   #imageEncoder(vae: LoadedVae, signal: AbortSignal | undefined): Promise<AutoencoderKLEncoder<GpuTensor>> {
+    const config = vae.encoderConfig;
+    if (!config) return Promise.reject(new RangeError(TINY_VAE_IMG2IMG));
     if (!this.#encoder) {
       const ops = this.ops;
       const options = { dtype: this.dtype, ...(signal ? { signal } : {}) };
       // Loaded inside a request's unit of work, kept after it: not the request's to give back if it fails.
       this.#encoder = ops.runtime
-        .keep(() => streamComponent(this.repo, 'vae', ops, options, UNUSED_KEYS.vaeEncoder).then((dict) => build(dict, (d) => AutoencoderKLEncoder.load(ops, vae.config, d, { dtype: this.dtype }))))
+        .keep(() =>
+          streamComponent(this.repo, 'vae', ops, options, COMPONENTS.vae_encoder.unusedKey).then((dict) => build(dict, (d) => COMPONENTS.vae_encoder.load(ops, config, d, { dtype: this.dtype }))),
+        )
         .catch((err: unknown) => {
           this.#encoder = null;
           throw err;
@@ -218,13 +212,26 @@ export class StableDiffusionPipeline {
     return this.#encoder;
   }
 
+  /** What a job on this pipeline may ask for, as `resolveJob` checks it. */
+  get capabilities(): JobCapabilities {
+    return {
+      executor: 'webgpu',
+      decoders: this.taesd ? ['vae', 'taesd'] : ['vae'],
+      decoderHint: TAESD_MISSING,
+      // An AutoencoderTiny in vae/ decodes only: its encoder is not run.
+      img2img: this.vae === null || this.vae.encoderConfig !== null,
+      latentChannels: this.unetConfig.inChannels,
+      vaeScaleFactor: this.vae?.scale ?? 1,
+    };
+  }
+
   /**
-   * Runs one text-to-image or img2img job with the model's scheduler, or `schedulerName`
-   * (`euler`, `DDIMScheduler`, ...). A job this device cannot run (its size, images and
-   * decoder planned under the device's limits) fails with `DeviceLimitError` before any GPU
-   * work or download.
+   * Runs one text-to-image or img2img job (see `resolveJob`) with its scheduler (`euler`,
+   * `DDIMScheduler`, ...; left out, the model's). A job this device cannot run (its size,
+   * images and decoder planned under the device's limits) fails with `DeviceLimitError` before
+   * any GPU work or download.
    */
-  async generate(job: TextToImageJob, schedulerName: string | undefined, hooks: TextToImageHooks<GpuTensor> = {}): Promise<TextToImageResult> {
+  async generate(job: TextToImageJob, hooks: TextToImageHooks<GpuTensor> = {}): Promise<TextToImageResult> {
     const timeCond = this.unetConfig.timeCondProjDim;
     // LCM distils guidance into the UNet: the scale goes in as an embedding, and the loop runs
     // without an unconditional pass, as diffusers' LatentConsistencyModelPipeline does.
@@ -242,7 +249,7 @@ export class StableDiffusionPipeline {
       img2img: job.init !== undefined,
     });
     const latents = gpuLatentBackend(this.ops.runtime);
-    const scheduler = createScheduler<GpuTensor>(schedulerName ?? this.defaults.scheduler, this.schedulerConfig, { backend: latents });
+    const scheduler = createScheduler<GpuTensor>(job.scheduler ?? this.defaults.scheduler, this.schedulerConfig, { backend: latents });
     const ops = this.ops;
     const vae = this.vae;
     const taesd = this.taesd;

@@ -34,6 +34,11 @@ export interface TextToImageJob {
   strengthSchedule?: StrengthSchedule;
   /** DDIM's eta (default 0); above 0 only with a `DDIMScheduler`. */
   eta?: number;
+  /**
+   * The scheduler's short or class name, for callers that build one from it (the webgpu
+   * pipeline); left out, the model's. `runTextToImage` itself takes the scheduler instance.
+   */
+  scheduler?: string;
 }
 
 /** Per-step hooks: progress, cancellation, preview. */

@@ -1,7 +1,12 @@
+import { registerErrorClass } from '../error-registry.js';
 import { OmniDiffusionError } from '../errors.js';
 
-/** A memory plan could not be set up: a missing or unreadable config, or bad plan options. The message names the file or option. */
-export class PlanError extends OmniDiffusionError {}
+/** A memory plan could not be set up: a missing or unreadable config, or bad plan options. The message names the file or option. Code `PLAN_FAILED`. */
+export class PlanError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'PlanError', 'PLAN_FAILED');
+  }
+}
 
 /** The device limits a model or request can run into, by their `GPUSupportedLimits` names. */
 export type DeviceLimitName = 'maxStorageBufferBindingSize' | 'maxBufferSize' | 'maxComputeWorkgroupStorageSize' | 'maxComputeWorkgroupsPerDimension';
@@ -33,8 +38,13 @@ export interface DeviceLimitDetails {
  * with `ExecutorUnavailableError`, this as `cause`); `omni-diffusion plan` reports it per
  * component. `tensor`, `bytes`, `limit` and `limitValue` say what does not fit; the message ends
  * with what to do (`advice`).
+ * Code `DEVICE_LIMIT`.
  */
 export class DeviceLimitError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'DeviceLimitError', 'DEVICE_LIMIT');
+  }
+
   readonly component: string;
   readonly at: string;
   readonly tensor: string;

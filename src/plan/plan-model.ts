@@ -1,15 +1,11 @@
 import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.js';
 import { GpuRuntime } from '../gpu/runtime.js';
 import type { TensorDType } from '../kernels/ops.js';
-import { CLIPTextModel } from '../models/clip/clip-text-model.js';
-import { parseCLIPTextConfig } from '../models/clip/config.js';
-import { parseUNetConfig } from '../models/unet/config.js';
-import { UNet2DConditionModel } from '../models/unet/unet-2d-condition.js';
+import { COMPONENTS, loadVaeDecoder, parseVaeComponent, vaeScaleFactor, type VaeComponent } from '../models/registry.js';
 import { AttentionAuditOps } from './attention-audit.js';
 import { maxBindingBytes } from './binding-limit.js';
 import { PlanError } from './errors.js';
 import { callOn, planComponent, planInput, type ComponentPlan } from './plan-component.js';
-import { parseDecoder, type DecoderPlan } from './plan-decoders.js';
 
 export type { ComponentName, ComponentPlan } from './plan-component.js';
 
@@ -114,14 +110,14 @@ const TIMESTEP = 999;
  */
 export function planModel(configs: PlanConfigs, options: PlanModelOptions): PlanReport {
   const source = configs.source ?? 'model';
-  const unetConfig = parseUNetConfig(configs.unet, `${source}/unet/config.json`);
-  const vae = configs.vae === undefined ? null : parseDecoder(configs.vae, `${source}/vae/config.json`);
-  const textConfig = configs.textEncoder === undefined ? null : parseCLIPTextConfig(configs.textEncoder, `${source}/text_encoder/config.json`);
+  const unetConfig = COMPONENTS.unet.parseConfig(configs.unet, `${source}/unet/config.json`);
+  const vae = configs.vae === undefined ? null : parseVaeComponent(configs.vae, `${source}/vae/config.json`);
+  const textConfig = configs.textEncoder === undefined ? null : COMPONENTS.text_encoder.parseConfig(configs.textEncoder, `${source}/text_encoder/config.json`);
   checkOptions(options);
   const decoderKind = options.decoder ?? 'vae';
-  const decoder = decoderKind === 'taesd' ? taesdPlan(configs, source) : vae;
-  const latentScale = vae?.scaleFactor ?? options.latentScale ?? 8;
-  const unetFactor = 2 ** (unetConfig.blockOutChannels.length - 1);
+  const decoder = decoderKind === 'taesd' ? taesdDecoder(configs, source) : vae;
+  const latentScale = vae ? vaeScaleFactor(vae) : (options.latentScale ?? 8);
+  const unetFactor = COMPONENTS.unet.scaleFactor(unetConfig);
   for (const [field, px] of [['width', options.width], ['height', options.height]] as const) {
     if (px % (latentScale * unetFactor) !== 0) {
       const why = latentScale === 1 ? `the UNet's downsampling ${unetFactor}` : `the VAE's factor ${latentScale} times the UNet's downsampling ${unetFactor}`;
@@ -143,7 +139,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     const input = [B, TEXT_TOKENS];
     components.push(
       planComponent('text_encoder', input, at(input), newOps(), `${source}/text_encoder`, (ops, dict) => {
-        const model = CLIPTextModel.load(ops, textConfig, dict, weightOptions);
+        const model = COMPONENTS.text_encoder.load(ops, textConfig, dict, weightOptions);
         return {
           calls: 1,
           call: () => {
@@ -159,7 +155,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
   const latents = [B, unetConfig.inChannels, h, w];
   components.push(
     planComponent('unet', latents, at(latents), newOps(), `${source}/unet`, (ops, dict) => {
-      const model = UNet2DConditionModel.load(ops, unetConfig, dict, { ...weightOptions, maxBindingBytes: maxBindingBytes(limits) });
+      const model = COMPONENTS.unet.load(ops, unetConfig, dict, { ...weightOptions, maxBindingBytes: maxBindingBytes(limits) });
       return {
         calls: options.unetCalls ?? 2,
         call: () => {
@@ -177,23 +173,24 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     }),
   );
   if (decoder) {
-    const input = [images, decoder.latentChannels, h, w];
-    const name = decoder.kind === 'tiny' && decoderKind === 'taesd' ? 'taesd_decoder' : 'vae_decoder';
+    const input = [images, decoder.config.latentChannels, h, w];
+    // Named by the slot it fills: an AutoencoderTiny in vae/ is the model's VAE decoder.
+    const name = decoderKind === 'taesd' ? 'taesd_decoder' : 'vae_decoder';
     const file = decoderKind === 'taesd' ? `${source}/taesd` : `${source}/vae`;
     components.push(
       planComponent(name, input, at(input), newOps(), file, (ops, dict) => {
-        const model = decoder.load(ops, dict, weightOptions);
+        const model = loadVaeDecoder(ops, decoder, dict, weightOptions);
         return callOn(ops, input, model, (x) => model.decode(x));
       }),
     );
   }
   if (vae && options.img2img) {
-    const encoder = vae.encoder;
-    if (!encoder) throw new PlanError(`img2img needs a VAE encoder, and ${source}/vae/config.json describes an AutoencoderTiny, whose encoder omni-diffusion does not run.`);
-    const image = [1, encoder.inChannels, options.height, options.width];
+    if (vae.kind !== 'vae_decoder') throw new PlanError(`img2img needs a VAE encoder, and ${source}/vae/config.json describes an AutoencoderTiny, whose encoder omni-diffusion does not run.`);
+    const config = vae.config;
+    const image = [1, config.inChannels, options.height, options.width];
     components.push(
       planComponent('vae_encoder', image, at(image), newOps(), `${source}/vae`, (ops, dict) => {
-        const model = encoder.load(ops, dict, weightOptions);
+        const model = COMPONENTS.vae_encoder.load(ops, config, dict, weightOptions);
         return callOn(ops, image, model, (x) => model.encode(x));
       }),
     );
@@ -226,10 +223,10 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
 }
 
 /** The TAESD decoder of `configs.taesd`, for `decoder: 'taesd'`. */
-function taesdPlan(configs: PlanConfigs, source: string): DecoderPlan {
+function taesdDecoder(configs: PlanConfigs, source: string): VaeComponent {
   if (configs.taesd === undefined) throw new PlanError(`decoder "taesd" needs a TAESD config (PlanConfigs.taesd) beside ${source}'s.`);
-  const plan = parseDecoder(configs.taesd, `${source}/taesd/config.json`);
-  if (plan.kind !== 'tiny') throw new PlanError(`${source}/taesd/config.json describes an AutoencoderKL; decoder "taesd" needs an AutoencoderTiny.`);
+  const plan = parseVaeComponent(configs.taesd, `${source}/taesd/config.json`);
+  if (plan.kind !== 'taesd_decoder') throw new PlanError(`${source}/taesd/config.json describes an AutoencoderKL; decoder "taesd" needs an AutoencoderTiny.`);
   return plan;
 }
 

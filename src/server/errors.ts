@@ -1,3 +1,4 @@
+import { registerErrorClass } from '../error-registry.js';
 import { OmniDiffusionError } from '../errors.js';
 import { boundedEcho } from './bounded-echo.js';
 
@@ -16,8 +17,13 @@ export interface ValidationIssue {
  * `field: message; field: message`. Each issue's `input` is kept only as a bounded echo
  * (see `boundedEcho`): a stranger's value can be deep, cyclic or huge, and the error path must
  * never fail on it or send it back whole.
+ * Code `HTTP_ERROR`.
  */
 export class HttpError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'HttpError', 'HTTP_ERROR');
+  }
+
   readonly status: number;
   readonly detail: string | ValidationIssue[];
   /** Extra response headers (`Allow`, `Retry-After`, `WWW-Authenticate`). */
@@ -30,8 +36,12 @@ export class HttpError extends OmniDiffusionError {
   }
 }
 
-/** A `createImageServer` option is out of range or malformed; `option` names it. */
+/** A `createImageServer` option is out of range or malformed; `option` names it. Code `SERVER_OPTION_INVALID`. */
 export class ImageServerOptionError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'ImageServerOptionError', 'SERVER_OPTION_INVALID');
+  }
+
   readonly option: string;
   constructor(option: string, message: string) {
     super(`Invalid ImageServerOptions.${option}: ${message}`);

@@ -1,24 +1,15 @@
 import type { DiffusionImage } from '../engine/image.js';
-import { DEFAULT_STRENGTH } from '../engine/request.js';
 import { AbortError, ConfigValidationError, ExecutorUnavailableError } from '../errors.js';
 import { GpuContext } from '../gpu/device.js';
 import { GpuDeviceLostError } from '../gpu/errors.js';
 import type { GpuFault } from '../gpu/fault.js';
 import { SIZE_LIMITS } from '../gpu/limits.js';
-import { CachedModelSource, defaultModelCache } from '../io/cache.js';
-import { LocalFolderSource } from '../io/sources/local-folder-source.js';
-import { resolveModelSource } from '../io/sources/resolve-source.js';
+import { cachedModelSource } from '../io/sources/cached-source.js';
 import type { ModelSource } from '../io/sources/model-source.js';
+import { toRgbaImages } from '../pipelines/images.js';
+import { resolveJob } from '../pipelines/resolve-job.js';
 import { StableDiffusionPipeline } from '../pipelines/stable-diffusion.js';
-import { fromRgbaImage, toRgbaImages } from '../pipelines/images.js';
-import type { TextToImageJob } from '../pipelines/text-to-image.js';
 import { NO_HOST_MEMORY, type EngineHostApi, type HostInfo, type HostMemory, type ModelSpec, type WireProgress, type WireRequest, type WireResult } from './protocol.js';
-
-/** Remote models go through the download cache, so a reload after device loss does no network I/O; local folders are read in place. */
-async function cachedSource(nameOrPath: string): Promise<ModelSource> {
-  const source = await resolveModelSource(nameOrPath);
-  return source instanceof LocalFolderSource ? source : new CachedModelSource(source, defaultModelCache());
-}
 
 /**
  * Owns the GPU device and the loaded model, and runs one request at a time. It is the worker
@@ -41,8 +32,8 @@ export class EngineHost implements EngineHostApi {
     if (!spec.modelNameOrPath) throw new ConfigValidationError('modelNameOrPath', spec.modelNameOrPath, 'a Hub id, URL or local folder');
     this.#spec = spec;
     // A source object is the caller's own (synthetic weights, say): read as it is, never cached.
-    this.#source = spec.source ?? (await cachedSource(spec.modelNameOrPath));
-    this.#taesd = spec.taesd ? await cachedSource(spec.taesd) : null;
+    this.#source = spec.source ?? (await cachedModelSource(spec.modelNameOrPath));
+    this.#taesd = spec.taesd ? await cachedModelSource(spec.taesd) : null;
     this.#ctx = await GpuContext.create(spec.gpuLimits === 'default' ? {} : { adapterLimits: SIZE_LIMITS });
     this.#ctx.onLost((event) => {
       this.#lost = new GpuDeviceLostError(event.reason, event.message);
@@ -93,26 +84,9 @@ export class EngineHost implements EngineHostApi {
       if (this.#cancelled.delete(request.requestId)) abort.abort(new AbortError(`Request ${request.requestId} was cancelled.`));
     };
     try {
-      const d = pipeline.defaults;
-      const job: TextToImageJob = {
-        prompt: request.prompt,
-        negativePrompt: request.negativePrompt,
-        numInferenceSteps: request.numInferenceSteps ?? d.steps,
-        guidanceScale: request.guidanceScale ?? d.guidanceScale,
-        height: request.height ?? request.image?.height ?? d.height,
-        width: request.width ?? request.image?.width ?? d.width,
-        seed: request.seed,
-        numImages: request.numOutputsPerPrompt,
-        decoder: request.decoder ?? 'vae',
-        returnTrajectoryLatents: request.returnTrajectoryLatents,
-        returnIntermediates: request.returnIntermediates === true,
-        ...(request.eta ? { eta: request.eta } : {}),
-        ...(request.latents ? { latents: request.latents } : {}),
-        ...(request.image ? { init: { image: fromRgbaImage(request.image), strength: request.strength ?? DEFAULT_STRENGTH } } : {}),
-      };
+      const job = resolveJob(request, pipeline.defaults, pipeline.capabilities);
       const result = await pipeline.generate(
         job,
-        request.scheduler,
         {
           signal: abort.signal,
           onStep: async (step, total, latents) => {

@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
+import { OmniDiffusionError } from '../errors.js';
 import { EngineHost } from './engine-host.js';
 import { exposedHostApi } from './host-api.js';
 import { nodePortEndpoint } from './node-port.js';
@@ -10,5 +11,5 @@ import { nodePortEndpoint } from './node-port.js';
  * its signals) stays free while a generation records and waits on the GPU. Built to
  * `dist/engine-thread.js`.
  */
-if (!parentPort) throw new Error('engine.thread.js is a worker_threads entry; start it with new Worker(...), not as a script.');
+if (!parentPort) throw new OmniDiffusionError('engine.thread.js is a worker_threads entry; start it with new Worker(...), not as a script.');
 Comlink.expose(exposedHostApi(new EngineHost()), nodePortEndpoint(parentPort));

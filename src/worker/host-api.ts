@@ -1,12 +1,13 @@
-import type { EngineHost } from './engine-host.js';
 import type { EngineHostApi } from './protocol.js';
+import { withSerializedErrors } from './remote-errors.js';
 
 /**
- * What a worker exposes of its `EngineHost` (comlink), bound to it: the same API in a browser
- * Web Worker and in a Node `worker_threads` thread.
+ * What a worker exposes of its engine host (an `EngineHost`, through comlink), bound to it: the same API in a browser
+ * Web Worker and in a Node `worker_threads` thread. Its errors cross as `SerializedError`
+ * records, which the caller's `HostConnection` rebuilds into their classes.
  */
-export function exposedHostApi(host: EngineHost): EngineHostApi & { crash(): void } {
-  return {
+export function exposedHostApi(host: EngineHostApi): EngineHostApi & { crash(): void } {
+  return withSerializedErrors({
     load: host.load.bind(host),
     generate: host.generate.bind(host),
     cancel: host.cancel.bind(host),
@@ -20,5 +21,5 @@ export function exposedHostApi(host: EngineHost): EngineHostApi & { crash(): voi
         throw new Error('worker crash (fault injection)');
       });
     },
-  };
+  });
 }

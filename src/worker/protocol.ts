@@ -3,9 +3,9 @@ import type { GpuLimits } from '../gpu/limits.js';
 import type { DTypeOption } from '../engine/config.js';
 import type { DiffusionImage } from '../engine/image.js';
 import type { DiffusionIntermediates, DiffusionMetrics } from '../engine/output.js';
-import type { RgbaImageBytes } from '../engine/image-input.js';
-import type { DecoderKind } from '../engine/request.js';
 import type { ModelSource } from '../io/sources/model-source.js';
+import type { ModelDefaults } from '../pipelines/model-defaults.js';
+import type { JobRequest } from '../pipelines/resolve-job.js';
 
 /** What to load: the engine config's model fields, in a form that crosses a worker boundary. */
 export interface ModelSpec {
@@ -34,32 +34,15 @@ export interface ModelSpec {
   activations?: 'auto' | 'f32' | 'f16';
 }
 
-/** A request without its signal and callback (those stay on the caller's side). */
-export interface WireRequest {
-  requestId: string;
-  prompt: string;
-  negativePrompt: string | null;
-  numInferenceSteps?: number;
-  guidanceScale?: number;
-  height?: number;
-  width?: number;
-  seed: number;
-  numOutputsPerPrompt: number;
-  scheduler?: string;
-  /** DDIM's eta; absent is 0. */
-  eta?: number;
-  returnTrajectoryLatents: boolean;
-  /** Record the tensors between the networks (absent: false). */
-  returnIntermediates?: boolean;
-  decoder?: DecoderKind;
-  latents?: Float32Array;
-  /** img2img's init image: an own copy, so its buffer can be transferred to the worker. */
-  image?: RgbaImageBytes;
-  /** img2img's strength; the host applies the default when an image comes without one. */
-  strength?: number;
+/**
+ * A request as it crosses to the host: `DiffusionRequest.toJSON()` with the init image read into
+ * bytes of its own (so its buffer can be transferred), plus what the connection adds. Derived,
+ * not hand-written, so a new request field reaches the host without touching this file.
+ */
+export type WireRequest = JobRequest & {
   /** Whether to make a preview image each step (costs a small readback). */
   preview: boolean;
-}
+};
 
 /** Progress of one step, as sent from the host. */
 export interface WireProgress {
@@ -84,7 +67,7 @@ export interface HostInfo {
   /** The size limits the device was granted (see `ModelSpec.gpuLimits`). */
   limits: Pick<GpuLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize' | 'maxComputeWorkgroupStorageSize'>;
   model: string;
-  defaults: { steps: number; guidanceScale: number; height: number; width: number; scheduler: string };
+  defaults: ModelDefaults;
 }
 
 /** GPU memory of the host's runtime, in bytes. */

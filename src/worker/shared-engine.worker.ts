@@ -1,5 +1,6 @@
 import * as Comlink from 'comlink';
 import { EngineHost } from './engine-host.js';
+import { withSerializedErrors } from './remote-errors.js';
 import { SharedEngineHost } from './shared-engine-host.js';
 
 /**
@@ -9,5 +10,5 @@ import { SharedEngineHost } from './shared-engine-host.js';
 const shared = new SharedEngineHost(() => new EngineHost());
 
 (globalThis as unknown as { onconnect: (event: MessageEvent) => void }).onconnect = (event) => {
-  Comlink.expose(shared.connect(), event.ports[0]!);
+  Comlink.expose(withSerializedErrors(shared.connect()), event.ports[0]!);
 };

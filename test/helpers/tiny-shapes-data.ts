@@ -1,5 +1,5 @@
 import type { DiffusionImage } from '../../src/engine/image.js';
-import { SHAPE_KINDS, SHAPES_COLOR_NAMES, SHAPES_PALETTE, type ShapeKind, type ShapesColor } from '../../src/verify/shapes-vocabulary.js';
+import { SHAPE_KINDS, SHAPES_COLOR_NAMES, SHAPES_PALETTE, type ShapeKind, type ShapesColor } from './shapes-vocabulary.js';
 
 /**
  * A TypeScript port of tools/train-tiny/shapes.py's procedural data (same palette, shapes,

@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
 import { ExecutorDeadError } from '../../errors.js';
 import type { EngineHostApi } from '../../worker/protocol.js';
-import type { HostLauncher, LaunchedHost } from '../webgpu/host-connection.js';
+import type { HostLauncher, LaunchedHost } from '../../worker/host-connection.js';
 import { isNodePort, nodePortEndpoint, type NodeMessagePort } from '../../worker/node-port.js';
 
 /** What `DiffusionConfig.port` of the `external` executor may be. */
@@ -53,7 +53,7 @@ export function attachToSharedWorker(url: string | URL, name: string, graceMs: n
     const crashed = new Promise<never>((_, reject) => {
       worker.addEventListener('error', (event) => {
         event.preventDefault();
-        reject(new Error(`The shared engine worker at ${String(url)} failed: ${(event as ErrorEvent).message || 'its script did not load or threw'}`));
+        reject(new ExecutorDeadError(`The shared engine worker at ${String(url)} failed: ${(event as ErrorEvent).message || 'its script did not load or threw'}`));
       });
     });
     crashed.catch(() => undefined);

@@ -1,10 +1,11 @@
 import type { DiffusionOutput } from '../../engine/output.js';
 import type { DiffusionRequest } from '../../engine/request.js';
-import { ConfigValidationError, ExecutorUnavailableError } from '../../errors.js';
+import { ConfigValidationError, ExecutorUnavailableError, OmniDiffusionError } from '../../errors.js';
 import { NO_HOST_MEMORY, type HostInfo, type HostMemory } from '../../worker/protocol.js';
 import { DiffusionExecutor, withTimeout, type CollectiveRpcOptions } from '../executor.js';
-import { HostConnection, type HostLauncher } from '../webgpu/host-connection.js';
-import { modelSpecOf } from '../webgpu/wire.js';
+import { HostConnection, type HostLauncher } from '../../worker/host-connection.js';
+import { modelSpecOf, readWebGPUOptions } from '../webgpu/options.js';
+import { EXTERNAL_OPTION_KEYS } from './options.js';
 import { attachToPort, attachToSharedWorker, type ExternalHostPort } from './attach.js';
 
 /** How long `shutdown` waits for the host to acknowledge that this client is done. */
@@ -29,6 +30,8 @@ const DETACH_GRACE_MS = 2000;
  * outlive this executor.
  */
 export class ExternalDiffusionExecutor extends DiffusionExecutor {
+  static override readonly configKeys: readonly string[] = EXTERNAL_OPTION_KEYS;
+  static override readonly shorthand = 'external';
   #connection: HostConnection | null = null;
 
   /** Adapter, features, model and its defaults of the attached host; null before init. */
@@ -39,7 +42,7 @@ export class ExternalDiffusionExecutor extends DiffusionExecutor {
   async initExecutor(): Promise<void> {
     const launcher = this.#launcher();
     const spec = modelSpecOf(this.config, 'external');
-    this.#connection = new HostConnection(launcher, spec, { preview: this.config.preview === true });
+    this.#connection = new HostConnection(launcher, spec, { preview: readWebGPUOptions(this.config).preview });
     await this.#connection.start();
   }
 
@@ -85,12 +88,12 @@ export class ExternalDiffusionExecutor extends DiffusionExecutor {
    * its one result.
    */
   override async collectiveRpc(method: string, args: unknown[] = [], options: CollectiveRpcOptions = {}): Promise<unknown[]> {
-    if (!this.#connection) throw new Error('The external executor is not attached to a host (it was not initialised or is closed).');
+    if (!this.#connection) throw new OmniDiffusionError('The external executor is not attached to a host (it was not initialised or is closed).');
     return [await withTimeout(this.#connection.call(method, args), options.timeoutMs, `collectiveRpc("${method}")`)];
   }
 
   override async checkHealth(): Promise<void> {
-    if (!this.#connection) throw new Error('The external executor is not attached to a host (it was not initialised or is closed).');
+    if (!this.#connection) throw new OmniDiffusionError('The external executor is not attached to a host (it was not initialised or is closed).');
     await this.#connection.checkHealth();
   }
 

@@ -1,13 +1,23 @@
+import { registerErrorClass } from '../../error-registry.js';
 import { HTTPExecutorError, OmniDiffusionError } from '../../errors.js';
 
 /**
  * A server's 2xx answer does not have the shape its API promises (no `data`, no `b64_json`,
  * too few images). The executor reports it as an `HTTPExecutorError` carrying this as `cause`.
+ * Code `HTTP_UNEXPECTED_RESPONSE`.
  */
-export class UnexpectedResponseError extends OmniDiffusionError {}
+export class UnexpectedResponseError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'UnexpectedResponseError', 'HTTP_UNEXPECTED_RESPONSE');
+  }
+}
 
-/** Bytes that should be a PNG could not be decoded into an RGBA image. */
-export class PngDecodeError extends OmniDiffusionError {}
+/** Bytes that should be a PNG could not be decoded into an RGBA image. Code `PNG_DECODE`. */
+export class PngDecodeError extends OmniDiffusionError {
+  static {
+    registerErrorClass(this, 'PngDecodeError', 'PNG_DECODE');
+  }
+}
 
 /** What a size limit counts. */
 export type SizeLimitUnit = 'bytes' | 'pixels';
@@ -17,8 +27,13 @@ export type SizeLimitUnit = 'bytes' | 'pixels';
  * more base64 than its size can need, or compressed data that inflates past what its header
  * describes (a decompression bomb). Found before decoding; the executor reports it as a
  * `ResponseTooLargeError`.
+ * Code `PNG_TOO_LARGE`.
  */
 export class PngTooLargeError extends PngDecodeError {
+  static {
+    registerErrorClass(this, 'PngTooLargeError', 'PNG_TOO_LARGE');
+  }
+
   /** The limit that was passed. */
   readonly limit: number;
   readonly unit: SizeLimitUnit;
@@ -35,8 +50,13 @@ export class PngTooLargeError extends PngDecodeError {
  * undone), or an image whose PNG is over a limit (see `PngTooLargeError`, its `cause` then).
  * The read stops at the limit, and the request is not retried: the server would only send
  * the same answer again.
+ * Code `HTTP_RESPONSE_TOO_LARGE`.
  */
 export class ResponseTooLargeError extends HTTPExecutorError {
+  static {
+    registerErrorClass(this, 'ResponseTooLargeError', 'HTTP_RESPONSE_TOO_LARGE');
+  }
+
   /** The limit that was passed. */
   readonly limit: number;
   readonly unit: SizeLimitUnit;

@@ -1,4 +1,4 @@
-import type { HTTPExecutorOptions } from '../../engine/config.js';
+import type { HTTPExecutorOptions } from './options.js';
 import type { DiffusionImage } from '../../engine/image.js';
 import { failedOutput, type DiffusionMetrics, type DiffusionOutput } from '../../engine/output.js';
 import type { DiffusionRequest } from '../../engine/request.js';
@@ -59,6 +59,9 @@ const APIS: Record<NonNullable<HTTPExecutorOptions['api']>, RemoteImageApi> = { 
  * fallback for a server that comes up later; call `checkHealth()` to probe it.
  */
 export class HTTPDiffusionExecutor extends DiffusionExecutor {
+  /** Its settings are `DiffusionConfig.http`, which the config validates itself. */
+  static override readonly configKeys: readonly string[] = [];
+  static override readonly shorthand = 'http';
   readonly #shutdown = new AbortController();
   readonly #inFlight = new Set<Promise<unknown>>();
   #transport: HttpTransport | null = null;

@@ -3,9 +3,8 @@
  * from the first characters of the base64, and the compressed image data inflated with a
  * byte count, since the decoder would otherwise allocate whatever a hostile file asks for.
  */
-import { hasPngSignature } from 'fast-png';
 import { PngDecodeError, PngTooLargeError } from './errors.js';
-import { base64Payload, notPngError } from './png.js';
+import { base64Payload, hasPngSignature, notPngError } from './png.js';
 
 /** What a PNG's IHDR chunk says. */
 export interface PngHeader {

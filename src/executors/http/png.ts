@@ -1,6 +1,14 @@
-import { decode, hasPngSignature, type DecodedPng } from 'fast-png';
+import type { DecodedPng } from 'fast-png';
 import type { DiffusionImage } from '../../engine/image.js';
 import { PngDecodeError } from './errors.js';
+
+/** The 8 bytes every PNG starts with. */
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Whether `bytes` start with the PNG signature (checked here: importing the decoder for it would defeat its lazy load). */
+export function hasPngSignature(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && PNG_SIGNATURE.every((b, i) => bytes[i] === b);
+}
 
 /** Signatures of the formats a server may send instead of PNG, to say which one it was. */
 const OTHER_FORMATS: Array<[string, (b: Uint8Array) => boolean]> = [
@@ -40,8 +48,10 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
  * 16 bits; `tRNS` transparency) into an 8-bit RGBA `DiffusionImage`. Throws `PngDecodeError`
  * naming the problem, including the format when the bytes are a JPEG, WebP or GIF.
  */
-export function decodePngToRgba(bytes: Uint8Array): DiffusionImage {
+export async function decodePngToRgba(bytes: Uint8Array): Promise<DiffusionImage> {
   if (!hasPngSignature(bytes)) throw notPngError(bytes);
+  // Loaded on the first image: an app that never uses the http executor never loads the decoder.
+  const { decode } = await import('fast-png');
   let png: DecodedPng;
   try {
     png = decode(bytes);

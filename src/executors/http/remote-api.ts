@@ -1,4 +1,4 @@
-import type { HTTPApiKind } from '../../engine/config.js';
+import type { HTTPApiKind } from './options.js';
 import type { DiffusionRequest } from '../../engine/request.js';
 import { UnexpectedResponseError } from './errors.js';
 

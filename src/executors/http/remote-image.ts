@@ -50,7 +50,7 @@ export async function decodeRemoteImage(base64: string, asked: AskedSize, label:
   }
   try {
     const bytes = decodeBase64(base64);
-    return decodePngToRgba(await guardPng(bytes, header));
+    return await decodePngToRgba(await guardPng(bytes, header));
   } catch (cause) {
     throw undecodable(label, cause);
   }

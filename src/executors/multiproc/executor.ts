@@ -1,26 +1,30 @@
+import { hostCountKey } from '../../engine/config.js';
 import type { DiffusionOutput } from '../../engine/output.js';
 import type { DiffusionRequest } from '../../engine/request.js';
-import { ConfigValidationError } from '../../errors.js';
+import { ConfigValidationError, OmniDiffusionError } from '../../errors.js';
 import { requestGpuDevice } from '../../gpu/device.js';
 import type { HostInfo, HostMemory } from '../../worker/protocol.js';
 import { DiffusionExecutor, withTimeout, type CollectiveRpcOptions } from '../executor.js';
-import { HostConnection } from '../webgpu/host-connection.js';
-import { launchEngineHost } from '../webgpu/launch.js';
-import { modelSpecOf, workerOf } from '../webgpu/wire.js';
+import { HostConnection } from '../../worker/host-connection.js';
+import { launchEngineHost } from '../../worker/launch.js';
+import { modelSpecOf, readWebGPUOptions, WEBGPU_OPTION_KEYS } from '../webgpu/options.js';
 import { HostPool } from './host-pool.js';
 
 /**
- * The `multiproc` (`mp`) executor: a pool of `config.numGpus` engine hosts, each with its own
+ * The `multiproc` (`mp`) executor: a pool of `config.numHosts` engine hosts, each with its own
  * GPU device and copy of the model (module Web Workers in the browser, in-process hosts on
- * separate Dawn devices in Node). Each request goes to the first idle host, in the order
+ * separate Dawn devices in Node). The devices may all be on one physical GPU: the pool counts
+ * hosts, not GPUs. Each request goes to the first idle host, in the order
  * requests arrive; outputs keep request order, and an image depends only on its seed, so
  * results match the `webgpu` executor's byte for byte.
  *
  * Config fields read: those of the `webgpu` executor (`modelNameOrPath`, `dtype`, `variant`,
- * `taesd`, `worker`, `preview`) and `numGpus` (at least 1). Each output's metrics carry
+ * `taesd`, `worker`, `preview`, `gpuLimits`, `activations`) and `numHosts` (at least 1; `numGpus` is its old name). Each output's metrics carry
  * `hostIndex`, the pool member that ran it.
  */
 export class MultiProcDiffusionExecutor extends DiffusionExecutor {
+  static override readonly configKeys: readonly string[] = WEBGPU_OPTION_KEYS;
+  static override readonly shorthand = 'multiproc';
   #connections: HostConnection[] = [];
   #pool: HostPool<HostConnection> | null = null;
   #running = new Set<Promise<unknown>>();
@@ -31,18 +35,18 @@ export class MultiProcDiffusionExecutor extends DiffusionExecutor {
   }
 
   async initExecutor(): Promise<void> {
-    const n = this.config.numGpus;
-    if (!Number.isInteger(n) || n < 1) throw new ConfigValidationError('numGpus', n, 'an integer >= 1 (the number of engine hosts of the multiproc executor)');
+    const n = this.config.numHosts;
+    if (!Number.isInteger(n) || n < 1) throw new ConfigValidationError(hostCountKey(this.config), n, 'an integer >= 1 (the number of engine hosts of the multiproc executor)');
     // Probe first, so a machine without WebGPU falls back before any model download.
     const probe = await requestGpuDevice();
     probe.device.destroy();
     const spec = modelSpecOf(this.config, 'multiproc');
-    const worker = workerOf(this.config);
+    const { worker, preview } = readWebGPUOptions(this.config);
     this.#connections = Array.from(
       { length: n },
       (_, i) =>
         new HostConnection(() => launchEngineHost({ worker, name: `omni-diffusion-${i}` }), spec, {
-          preview: this.config.preview === true,
+          preview,
           metrics: { hostIndex: i },
         }),
     );
@@ -88,10 +92,10 @@ export class MultiProcDiffusionExecutor extends DiffusionExecutor {
   }
 
   override async checkHealth(): Promise<void> {
-    if (this.#connections.length === 0) throw new Error('The multiproc executor has no engine hosts (it was not initialised or is closed).');
+    if (this.#connections.length === 0) throw new OmniDiffusionError('The multiproc executor has no engine hosts (it was not initialised or is closed).');
     const results = await Promise.allSettled(this.#connections.map((c) => c.checkHealth()));
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`host ${i}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`] : []));
-    if (failed.length > 0) throw new Error(`The multiproc executor has unhealthy engine hosts: ${failed.join('; ')}`);
+    if (failed.length > 0) throw new OmniDiffusionError(`The multiproc executor has unhealthy engine hosts: ${failed.join('; ')}`);
   }
 
   override async shutdown(): Promise<void> {

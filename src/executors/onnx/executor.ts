@@ -1,34 +1,17 @@
 import { failedOutput, type DiffusionMetrics, type DiffusionOutput } from '../../engine/output.js';
 import type { DiffusionRequest } from '../../engine/request.js';
-import { AbortError, ConfigValidationError, EngineClosedError, ExecutorUnavailableError, OmniDiffusionError, RequestValidationError } from '../../errors.js';
-import { CachedModelSource, defaultModelCache } from '../../io/cache.js';
-import { LocalFolderSource } from '../../io/sources/local-folder-source.js';
-import type { ModelSource } from '../../io/sources/model-source.js';
-import { resolveModelSource } from '../../io/sources/resolve-source.js';
+import { AbortError, EngineClosedError, ExecutorUnavailableError, OmniDiffusionError } from '../../errors.js';
+import { cachedModelSource } from '../../io/sources/cached-source.js';
 import { toRgbaImages } from '../../pipelines/images.js';
-import { samplingDefaults } from '../../pipelines/model-defaults.js';
-import { runTextToImage, type TextToImageJob } from '../../pipelines/text-to-image.js';
+import { pipelineDefaults, type ModelDefaults } from '../../pipelines/model-defaults.js';
+import { jobRequestOf, resolveJob } from '../../pipelines/resolve-job.js';
+import { runTextToImage } from '../../pipelines/text-to-image.js';
 import type { HostTensor } from '../../schedulers/latents.js';
 import { createScheduler } from '../../schedulers/registry.js';
 import { DiffusionExecutor } from '../executor.js';
 import { loadOnnxStableDiffusion, type OnnxStableDiffusion } from './components.js';
+import { ONNX_OPTION_KEYS, readOnnxOptions } from './options.js';
 import type { OnnxExecutionProvider } from './session.js';
-
-/** Settings of the `onnx` executor, given as the config field `onnx`. */
-export interface OnnxExecutorOptions {
-  /** Force an execution provider; left out, WebGPU where the browser has an adapter, else wasm. */
-  executionProvider?: OnnxExecutionProvider;
-}
-
-/** Defaults a request falls back to, from the model's configs. */
-export interface OnnxPipelineDefaults {
-  steps: number;
-  guidanceScale: number;
-  height: number;
-  width: number;
-  /** The class of `scheduler/scheduler_config.json`. */
-  scheduler: string;
-}
 
 /**
  * The `onnx` executor: ONNX Stable Diffusion exports (the layout of diffusers'
@@ -54,31 +37,28 @@ export interface OnnxPipelineDefaults {
  *   and the time spent in each network (`encodeMs`, `unetMs`, `decodeMs`).
  */
 export class OnnxDiffusionExecutor extends DiffusionExecutor {
+  static override readonly configKeys: readonly string[] = ONNX_OPTION_KEYS;
+  static override readonly shorthand = 'onnx';
   readonly #shutdown = new AbortController();
   #model: OnnxStableDiffusion | null = null;
-  #defaults: OnnxPipelineDefaults | null = null;
+  #defaults: ModelDefaults | null = null;
   #queue: Promise<unknown> = Promise.resolve();
 
   /** Loads onnxruntime-web and the model, and creates the three sessions. */
   async initExecutor(): Promise<void> {
     const name = this.config.modelNameOrPath;
     if (!name) throw new ExecutorUnavailableError('The onnx executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or folder of an ONNX export).');
-    const options = readOptions(this.config.onnx);
-    const source = typeof name === 'string' ? await cachedSource(name) : name;
+    const options = readOnnxOptions(this.config.onnx);
+    const source = typeof name === 'string' ? await cachedModelSource(name) : name;
     const model = await loadOnnxStableDiffusion(source, { ...options, signal: this.#shutdown.signal });
-    const size = model.components.sampleSize * model.components.vaeScaleFactor;
-    const scheduler = model.schedulerConfig._class_name;
-    this.#defaults = {
-      ...samplingDefaults(model.modelIndex, model.schedulerConfig, false, source.id),
-      height: size,
-      width: size,
-      scheduler: typeof scheduler === 'string' ? scheduler : 'PNDMScheduler',
-    };
+    const c = model.components;
+    // An ONNX export carries no LCM guidance embedding input: guidance is never embedded here.
+    this.#defaults = pipelineDefaults(model.modelIndex, { sampleSize: c.sampleSize, timeCondProjDim: null }, model.schedulerConfig, c.vaeScaleFactor, source.id);
     this.#model = model;
   }
 
   /** The defaults requests fall back to; null before `initExecutor`. */
-  get defaults(): OnnxPipelineDefaults | null {
+  get defaults(): ModelDefaults | null {
     return this.#defaults;
   }
 
@@ -128,8 +108,16 @@ export class OnnxDiffusionExecutor extends DiffusionExecutor {
     components.resetTimings();
     const metrics = (): DiffusionMetrics => ({ totalMs: performance.now() - started, executor: 'onnx', ep: components.executionProvider, ...components.timings });
     try {
-      const job = this.#job(model, request);
-      const scheduler = createScheduler<HostTensor>(request.scheduler ?? this.#defaults!.scheduler, model.schedulerConfig);
+      // Text-to-image only, and only the model's VAE: an init image or `decoder: 'taesd'` is refused by name.
+      const job = resolveJob(jobRequestOf(request), this.#defaults!, {
+        executor: 'onnx',
+        decoders: components.decoders,
+        decoderHint: 'the onnx executor has no TAESD',
+        img2img: false,
+        latentChannels: components.latentChannels,
+        vaeScaleFactor: components.vaeScaleFactor,
+      });
+      const scheduler = createScheduler<HostTensor>(job.scheduler, model.schedulerConfig);
       const signals = request.signal ? [this.#shutdown.signal, request.signal] : [this.#shutdown.signal];
       const result = await runTextToImage(components, (prompts) => tokenizer.call(prompts), scheduler, job, {
         signal: AbortSignal.any(signals),
@@ -143,6 +131,7 @@ export class OnnxDiffusionExecutor extends DiffusionExecutor {
         errorName: null,
         trajectoryLatents: result.trajectoryLatents,
         trajectoryTimesteps: request.returnTrajectoryLatents ? result.trajectoryTimesteps : null,
+        ...(result.intermediates ? { intermediates: result.intermediates } : {}),
         metrics: { ...metrics(), perStepMs: steps > 0 ? result.loopMs / steps : 0, seeds: result.seeds },
       };
     } catch (err) {
@@ -151,52 +140,4 @@ export class OnnxDiffusionExecutor extends DiffusionExecutor {
       return out;
     }
   }
-
-  /** The request resolved against the model's defaults; fields this executor cannot honour are refused. */
-  #job(model: OnnxStableDiffusion, request: DiffusionRequest): TextToImageJob {
-    const d = this.#defaults!;
-    const c = model.components;
-    if (request.image !== undefined) throw new RequestValidationError('image', request.image, 'absent: the onnx executor runs text-to-image only');
-    const decoder = request.decoder ?? 'vae';
-    if (!c.decoders.includes(decoder)) throw new RequestValidationError('decoder', decoder, `one of ${c.decoders.map((k) => `'${k}'`).join(', ')} (the onnx executor has no TAESD)`);
-    const height = request.height ?? d.height;
-    const width = request.width ?? d.width;
-    const numImages = request.numOutputsPerPrompt;
-    if (request.latents !== undefined) {
-      const need = numImages * c.latentChannels * (height / c.vaeScaleFactor) * (width / c.vaeScaleFactor);
-      if (request.latents.length !== need) {
-        const shape = [numImages, c.latentChannels, height / c.vaeScaleFactor, width / c.vaeScaleFactor];
-        throw new RequestValidationError('latents', request.latents, `${need} values, the shape [${shape.join(', ')}] of the initial noise`);
-      }
-    }
-    return {
-      prompt: request.prompt,
-      negativePrompt: request.negativePrompt,
-      numInferenceSteps: request.numInferenceSteps ?? d.steps,
-      guidanceScale: request.guidanceScale ?? d.guidanceScale,
-      height,
-      width,
-      // Random seeds stay below 2^32 so that users can type them back in any tool.
-      seed: request.seed ?? Math.floor(Math.random() * 2 ** 32),
-      numImages,
-      decoder,
-      returnTrajectoryLatents: request.returnTrajectoryLatents,
-      ...(request.eta ? { eta: request.eta } : {}),
-      ...(request.latents !== undefined ? { latents: request.latents } : {}),
-    };
-  }
-}
-
-function readOptions(value: unknown): OnnxExecutorOptions {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigValidationError('onnx', value, 'an object like { executionProvider: "wasm" }');
-  const ep = (value as { executionProvider?: unknown }).executionProvider;
-  if (ep !== undefined && ep !== 'webgpu' && ep !== 'wasm') throw new ConfigValidationError('onnx.executionProvider', ep, "'webgpu' or 'wasm'");
-  return ep === undefined ? {} : { executionProvider: ep };
-}
-
-/** Remote models go through the download cache; local folders are read in place. */
-async function cachedSource(nameOrPath: string): Promise<ModelSource> {
-  const source = await resolveModelSource(nameOrPath);
-  return source instanceof LocalFolderSource ? source : new CachedModelSource(source, defaultModelCache());
 }

@@ -1,12 +1,13 @@
 import type { DiffusionOutput } from '../../engine/output.js';
 import type { DiffusionRequest } from '../../engine/request.js';
+import { OmniDiffusionError } from '../../errors.js';
 import { requestGpuDevice } from '../../gpu/device.js';
 import type { GpuFault } from '../../gpu/fault.js';
 import { NO_HOST_MEMORY, type HostInfo, type HostMemory } from '../../worker/protocol.js';
+import { HostConnection } from '../../worker/host-connection.js';
+import { launchEngineHost } from '../../worker/launch.js';
 import { DiffusionExecutor } from '../executor.js';
-import { HostConnection } from './host-connection.js';
-import { launchEngineHost } from './launch.js';
-import { modelSpecOf, workerOf } from './wire.js';
+import { modelSpecOf, readWebGPUOptions, WEBGPU_OPTION_KEYS } from './options.js';
 
 /**
  * The `webgpu` executor: Stable Diffusion on our WGSL kernels.
@@ -21,6 +22,8 @@ import { modelSpecOf, workerOf } from './wire.js';
  * `gpuLimits` (`'default'` keeps WebGPU's default limits instead of the adapter's larger ones).
  */
 export class WebGPUDiffusionExecutor extends DiffusionExecutor {
+  static override readonly configKeys: readonly string[] = WEBGPU_OPTION_KEYS;
+  static override readonly shorthand = 'webgpu';
   #connection: HostConnection | null = null;
 
   /** Adapter, features, model and its defaults; null before init. */
@@ -33,10 +36,8 @@ export class WebGPUDiffusionExecutor extends DiffusionExecutor {
     const probe = await requestGpuDevice();
     probe.device.destroy();
     const spec = modelSpecOf(this.config, 'webgpu');
-    const worker = workerOf(this.config);
-    this.#connection = new HostConnection(() => launchEngineHost({ worker, name: 'omni-diffusion' }), spec, {
-      preview: this.config.preview === true,
-    });
+    const { worker, preview } = readWebGPUOptions(this.config);
+    this.#connection = new HostConnection(() => launchEngineHost({ worker, name: 'omni-diffusion' }), spec, { preview });
     await this.#connection.start();
   }
 
@@ -57,18 +58,18 @@ export class WebGPUDiffusionExecutor extends DiffusionExecutor {
 
   /** Fault injection for tests: a failure in the middle of the next request's GPU work (see `GpuFault`). */
   async injectFault(fault: GpuFault): Promise<void> {
-    if (!this.#connection?.host) throw new Error('injectFault: the executor has no engine host (it was not initialised, is restarting or is closed).');
+    if (!this.#connection?.host) throw new OmniDiffusionError('injectFault: the executor has no engine host (it was not initialised, is restarting or is closed).');
     await this.#connection.call('injectFault', [fault]);
   }
 
   /** Fault injection for tests: crashes the worker (browser only). */
   async crashWorker(): Promise<void> {
-    if (!this.#connection?.remote) throw new Error('crashWorker: the executor runs in-process, there is no worker to crash.');
+    if (!this.#connection?.remote) throw new OmniDiffusionError('crashWorker: the executor runs in-process, there is no worker to crash.');
     await this.#connection.call('crash', []);
   }
 
   override async checkHealth(): Promise<void> {
-    if (!this.#connection) throw new Error('The webgpu executor has no engine host (it was not initialised or is closed).');
+    if (!this.#connection) throw new OmniDiffusionError('The webgpu executor has no engine host (it was not initialised or is closed).');
     await this.#connection.checkHealth();
   }
 

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceLimitError, DiffusionEngine } from '../../../src/index.js';
+import { DeviceLimitError, DiffusionEngine, OmniDiffusionError } from '../../../src/index.js';
 import type { WebGPUDiffusionExecutor } from '../../../src/executors/webgpu/executor.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 
@@ -31,5 +31,31 @@ describe('DiffusionEngine (webgpu, Node + Dawn) refuses a request the device can
     expect(normal!.images[0]).toMatchObject({ width: 32, height: 32 });
     // Between requests only the weights stay: the refused one left nothing behind.
     expect((await executor.memory()).liveBytes).toBe(before.liveBytes);
+  });
+});
+
+describe('DiffusionEngine (webgpu in a worker_threads thread, worker: true) rebuilds the refusal on the caller’s side', () => {
+  let engine: DiffusionEngine;
+
+  beforeAll(async () => {
+    // The thread runs dist/engine-thread.js: `npm run build` first.
+    engine = await DiffusionEngine.create({ modelNameOrPath: resolve(repoRoot, 'models/tiny-shapes'), dtype: 'f32', gpuLimits: 'default', worker: true });
+  });
+
+  afterAll(async () => {
+    await engine?.close();
+  });
+
+  it('rejects generate() with a DeviceLimitError instance whose fields crossed the thread boundary', async () => {
+    const err = await engine.generate({ prompt: 'a red circle on a blue background', width: 8192, height: 8192, numInferenceSteps: 2, seed: 3 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeviceLimitError);
+    expect(err).toBeInstanceOf(OmniDiffusionError);
+    const limit = err as DeviceLimitError;
+    expect(limit).toMatchObject({ code: 'DEVICE_LIMIT', component: 'unet', limit: 'maxStorageBufferBindingSize', limitValue: 134217728 });
+    expect(limit.tensor).toMatch(/^tensor \[[\d,]+\] f32$/);
+    expect(limit.bytes).toBeGreaterThan(134217728);
+    expect(limit.advice).toMatch(/^Try a smaller size \(\d+×\d+ fits\)\.$/);
+    const [out] = await engine.step([{ prompt: 'a red circle on a blue background', width: 8192, height: 8192, numInferenceSteps: 2, seed: 3 }]);
+    expect(out!.errorInfo).toMatchObject({ name: 'DeviceLimitError', code: 'DEVICE_LIMIT', limitValue: 134217728 });
   });
 });

@@ -3,6 +3,7 @@ import * as Comlink from 'comlink';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffusionEngine, type DiffusionOutput } from '../../../src/index.js';
 import { nodePortEndpoint } from '../../../src/worker/node-port.js';
+import { withSerializedErrors } from '../../../src/worker/remote-errors.js';
 import { EngineHost } from '../../../src/worker/engine-host.js';
 import { SharedEngineHost, type SharedHostStats } from '../../../src/worker/shared-engine-host.js';
 import { fixturePath } from '../../helpers/fixtures.js';
@@ -13,7 +14,7 @@ const base = { prompt: 'a photo of a cat', numInferenceSteps: 1, guidanceScale: 
 /** A port whose other end exposes a fresh client of `shared`, as the shared worker does for each page. */
 function clientPort(shared: SharedEngineHost): MessageChannel['port2'] {
   const { port1, port2 } = new MessageChannel();
-  Comlink.expose(shared.connect(), nodePortEndpoint(port1));
+  Comlink.expose(withSerializedErrors(shared.connect()), nodePortEndpoint(port1));
   return port2;
 }
 

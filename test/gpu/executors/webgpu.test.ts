@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GpuRuntime } from '../../../src/gpu/runtime.js';
 import { DiffusionEngine, type DiffusionOutput } from '../../../src/index.js';
 import type { WebGPUDiffusionExecutor } from '../../../src/executors/webgpu/executor.js';
-import { loadFixture, type PipelineFixture } from '../../../src/io/fixture.js';
-import { formatComparison } from '../../../src/verify/compare.js';
-import { runPipelineFixture } from '../../../src/verify/pipeline.js';
+import { loadFixture, type PipelineFixture } from '../../../tools/verify/fixture/fixture.js';
+import { formatComparison } from '../../../tools/verify/compare.js';
+import { runPipelineFixture } from '../../../tools/verify/pipeline.js';
 import { fixturePath } from '../../helpers/fixtures.js';
 
 const PIPELINES = ['pipeline-sd15-tiny', 'pipeline-sdturbo-tiny'];

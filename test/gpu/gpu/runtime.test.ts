@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { GpuValidationError, TensorReleasedError } from '../../../src/gpu/errors.js';
-import { defineKernel, u32 } from '../../../src/gpu/kernel.js';
+import { defineKernel } from '../../../src/gpu/kernel.js';
 import { GpuRuntime } from '../../../src/gpu/runtime.js';
 import { GpuOps } from '../../../src/kernels/gpu-ops.js';
 import { randomNormal } from '../../helpers/rng.js';
@@ -25,7 +25,7 @@ fn iota(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 async function iota(rt: GpuRuntime, n: number): Promise<Float32Array> {
   const out = rt.empty([n]);
-  rt.dispatch(IOTA, { bindings: [out], uniforms: [u32(n)], workgroups: n });
+  rt.dispatch(IOTA, { bindings: [out], uniforms: { n }, workgroups: n });
   return rt.read(out);
 }
 
@@ -195,7 +195,7 @@ test('the wait estimate follows the work: it drops when steps get shorter, and o
   const rt = new GpuRuntime(ctx.device, ctx.capabilities, { hostPolling: true });
   const out = rt.upload(new Float32Array(256), [256]);
   const step = (n: number) => {
-    rt.dispatch(BUSY, { bindings: [out], uniforms: [u32(n)], workgroups: 4 });
+    rt.dispatch(BUSY, { bindings: [out], uniforms: { n }, workgroups: 4 });
     return rt.syncPrevious();
   };
   for (let i = 0; i < 4; i++) await step(2_000_000);
@@ -211,8 +211,8 @@ test('the wait estimate follows the work: it drops when steps get shorter, and o
   // Work with other dispatch and workgroup counts (another model or size) must not sleep on
   // this estimate: its first measured wait would then be most of `again`.
   const other = async () => {
-    rt.dispatch(BUSY, { bindings: [out], uniforms: [u32(1)], workgroups: 2 });
-    rt.dispatch(BUSY, { bindings: [out], uniforms: [u32(1)], workgroups: 2 });
+    rt.dispatch(BUSY, { bindings: [out], uniforms: { n: 1 }, workgroups: 2 });
+    rt.dispatch(BUSY, { bindings: [out], uniforms: { n: 1 }, workgroups: 2 });
     await rt.syncPrevious();
   };
   await other();

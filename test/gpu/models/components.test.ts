@@ -1,10 +1,10 @@
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findFixtures, loadFixture, type ComponentFixture } from '../../../src/io/fixture.js';
+import { findFixtures, loadFixture, type ComponentFixture } from '../../../tools/verify/fixture/fixture.js';
 import { GpuOps } from '../../../src/kernels/gpu-ops.js';
 import { ModelConfigError } from '../../../src/models/errors.js';
-import { formatComparison } from '../../../src/verify/compare.js';
-import { COMPONENT_KINDS, runComponentFixture } from '../../../src/verify/components.js';
+import { formatComparison } from '../../../tools/verify/compare.js';
+import { COMPONENT_KINDS, runComponentFixture } from '../../../tools/verify/components.js';
 import { fixturesDir, unsupportedFeature } from '../../helpers/fixtures.js';
 import { gpuRuntime } from '../helpers/device.js';
 

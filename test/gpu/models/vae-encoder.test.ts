@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GpuOps } from '../../../src/kernels/gpu-ops.js';
-import { formatComparison } from '../../../src/verify/compare.js';
-import { runComponentFixture } from '../../../src/verify/components.js';
+import { formatComparison } from '../../../tools/verify/compare.js';
+import { runComponentFixture } from '../../../tools/verify/components.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 import { gpuRuntime } from '../helpers/device.js';
 

@@ -46,7 +46,7 @@ describe('StableDiffusionPipeline refuses what the device cannot run, before any
       rt.flush();
       const before = { dispatches: rt.stats.dispatches, copies: rt.stats.copies, allocations: rt.pool.stats.allocations, live: rt.pool.stats.liveBytes };
       // 8192², guidance on: latents [2, 3, 8192, 8192] f32, one 256 MiB plane per channel.
-      const err = await pipeline.generate(job({ width: 8192, height: 8192 }), undefined).then(
+      const err = await pipeline.generate(job({ width: 8192, height: 8192 })).then(
         () => expect.fail('expected a DeviceLimitError'),
         (e: unknown) => e,
       );
@@ -58,7 +58,7 @@ describe('StableDiffusionPipeline refuses what the device cannot run, before any
       expect(limit.message).toMatch(/^The unet at 8192×8192, input \[2,3,8192,8192\] does not fit this GPU: tensor \[[\d,]+\] f32 \(\d+ bytes\) does not fit maxStorageBufferBindingSize = \d+\. Try a smaller size \(\d+×\d+ fits\)\.$/);
       expect({ dispatches: rt.stats.dispatches, copies: rt.stats.copies, allocations: rt.pool.stats.allocations, live: rt.pool.stats.liveBytes }).toEqual(before);
 
-      const result = await pipeline.generate(job(), undefined);
+      const result = await pipeline.generate(job());
       expect(result.images).toHaveLength(3 * 32 * 32);
       expect(rt.stats.dispatches).toBeGreaterThan(before.dispatches);
     } finally {

@@ -23,8 +23,21 @@ describe('CLI argument parsing', () => {
     expect(parseArgs(spec, ['-3', '--', '--steps']).positionals).toEqual(['-3', '--steps']);
   });
 
+  it('takes a negative number as the value of the option before it', () => {
+    expect(parseArgs(spec, ['--steps', '-3', '-o', '-1.5']).options).toEqual({ steps: -3, out: '-1.5' });
+  });
+
+  it('reads -o=x like --out=x, --flag=false as false, and -h or --help anywhere before -- as help', () => {
+    expect(parseArgs(spec, ['-o=x.png', '--verbose=false']).options).toEqual({ out: 'x.png', verbose: false });
+    expect(parseArgs(spec, ['a', '-h']).help).toBe(true);
+    expect(parseArgs(spec, ['--help', 'a']).help).toBe(true);
+    expect(parseArgs(spec, ['--', '--help'])).toEqual({ positionals: ['--help'], options: {}, help: false });
+  });
+
   it.each([
     [['--nope'], /unknown option --nope/],
+    [['--nope=3'], /unknown option --nope/],
+    [['-x'], /unknown option -x/],
     [['--steps'], /--steps needs a value/],
     [['--steps', 'many'], /--steps expects a number, got "many"/],
     [['--steps='], /--steps expects a number, got ""/],

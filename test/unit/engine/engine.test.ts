@@ -9,6 +9,12 @@ import {
   type DiffusionOutput,
   type DiffusionProgress,
 } from '../../../src/index.js';
+import { AbortError, OmniDiffusionError, TimeoutError } from '../../../src/errors.js';
+import { failedOutput } from '../../../src/engine/output.js';
+import { TensorShapeError } from '../../../src/gpu/errors.js';
+import { DeviceLimitError } from '../../../src/plan/errors.js';
+import { deviceLimitSample } from '../../helpers/error-samples.js';
+import { PatternExecutor } from '../../helpers/pattern-executor.js';
 import { CustomExecutor, UnavailableExecutor } from '../fixtures/custom-executors.js';
 
 afterEach(() => {
@@ -199,6 +205,57 @@ describe('DiffusionEngine.generate', () => {
     const controller = new AbortController();
     controller.abort();
     await expect(engine.generate({ prompt: 'x', signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    await engine.close();
+  });
+
+  it('rejects with the executor’s error rebuilt into its class from errorInfo, fields and cause intact', async () => {
+    class Refusing extends CustomExecutor {
+      override async executeModel(requests: DiffusionRequest[]): Promise<DiffusionOutput[]> {
+        return requests.map((r) => failedOutput(r.requestId, deviceLimitSample()));
+      }
+    }
+    const engine = await DiffusionEngine.create({ executorClass: Refusing });
+    const [out] = await engine.step([{ prompt: 'x' }]);
+    expect(out!.errorInfo).toMatchObject({ name: 'DeviceLimitError', code: 'DEVICE_LIMIT', limit: 'maxStorageBufferBindingSize', limitValue: 134217728 });
+    expect(out!.error).toBe(`DeviceLimitError: ${deviceLimitSample().message}`);
+    const err = await engine.generate({ prompt: 'x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeviceLimitError);
+    expect(err).toBeInstanceOf(OmniDiffusionError);
+    expect(err).toMatchObject({ code: 'DEVICE_LIMIT', component: 'unet', tensor: 'tensor [2,320,1024,1024] f32', bytes: 2684354560, limitValue: 134217728 });
+    expect((err as Error).cause).toBeInstanceOf(TensorShapeError);
+    await engine.close();
+  });
+
+  it('rejects with the class named by an output built by hand with only error and errorName', async () => {
+    class HandBuilt extends CustomExecutor {
+      override async executeModel(requests: DiffusionRequest[]): Promise<DiffusionOutput[]> {
+        return requests.map((r) => ({ requestId: r.requestId, images: [], error: 'TimeoutError: the server took too long', errorName: 'TimeoutError', trajectoryLatents: null, trajectoryTimesteps: null, metrics: {} }));
+      }
+    }
+    const engine = await DiffusionEngine.create({ executorClass: HandBuilt });
+    const [out] = await engine.step([{ prompt: 'x' }]);
+    expect(out!.errorInfo).toEqual({ name: 'TimeoutError', code: 'TIMEOUT', message: 'the server took too long' });
+    await expect(engine.generate({ prompt: 'x' })).rejects.toSatisfy((e: unknown) => e instanceof TimeoutError && e.message === 'the server took too long');
+    await engine.close();
+  });
+
+  it('rejects with an AbortError instance when the pattern executor stops mid-run on a reason that is not an error', async () => {
+    const engine = await DiffusionEngine.create({ executorClass: PatternExecutor, stepMs: 5 });
+    const controller = new AbortController();
+    const run = engine.generate({ prompt: 'x', numInferenceSteps: 50, signal: controller.signal });
+    setTimeout(() => controller.abort('the user left'), 15);
+    const err = await run.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AbortError);
+    expect(err).toMatchObject({ name: 'AbortError', code: 'ABORTED' });
+    await engine.close();
+  });
+
+  it('rejects with the pattern executor’s plain Error as a plain Error (no borrowed class)', async () => {
+    const engine = await DiffusionEngine.create({ executorClass: PatternExecutor });
+    const err = await engine.generate({ prompt: 'fail', numInferenceSteps: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(OmniDiffusionError);
+    expect((err as Error).message).toBe('the pattern executor was told to fail');
     await engine.close();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { defineKernel, f32, foldWorkgroups, i32, kernelSource, packUniforms, specialisationKey, u32 } from '../../../src/gpu/kernel.js';
+import { defineKernel, foldWorkgroups, kernelSource, specialisationKey } from '../../../src/gpu/kernel.js';
 
 describe('foldWorkgroups', () => {
   test.each([
@@ -21,14 +21,6 @@ describe('foldWorkgroups', () => {
   test('refuses more than max³ workgroups', () => {
     expect(() => foldWorkgroups(344, 7)).toThrow(/344 workgroups/);
   });
-});
-
-test('packUniforms writes 4-byte scalars in order and pads to 16 bytes', () => {
-  const buf = packUniforms([u32(7), f32(0.5), i32(-3)]);
-  expect(buf.byteLength).toBe(16);
-  const v = new DataView(buf);
-  expect([v.getUint32(0, true), v.getFloat32(4, true), v.getInt32(8, true)]).toEqual([7, 0.5, -3]);
-  expect(() => packUniforms([u32(-1)])).toThrow(/not a u32/);
 });
 
 test('the specialisation key depends only on true flags and constants, in any order', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeTensorBytes, f16BitsToNumber } from '../../../src/io/dtypes.js';
+import { fromHalfBits } from '../../../src/gpu/half.js';
+import { decodeTensorBytes } from '../../../src/io/dtypes.js';
 import { readSafetensors } from '../../../src/io/safetensors.js';
 import { fixturePath } from '../../helpers/fixtures.js';
 
@@ -21,7 +22,7 @@ describe('dtype decoding', () => {
     expect([...out.slice(0, 9)]).toEqual([1, -2, 65504, 2 ** -24, 1023 * 2 ** -24, 0, -0, Infinity, -Infinity]);
     expect(Number.isNaN(out[9])).toBe(true);
     expect(out[10]).toBeCloseTo(1 / 3, 3);
-    expect(Object.is(f16BitsToNumber(0x8000), -0)).toBe(true);
+    expect(Object.is(fromHalfBits(0x8000), -0)).toBe(true);
   });
 
   it('decodes BF16 as the top half of a float32', () => {

@@ -84,15 +84,15 @@ describe('model config abuse', () => {
     expect(err.message).toContain(`expected ${expected}.`);
   });
 
-  it("reads transformers' no-limit placeholder model_max_length (int(1e30)) as CLIP's 77 rather than refusing the tokenizer", () => {
-    const fx = tokenizerFixtures()[0]!;
+  it("reads transformers' no-limit placeholder model_max_length (int(1e30)) as CLIP's 77 rather than refusing the tokenizer", async () => {
+    const fx = (await tokenizerFixtures())[0]!;
     // Python writes int(1e30) as these 31 digits; JSON.parse rounds them to the double 1e30.
     const tokenizer = CLIPTokenizer.fromFiles({ vocab: fx.vocab, merges: fx.merges, config: '{"model_max_length": 1000000000000000019884624838656}' });
     expect(tokenizer.modelMaxLength).toBe(77);
   });
 
-  it('refuses a model_max_length of 100 000 (every input_ids row would be that long)', () => {
-    const fx = tokenizerFixtures()[0]!;
+  it('refuses a model_max_length of 100 000 (every input_ids row would be that long)', async () => {
+    const fx = (await tokenizerFixtures())[0]!;
     const err = (() => {
       try {
         CLIPTokenizer.fromFiles({ vocab: fx.vocab, merges: fx.merges, config: { model_max_length: 100_000 }, location: 'm/tokenizer' });

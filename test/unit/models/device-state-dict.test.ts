@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ByteProgress } from '../../../src/io/byte-source.js';
-import { loadFixture, type ComponentFixture } from '../../../src/io/fixture.js';
+import { loadFixture, type ComponentFixture } from '../../../tools/verify/fixture/fixture.js';
 import { streamStateDictToDevice } from '../../../src/models/device-state-dict.js';
 import { AutoencoderKLDecoder } from '../../../src/models/vae/autoencoder-kl-decoder.js';
 import { parseAutoencoderKLConfig } from '../../../src/models/vae/config.js';
-import { compareTensors } from '../../../src/verify/compare.js';
+import { compareTensors } from '../../../tools/verify/compare.js';
 import { fixturePath } from '../../helpers/fixtures.js';
 import { trackingOps } from './tracking-ops.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadFixture, type ComponentFixture } from '../../../src/io/fixture.js';
+import { loadFixture, type ComponentFixture } from '../../../tools/verify/fixture/fixture.js';
 import { readSafetensors } from '../../../src/io/safetensors.js';
 import { StateDict } from '../../../src/io/state-dict.js';
 import { CLIPTextModel } from '../../../src/models/clip/clip-text-model.js';

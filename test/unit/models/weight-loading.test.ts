@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MissingWeightError, StateDictMismatchError, WeightShapeError } from '../../../src/io/errors.js';
-import { loadFixture, type ComponentFixture } from '../../../src/io/fixture.js';
+import { loadFixture, type ComponentFixture } from '../../../tools/verify/fixture/fixture.js';
 import { readSafetensors, type SafetensorsTensor } from '../../../src/io/safetensors.js';
 import { StateDict } from '../../../src/io/state-dict.js';
 import { CLIPTextModel } from '../../../src/models/clip/clip-text-model.js';
@@ -9,7 +9,7 @@ import { parseUNetConfig } from '../../../src/models/unet/config.js';
 import { UNet2DConditionModel } from '../../../src/models/unet/unet-2d-condition.js';
 import { AutoencoderKLDecoder } from '../../../src/models/vae/autoencoder-kl-decoder.js';
 import { parseAutoencoderKLConfig } from '../../../src/models/vae/config.js';
-import { compareTensors } from '../../../src/verify/compare.js';
+import { compareTensors } from '../../../tools/verify/compare.js';
 import { CpuOps } from '../../helpers/cpu-ops.js';
 import { fixturePath } from '../../helpers/fixtures.js';
 import { trackingOps } from './tracking-ops.js';

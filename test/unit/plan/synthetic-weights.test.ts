@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GpuRuntime } from '../../../src/gpu/runtime.js';
-import { loadFixture, type ComponentFixture } from '../../../src/io/fixture.js';
+import { loadFixture, type ComponentFixture } from '../../../tools/verify/fixture/fixture.js';
 import { readSafetensors } from '../../../src/io/safetensors.js';
 import { StateDict } from '../../../src/io/state-dict.js';
 import type { SafetensorsTensor } from '../../../src/io/safetensors.js';

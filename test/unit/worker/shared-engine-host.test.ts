@@ -45,7 +45,7 @@ class FakeHost implements EngineHostApi {
 }
 
 function wire(requestId: string): WireRequest {
-  return { requestId, prompt: 'p', negativePrompt: null, seed: 0, numOutputsPerPrompt: 1, returnTrajectoryLatents: false, preview: false };
+  return { requestId, prompt: 'p', negativePrompt: null, seed: 0, numOutputsPerPrompt: 1, returnTrajectoryLatents: false, returnIntermediates: false, preview: false };
 }
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));

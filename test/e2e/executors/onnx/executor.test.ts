@@ -5,8 +5,8 @@ import { join, normalize } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFixture, type PipelineFixture } from '../../../../src/io/fixture.js';
-import { compareTensors, formatComparison } from '../../../../src/verify/compare.js';
+import { loadFixture, type PipelineFixture } from '../../../../tools/verify/fixture/fixture.js';
+import { compareTensors, formatComparison } from '../../../../tools/verify/compare.js';
 import { fixturePath } from '../../../helpers/fixtures.js';
 import { collectErrors, launchChromium, startPageServer } from '../../helpers/browser.js';
 

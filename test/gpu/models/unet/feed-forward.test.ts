@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { loadFixture, type ComponentFixture } from '../../../../src/io/fixture.js';
+import { loadFixture, type ComponentFixture } from '../../../../tools/verify/fixture/fixture.js';
 import { GpuOps } from '../../../../src/kernels/gpu-ops.js';
 import { streamStateDictToDevice } from '../../../../src/models/device-state-dict.js';
 import { parseUNetConfig } from '../../../../src/models/unet/config.js';
 import { UNet2DConditionModel } from '../../../../src/models/unet/unet-2d-condition.js';
-import { compareTensors, formatComparison } from '../../../../src/verify/compare.js';
+import { compareTensors, formatComparison } from '../../../../tools/verify/compare.js';
 import { fixturePath } from '../../../helpers/fixtures.js';
 import { gpuRuntime } from '../../helpers/device.js';
 

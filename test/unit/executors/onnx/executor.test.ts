@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OnnxDiffusionExecutor } from '../../../../src/executors/onnx/executor.js';
 import { DiffusionEngine, type DiffusionImage, type DiffusionOutput, type DiffusionRequestInit } from '../../../../src/index.js';
-import { loadFixture, type FixtureTensor, type PipelineFixture } from '../../../../src/io/fixture.js';
-import { compareTensors, formatComparison } from '../../../../src/verify/compare.js';
+import { loadFixture, type FixtureTensor, type PipelineFixture } from '../../../../tools/verify/fixture/fixture.js';
+import { compareTensors, formatComparison } from '../../../../tools/verify/compare.js';
 import { fixturePath } from '../../../helpers/fixtures.js';
 
 const dir = fixturePath('pipeline-sdturbo-tiny-onnx');
@@ -221,7 +221,8 @@ describe('OnnxDiffusionExecutor configuration', () => {
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
-  });
+    // Two engine loads of the ONNX fixture: about 10 s on two idle cores, twice that beside the other test projects.
+  }, 60_000);
 
   it('rejects an unknown onnx.executionProvider with ConfigValidationError', async () => {
     await expect(DiffusionEngine.create({ executorClass: 'onnx', modelNameOrPath: dir, onnx: { executionProvider: 'cuda' } })).rejects.toMatchObject({

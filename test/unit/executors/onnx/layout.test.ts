@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DiffusionEngine } from '../../../../src/index.js';
 import { OnnxModelFileError } from '../../../../src/executors/onnx/errors.js';
 import { DEFAULT_VAE_SCALING_FACTOR, readOnnxStableDiffusion } from '../../../../src/executors/onnx/layout.js';
-import { loadFixture, type PipelineFixture } from '../../../../src/io/fixture.js';
+import { loadFixture, type PipelineFixture } from '../../../../tools/verify/fixture/fixture.js';
 import { LocalFolderSource } from '../../../../src/io/sources/local-folder-source.js';
 import { fixturePath } from '../../../helpers/fixtures.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadFixture, type ComponentFixture } from '../../../../src/io/fixture.js';
+import { loadFixture, type ComponentFixture } from '../../../../tools/verify/fixture/fixture.js';
 import { parseCLIPTextConfig } from '../../../../src/models/clip/config.js';
 import { ModelConfigError } from '../../../../src/models/errors.js';
 import { fixturePath } from '../../../helpers/fixtures.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadFixture, type ComponentFixture } from '../../../../src/io/fixture.js';
+import { loadFixture, type ComponentFixture } from '../../../../tools/verify/fixture/fixture.js';
 import { parseAutoencoderTinyConfig } from '../../../../src/models/taesd/config.js';
 import { fixturePath } from '../../../helpers/fixtures.js';
 

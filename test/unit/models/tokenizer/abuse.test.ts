@@ -141,7 +141,7 @@ const HOSTILE: Record<string, Hostile> = {
   },
 };
 
-describe.each(tokenizerFixtures().map((f) => [f.name, f] as const))('tokenizer abuse on fixture %s', (_name, fixture) => {
+describe.each((await tokenizerFixtures()).map((f) => [f.name, f] as const))('tokenizer abuse on fixture %s', (_name, fixture) => {
   let tokenizer: CLIPTokenizer;
   beforeAll(() => {
     tokenizer = sd1Tokenizer(fixture);

@@ -58,7 +58,7 @@ function prompt(rng: ReturnType<typeof picker>, length: number): string {
   return text;
 }
 
-describe.each(tokenizerFixtures().map((f) => [f.name, f] as const))('bounded encode on tokenizer fixture %s', (_name, fixture) => {
+describe.each((await tokenizerFixtures()).map((f) => [f.name, f] as const))('bounded encode on tokenizer fixture %s', (_name, fixture) => {
   let tokenizer: CLIPTokenizer;
   let reference: ReferenceTokenizer;
   beforeAll(() => {

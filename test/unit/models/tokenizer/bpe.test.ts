@@ -63,7 +63,7 @@ const ADVERSARIAL = [
   'italostxxedobamaforceronstreamwaveupdatesomeonestudiopaldowntownheardboardisedquiterallyworksstarexcitingchriswriterliesblinyasymadeamibadpiedyingwantederyfanextcialionppinggpusaasvinpassedsmithnersst',
 ];
 
-describe.each(tokenizerFixtures().map((f) => [f.name, f] as const))('BytePairEncoder on tokenizer fixture %s', (_name, fixture) => {
+describe.each((await tokenizerFixtures()).map((f) => [f.name, f] as const))('BytePairEncoder on tokenizer fixture %s', (_name, fixture) => {
   let bpe: BytePairEncoder;
   let reference: ReferenceTokenizer;
   let families: ReturnType<typeof wordFamilies>;

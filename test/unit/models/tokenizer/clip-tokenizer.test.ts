@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CLIPTokenizer, TokenizerInputError } from '../../../../src/models/tokenizer/index.js';
 import { sd1Tokenizer, sd2Tokenizer, tokenizerFixtures } from './tokenizer-fixtures.js';
 
-const fixtures = tokenizerFixtures();
+const fixtures = await tokenizerFixtures();
 
 describe.each(fixtures.map((f) => [f.name, f] as const))('CLIPTokenizer on tokenizer fixture %s', (_name, fixture) => {
   let sd1: CLIPTokenizer;
@@ -20,8 +20,8 @@ describe.each(fixtures.map((f) => [f.name, f] as const))('CLIPTokenizer on token
     'case %i %s: ids, SD 1.x input_ids and SD 2.x input_ids match exactly',
     (_i, _prompt, c) => {
       expect(sd1.encode(c.prompt)).toEqual(c.ids);
-      expect(Array.from(sd1.call([c.prompt], { padding: 'max_length', maxLength: 77, truncation: true }))).toEqual(c.input_ids_sd1);
-      expect(Array.from(sd2.call([c.prompt], { padding: 'max_length', maxLength: 77, truncation: true }))).toEqual(c.input_ids_sd2);
+      expect(Array.from(sd1.call([c.prompt], { padding: 'max_length', maxLength: 77, truncation: true }))).toEqual(c.inputIdsSd1);
+      expect(Array.from(sd2.call([c.prompt], { padding: 'max_length', maxLength: 77, truncation: true }))).toEqual(c.inputIdsSd2);
     },
   );
 
@@ -30,7 +30,7 @@ describe.each(fixtures.map((f) => [f.name, f] as const))('CLIPTokenizer on token
     const batch = sd1.call(prompts);
     expect(batch).toBeInstanceOf(Int32Array);
     expect(batch.length).toBe(prompts.length * 77);
-    fixture.cases.forEach((c, row) => expect(Array.from(batch.subarray(row * 77, (row + 1) * 77))).toEqual(c.input_ids_sd1));
+    fixture.cases.forEach((c, row) => expect(Array.from(batch.subarray(row * 77, (row + 1) * 77))).toEqual(c.inputIdsSd1));
   });
 
   it('reads model_max_length and the special token ids from the files', () => {

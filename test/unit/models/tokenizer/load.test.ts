@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DiffusersRepo } from '../../../../src/io/diffusers-repo.js';
@@ -6,24 +5,22 @@ import { readSafetensors } from '../../../../src/io/safetensors.js';
 import { BlobSource } from '../../../../src/io/sources/blob-source.js';
 import { LocalFolderSource } from '../../../../src/io/sources/local-folder-source.js';
 import { CLIPTokenizer, TokenizerFileError, loadCLIPTokenizer } from '../../../../src/models/tokenizer/index.js';
+import { loadFixture } from '../../../../tools/verify/fixture/fixture.js';
 import { fixtureDirsOfKind, tokenizerFixtures } from './tokenizer-fixtures.js';
 
-interface PipelineFixture {
-  prompt: string;
-  negative_prompt: string | null;
-  guidance_scale: number;
-}
+const tokenizerFixture = (await tokenizerFixtures())[0]!;
 
-describe.each(fixtureDirsOfKind('pipeline').map((dir) => [dir.split(/[\\/]/).pop()!, dir] as const))('loadCLIPTokenizer on pipeline fixture %s', (_name, dir) => {
+describe.each((await fixtureDirsOfKind('pipeline')).map((dir) => [dir.split(/[\\/]/).pop()!, dir] as const))('loadCLIPTokenizer on pipeline fixture %s', (_name, dir) => {
   it('reproduces the input_ids (and negative_input_ids under CFG) that the reference pipeline used', async () => {
-    const meta = JSON.parse(readFileSync(join(dir, 'fixture.json'), 'utf8')) as PipelineFixture;
+    const meta = await loadFixture(dir);
+    if (meta.kind !== 'pipeline') throw new Error(`${dir} is not a pipeline fixture`);
     const tokenizer = await loadCLIPTokenizer(new LocalFolderSource(dir));
     const io = await readSafetensors({ nodePath: join(dir, 'io.safetensors') });
     expect(Array.from(tokenizer.call([meta.prompt]))).toEqual(Array.from(io.get('input_ids')!.data, Number));
     // The negative prompt is tokenized under CFG, unless an SDXL pipeline with
     // force_zeros_for_empty_prompt used zeros for an absent one (then no ids are stored).
-    if (meta.guidance_scale > 1 && io.has('negative_input_ids')) {
-      expect(Array.from(tokenizer.call([meta.negative_prompt ?? '']))).toEqual(Array.from(io.get('negative_input_ids')!.data, Number));
+    if (meta.guidanceScale > 1 && io.has('negative_input_ids')) {
+      expect(Array.from(tokenizer.call([meta.negativePrompt ?? '']))).toEqual(Array.from(io.get('negative_input_ids')!.data, Number));
     }
     // SDXL's second tokenizer (tokenizer_2/) gives input_ids_2.
     if (io.has('input_ids_2')) {
@@ -43,7 +40,7 @@ describe.each(fixtureDirsOfKind('pipeline').map((dir) => [dir.split(/[\\/]/).pop
 });
 
 describe('loadCLIPTokenizer', () => {
-  const fixture = tokenizerFixtures()[0]!;
+  const fixture = tokenizerFixture;
   const blob = (text: string) => new Blob([text]);
 
   it('falls back to tokenizer.json when the folder has no vocab.json', async () => {
@@ -52,7 +49,7 @@ describe('loadCLIPTokenizer', () => {
     const tokenizerJson = JSON.stringify({ model: { type: 'BPE', end_of_word_suffix: '</w>', vocab, merges }, added_tokens: [] });
     const source = new BlobSource({ 'tokenizer/tokenizer.json': blob(tokenizerJson), 'tokenizer/tokenizer_config.json': blob(fixture.config) }, 'mem');
     const tokenizer = await loadCLIPTokenizer(source);
-    expect(Array.from(tokenizer.call(fixture.cases.map((c) => c.prompt)))).toEqual(fixture.cases.flatMap((c) => c.input_ids_sd1));
+    expect(Array.from(tokenizer.call(fixture.cases.map((c) => c.prompt)))).toEqual(fixture.cases.flatMap((c) => c.inputIdsSd1));
   });
 
   it('names the folder when it holds no vocabulary at all, and merges.txt when only it is missing', async () => {

@@ -1,15 +1,8 @@
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { findFixtures, loadFixture, type FixtureKind, type TokenizerCase } from '../../../../tools/verify/fixture/fixture.js';
 import { fixturesDir } from '../../../helpers/fixtures.js';
 import { CLIPTokenizer } from '../../../../src/models/tokenizer/index.js';
 
-/** One case of a `tokenizer` fixture's `cases_file`. */
-export interface TokenizerCase {
-  prompt: string;
-  ids: number[];
-  input_ids_sd1: number[];
-  input_ids_sd2: number[];
-}
+export type { TokenizerCase };
 
 /** A `tokenizer` fixture: its folder, its cases, and its files as text. */
 export interface TokenizerFixture {
@@ -23,31 +16,32 @@ export interface TokenizerFixture {
   specialTokensMap: string;
 }
 
-/** The fixtures whose `fixture.json` has `kind` of the given value, by folder name. */
-export function fixtureDirsOfKind(kind: string): string[] {
-  const root = fixturesDir();
-  return readdirSync(root, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(root, entry.name, 'fixture.json')))
-    .filter((entry) => (JSON.parse(readFileSync(join(root, entry.name, 'fixture.json'), 'utf8')) as { kind?: unknown }).kind === kind)
-    .map((entry) => join(root, entry.name));
+/** The fixture folders of the given kind, as the fixture reader (tools/verify) reads them. */
+export async function fixtureDirsOfKind(kind: FixtureKind): Promise<string[]> {
+  const dirs = (await findFixtures(fixturesDir())).filter((path) => !path.endsWith('.json'));
+  const kinds = await Promise.all(dirs.map(async (dir) => (await loadFixture(dir)).kind));
+  return dirs.filter((_, i) => kinds[i] === kind);
 }
 
-/** Every `tokenizer` fixture, read whole. */
-export function tokenizerFixtures(): TokenizerFixture[] {
-  return fixtureDirsOfKind('tokenizer').map((dir) => {
-    const meta = JSON.parse(readFileSync(join(dir, 'fixture.json'), 'utf8')) as { cases_file: string; num_cases: number };
-    const read = (name: string): string => readFileSync(join(dir, name), 'utf8');
-    return {
-      name: dir.split(/[\\/]/).pop()!,
-      dir,
-      numCases: meta.num_cases,
-      cases: (JSON.parse(read(meta.cases_file)) as { cases: TokenizerCase[] }).cases,
-      vocab: read('vocab.json'),
-      merges: read('merges.txt'),
-      config: read('tokenizer_config.json'),
-      specialTokensMap: read('special_tokens_map.json'),
-    };
-  });
+/** Every `tokenizer` fixture, read whole through the fixture reader. */
+export async function tokenizerFixtures(): Promise<TokenizerFixture[]> {
+  return Promise.all(
+    (await fixtureDirsOfKind('tokenizer')).map(async (dir) => {
+      const fx = await loadFixture(dir);
+      if (fx.kind !== 'tokenizer') throw new Error(`${dir} is not a tokenizer fixture`);
+      const read = (name: string): Promise<string> => fx.source.readText(name);
+      return {
+        name: dir.split(/[\\/]/).pop()!,
+        dir,
+        numCases: fx.numCases,
+        cases: await fx.readCases(),
+        vocab: await read('vocab.json'),
+        merges: await read('merges.txt'),
+        config: await read('tokenizer_config.json'),
+        specialTokensMap: await read('special_tokens_map.json'),
+      };
+    }),
+  );
 }
 
 /** The fixture's tokenizer as its own files configure it (SD 1.x padding). */

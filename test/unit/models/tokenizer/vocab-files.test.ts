@@ -4,7 +4,7 @@ import { CLIPTokenizer, TokenizerFileError } from '../../../../src/models/tokeni
 import { sd1Tokenizer, tokenizerFixtures, type TokenizerFixture } from './tokenizer-fixtures.js';
 import { thrown } from '../../../helpers/thrown.js';
 
-const fixture: TokenizerFixture = tokenizerFixtures()[0]!;
+const fixture: TokenizerFixture = (await tokenizerFixtures())[0]!;
 
 /** A `tokenizer.json` in the Hugging Face fast-tokenizer layout, built from the fixture's slow files. */
 function buildTokenizerJson(mergeForm: 'string' | 'pair'): object {
@@ -38,7 +38,7 @@ describe('CLIPTokenizer files', () => {
     const fromJson = CLIPTokenizer.fromFiles({ tokenizerJson: JSON.stringify(buildTokenizerJson(form)), config: fixture.config, specialTokensMap: fixture.specialTokensMap });
     for (const c of fixture.cases) expect(fromJson.encode(c.prompt)).toEqual(c.ids);
     expect(fromJson.padTokenId).toBe(reference.padTokenId);
-    expect(Array.from(fromJson.call(fixture.cases.map((c) => c.prompt)))).toEqual(fixture.cases.flatMap((c) => c.input_ids_sd1));
+    expect(Array.from(fromJson.call(fixture.cases.map((c) => c.prompt)))).toEqual(fixture.cases.flatMap((c) => c.inputIdsSd1));
   });
 
   it('defaults to CLIP special tokens and 77 when no config is given', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadFixture, type ComponentFixture } from '../../../../src/io/fixture.js';
+import { loadFixture, type ComponentFixture } from '../../../../tools/verify/fixture/fixture.js';
 import { ModelConfigError } from '../../../../src/models/errors.js';
 import { parseAutoencoderKLConfig } from '../../../../src/models/vae/config.js';
 import { fixturePath } from '../../../helpers/fixtures.js';

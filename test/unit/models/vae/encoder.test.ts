@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadFixture } from '../../../../src/io/fixture.js';
+import { loadFixture } from '../../../../tools/verify/fixture/fixture.js';
 import { DiagonalGaussian } from '../../../../src/models/vae/diagonal-gaussian.js';
-import { formatComparison } from '../../../../src/verify/compare.js';
-import { runComponentFixture } from '../../../../src/verify/components.js';
+import { formatComparison } from '../../../../tools/verify/compare.js';
+import { runComponentFixture } from '../../../../tools/verify/components.js';
 import { CpuOps } from '../../../helpers/cpu-ops.js';
 import { repoRoot } from '../../../helpers/fixtures.js';
 

@@ -1,0 +1,61 @@
+import type { DiffusionConfig } from '../../engine/config.js';
+import { ExecutorUnavailableError } from '../../errors.js';
+import type { ModelSpec } from '../../worker/protocol.js';
+import { oneOf, optionalBoolean, optionalString } from '../options.js';
+
+/**
+ * Options of the `webgpu` executor (also read by `multiproc`, and `external` but `worker`),
+ * given as fields of the engine config: `{ executorClass: 'webgpu', variant: 'fp16', preview: true }`.
+ */
+export interface WebGPUExecutorOptions {
+  /** Hub weights variant, e.g. `'fp16'`. */
+  variant?: string | null;
+  /** A TAESD repo (diffusers `AutoencoderTiny` layout), for `decoder: 'taesd'`. */
+  taesd?: string | null;
+  /**
+   * Where the engine host runs. Absent: a Web Worker in the browser, in-process in Node; `true`:
+   * a Web Worker, or a `worker_threads` thread in Node; `false`: in-process everywhere.
+   */
+  worker?: boolean;
+  /** A preview image with each progress event (a small readback per step). */
+  preview?: boolean;
+  /** `'adapter'` (the default) asks for the adapter's larger size limits; `'default'` keeps WebGPU's. */
+  gpuLimits?: 'adapter' | 'default';
+  /** How the text encoder and UNet store activations: `'auto'` (the default), `'f32'` or `'f16'`. */
+  activations?: 'auto' | 'f32' | 'f16';
+}
+
+/** The config fields the webgpu executor reads beyond `DiffusionConfig`'s own. */
+export const WEBGPU_OPTION_KEYS: readonly (keyof WebGPUExecutorOptions)[] = ['variant', 'taesd', 'worker', 'preview', 'gpuLimits', 'activations'];
+
+/** The webgpu options of `config`, validated: a wrong type is a `ConfigValidationError` naming the field. */
+export function readWebGPUOptions(config: DiffusionConfig): Required<Omit<WebGPUExecutorOptions, 'worker'>> & Pick<WebGPUExecutorOptions, 'worker'> {
+  const c = config as unknown as Record<string, unknown>;
+  const worker = optionalBoolean('worker', c.worker, 'true (a Web Worker; a worker_threads thread in Node) or false (in-process)');
+  return {
+    variant: optionalString('variant', c.variant, "a Hub weights variant such as 'fp16'"),
+    taesd: optionalString('taesd', c.taesd, 'a TAESD repo: Hub id, URL or folder'),
+    ...(worker === undefined ? {} : { worker }),
+    preview: optionalBoolean('preview', c.preview) ?? false,
+    gpuLimits: oneOf('gpuLimits', c.gpuLimits, ['adapter', 'default'] as const, 'adapter'),
+    activations: oneOf('activations', c.activations, ['auto', 'f32', 'f16'] as const, 'auto'),
+  };
+}
+
+/**
+ * The model fields of the engine config, as an engine host loads them. `executor` names the
+ * executor in the error a config without a model gets.
+ */
+export function modelSpecOf(config: DiffusionConfig, executor: string): ModelSpec {
+  if (!config.modelNameOrPath) throw new ExecutorUnavailableError(`The ${executor} executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or local folder).`);
+  const model = config.modelNameOrPath;
+  const { variant, taesd, gpuLimits, activations } = readWebGPUOptions(config);
+  return {
+    ...(typeof model === 'string' ? { modelNameOrPath: model } : { modelNameOrPath: model.id, source: model }),
+    dtype: config.dtype,
+    variant,
+    taesd,
+    gpuLimits,
+    activations,
+  };
+}

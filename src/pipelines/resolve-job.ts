@@ -1,0 +1,95 @@
+import { readImageInput, type RgbaImageBytes } from '../engine/image-input.js';
+import { DEFAULT_STRENGTH, type DecoderKind, type DiffusionRequest, type DiffusionRequestData } from '../engine/request.js';
+import { RequestValidationError } from '../errors.js';
+import { fromRgbaImage } from './images.js';
+import type { ModelDefaults } from './model-defaults.js';
+import type { TextToImageJob } from './text-to-image.js';
+
+/**
+ * A request as a local executor resolves it: `DiffusionRequest.toJSON()`, with the init image
+ * read into bytes of its own (`readImageInput`). It is also what crosses a worker boundary.
+ */
+export type JobRequest = Omit<DiffusionRequestData, 'image'> & { image?: RgbaImageBytes };
+
+/**
+ * A request's data as `resolveJob` takes it. An `ImageBitmap` is read here, which throws
+ * `RequestValidationError` naming `image` where it cannot be (Node).
+ */
+export function jobRequestOf(request: DiffusionRequest): JobRequest {
+  const { image, ...data } = request.toJSON();
+  return image === undefined ? data : { ...data, image: readImageInput(image) };
+}
+
+/** What the executor running a job can do, for refusing a request it cannot honour by the field's name. */
+export interface JobCapabilities {
+  /** The executor's name, quoted in errors. */
+  executor: string;
+  /** Decoders the loaded model has (`taesd` only with a TAESD model). */
+  decoders: readonly DecoderKind[];
+  /** What to tell a request for a decoder the model lacks. */
+  decoderHint?: string;
+  /** Whether it runs img2img (`image`). */
+  img2img: boolean;
+  /** Latent channels and the VAE's downscale, to check the size of `latents`. */
+  latentChannels: number;
+  vaeScaleFactor: number;
+}
+
+/** A job with its scheduler picked: what `StableDiffusionPipeline.generate` and `runTextToImage` run. */
+export interface ResolvedJob extends TextToImageJob {
+  /** The request's scheduler, else the model's. */
+  scheduler: string;
+  returnIntermediates: boolean;
+}
+
+/**
+ * The seed of a request that leaves it out. Below 2^32, so that a reported seed can be typed
+ * back into any tool (A1111 and ComfyUI take unsigned 32-bit seeds).
+ */
+export function randomSeed(random: () => number = Math.random): number {
+  return Math.floor(random() * 2 ** 32);
+}
+
+/**
+ * The one place a request becomes a job, on every local executor (webgpu, multiproc and external
+ * through the engine host, onnx in its own thread): fields left out take the model's `defaults`
+ * (the size the init image's, with one), a missing seed is drawn by `randomSeed`, and a field the
+ * executor cannot honour (`capabilities`) fails with `RequestValidationError` naming it, before any work.
+ */
+export function resolveJob(request: JobRequest, defaults: ModelDefaults, capabilities: JobCapabilities): ResolvedJob {
+  const c = capabilities;
+  if (request.image !== undefined && !c.img2img) {
+    throw new RequestValidationError('image', request.image, `absent: the ${c.executor} executor runs text-to-image only`);
+  }
+  const decoder = request.decoder ?? 'vae';
+  if (!c.decoders.includes(decoder)) {
+    throw new RequestValidationError('decoder', decoder, `one of ${c.decoders.map((k) => `'${k}'`).join(', ')}${c.decoderHint ? ` (${c.decoderHint})` : ''}`);
+  }
+  const height = request.height ?? request.image?.height ?? defaults.height;
+  const width = request.width ?? request.image?.width ?? defaults.width;
+  const numImages = request.numOutputsPerPrompt;
+  if (request.latents !== undefined) {
+    const shape = [numImages, c.latentChannels, height / c.vaeScaleFactor, width / c.vaeScaleFactor];
+    const need = shape.reduce((a, b) => a * b, 1);
+    if (request.latents.length !== need) {
+      throw new RequestValidationError('latents', request.latents, `${need} values, the shape [${shape.join(', ')}] of the initial noise`);
+    }
+  }
+  return {
+    prompt: request.prompt,
+    negativePrompt: request.negativePrompt,
+    numInferenceSteps: request.numInferenceSteps ?? defaults.steps,
+    guidanceScale: request.guidanceScale ?? defaults.guidanceScale,
+    height,
+    width,
+    seed: request.seed ?? randomSeed(),
+    numImages,
+    decoder,
+    scheduler: request.scheduler ?? defaults.scheduler,
+    returnTrajectoryLatents: request.returnTrajectoryLatents,
+    returnIntermediates: request.returnIntermediates,
+    ...(request.eta ? { eta: request.eta } : {}),
+    ...(request.latents !== undefined ? { latents: request.latents } : {}),
+    ...(request.image !== undefined ? { init: { image: fromRgbaImage(request.image), strength: request.strength ?? DEFAULT_STRENGTH } } : {}),
+  };
+}

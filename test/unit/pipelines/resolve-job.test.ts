@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { DiffusionRequest, type DiffusionRequestInit } from '../../../src/engine/request.js';
+import type { ModelDefaults } from '../../../src/pipelines/model-defaults.js';
+import { jobRequestOf, randomSeed, resolveJob, type JobCapabilities } from '../../../src/pipelines/resolve-job.js';
+
+const defaults: ModelDefaults = { steps: 20, guidanceScale: 7.5, height: 64, width: 64, scheduler: 'PNDMScheduler' };
+const caps: JobCapabilities = { executor: 'test', decoders: ['vae'], decoderHint: 'no TAESD here', img2img: true, latentChannels: 4, vaeScaleFactor: 8 };
+const resolve = (init: DiffusionRequestInit, c: JobCapabilities = caps) => resolveJob(jobRequestOf(new DiffusionRequest(init)), defaults, c);
+
+describe('resolveJob', () => {
+  it("fills the fields a request leaves out from the model's defaults", () => {
+    expect(resolve({ prompt: 'p', seed: 1 })).toEqual({
+      prompt: 'p', negativePrompt: null, numInferenceSteps: 20, guidanceScale: 7.5, height: 64, width: 64, seed: 1, numImages: 1,
+      decoder: 'vae', scheduler: 'PNDMScheduler', returnTrajectoryLatents: false, returnIntermediates: false,
+    });
+  });
+
+  it('keeps what the request gives', () => {
+    const job = resolve({ prompt: 'p', negativePrompt: 'n', seed: 5, numInferenceSteps: 3, guidanceScale: 1, height: 32, width: 48, numOutputsPerPrompt: 2, scheduler: 'ddim', eta: 0.3, returnIntermediates: true });
+    expect(job).toMatchObject({ negativePrompt: 'n', seed: 5, numInferenceSteps: 3, guidanceScale: 1, height: 32, width: 48, numImages: 2, scheduler: 'ddim', eta: 0.3, returnIntermediates: true });
+  });
+
+  it("sizes img2img by its init image and applies diffusers' default strength", () => {
+    const image = { width: 16, height: 24, data: new Uint8ClampedArray(16 * 24 * 4) };
+    const job = resolve({ prompt: 'p', seed: 0, image });
+    expect(job).toMatchObject({ width: 16, height: 24 });
+    expect(job.init!.strength).toBe(0.8);
+    expect(job.init!.image).toHaveLength(3 * 16 * 24);
+  });
+
+  it('draws one seed rule for every executor: a missing seed is an integer below 2^32', () => {
+    for (let i = 0; i < 50; i++) {
+      const seed = resolve({ prompt: 'p' }).seed;
+      expect(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32).toBe(true);
+    }
+    expect(randomSeed(() => 0)).toBe(0);
+    expect(randomSeed(() => 1 - 2 ** -53)).toBe(2 ** 32 - 1);
+  });
+
+  it('refuses, by field name, what the executor cannot do', () => {
+    const image = { width: 8, height: 8, data: new Uint8ClampedArray(8 * 8 * 4) };
+    expect(() => resolve({ prompt: 'p', image }, { ...caps, img2img: false })).toThrow(expect.objectContaining({ name: 'RequestValidationError', field: 'image' }));
+    expect(() => resolve({ prompt: 'p', decoder: 'taesd' })).toThrow(/DiffusionRequest\.decoder.*'vae' \(no TAESD here\)/);
+    expect(() => resolve({ prompt: 'p', latents: new Float32Array(3) })).toThrow(/latents.*256 values, the shape \[1, 4, 8, 8\]/);
+    expect(resolve({ prompt: 'p', latents: new Float32Array(256) }).latents).toHaveLength(256);
+  });
+});

@@ -2,9 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigValidationError, DiffusionConfig, DiffusionRequest, HTTPDiffusionExecutor, type DiffusionOutput, type DiffusionRequestInit, type HTTPExecutorOptions } from '../../../../src/index.js';
 import { defaultMaxResponseBytes, MAX_ERROR_BODY_BYTES, MAX_REMOTE_IMAGE_PIXELS } from '../../../../src/executors/http/limits.js';
 import { openaiImagesResponder, pngBase64 } from '../../../helpers/fake-image-api.js';
-import { FaultServer, type Reply } from '../../../helpers/fault-server.js';
+import type { Reply } from '../../../helpers/fault-server.js';
 import { peakRss, resetPeakRss } from '../../../helpers/peak-rss.js';
 import { compressedZeros, endlessJsonBody, ihdrChunk, imageReply, pngChunk, pngFile, zeroIdatChunk, type BombEncoding } from './hostile-replies.js';
+import { perTestServer } from './per-test-server.js';
 
 /**
  * The abuse suite of the http executor: everything a stranger's server can send. Each case
@@ -22,23 +23,13 @@ const KEY = 'sk-SECRETKEY-0123456789abcdefghij';
 /** Any 6-character piece of the key would be a leak. */
 const KEY_PIECES = Array.from({ length: KEY.length - 5 }, (_, i) => KEY.slice(i, i + 6));
 
-let server: FaultServer;
-const executors: HTTPDiffusionExecutor[] = [];
-
-beforeEach(async () => {
-  server = await FaultServer.start();
-});
-
-afterEach(async () => {
-  await Promise.all(executors.splice(0).map((e) => e.close()));
-  await server.close();
-});
+const env = perTestServer();
 
 /** An executor on `server` with a 30 s timeout (so a hang would show) and retries allowed (so a retry would show). */
 async function executorFor(http: Partial<HTTPExecutorOptions> & { maxResponseBytes?: unknown } = {}): Promise<HTTPDiffusionExecutor> {
-  const options: HTTPExecutorOptions = { baseUrl: server.url, retryBaseDelayMs: 1, timeoutMs: 30_000, maxRetries: 3, apiKey: KEY, ...http };
+  const options: HTTPExecutorOptions = { baseUrl: env.server.url, retryBaseDelayMs: 1, timeoutMs: 30_000, maxRetries: 3, apiKey: KEY, ...http };
   const executor = new HTTPDiffusionExecutor(new DiffusionConfig({ numGpus: 0, http: options }));
-  executors.push(executor);
+  env.track(executor);
   await executor.initExecutor();
   return executor;
 }
@@ -81,14 +72,14 @@ async function measure<T>(run: () => Promise<T>): Promise<Measured<T>> {
  * retried, then a normal answer again on the same executor.
  */
 async function abuse(reply: Reply, init?: DiffusionRequestInit, http?: Partial<HTTPExecutorOptions> & { maxResponseBytes?: unknown }): Promise<Measured<DiffusionOutput>> {
-  server.route(`POST ${GENERATE}`, (req, i) => (i === 1 ? reply : openaiImagesResponder(req, i)));
+  env.server.route(`POST ${GENERATE}`, (req, i) => (i === 1 ? reply : openaiImagesResponder(req, i)));
   const executor = await executorFor(http);
   expect((await runOne(executor)).error).toBeNull();
   const measured = await measure(() => runOne(executor, init));
   const out = measured.result;
   expect(out.images).toEqual([]);
   expect(out.metrics.attempts).toBe(1);
-  expect(server.requestsTo(GENERATE)).toHaveLength(2);
+  expect(env.server.requestsTo(GENERATE)).toHaveLength(2);
   expect(measured.ms).toBeLessThan(PROMPT_MS);
   expect(measured.rssGrowth).toBeLessThan(RSS_BOUND);
   const next = await runOne(executor, { prompt: 'y', width: 16, height: 16, seed: 3 });
@@ -104,7 +95,7 @@ describe('http executor abuse: response bodies', () => {
     expect(out.errorName).toBe('ResponseTooLargeError');
     expect(out.error).toContain(`answered 200 with a body over the ${(limit / MiB).toFixed(1)} MiB (${limit} bytes) limit (stopped reading there); not retried`);
     expect(out.error).toContain('raise http.maxResponseBytes');
-    const hostile = server.requestsTo(GENERATE)[1]!;
+    const hostile = env.server.requestsTo(GENERATE)[1]!;
     await hostile.closed;
     expect(hostile.answered).toBe(false);
     // What the socket took beyond what was read sits in kernel buffers: a few MiB at most.
@@ -123,7 +114,7 @@ describe('http executor abuse: response bodies', () => {
     const size = Buffer.byteLength(body);
     const declared: Reply = { text: body, headers: { 'content-type': 'application/json', 'content-length': String(size) } };
     const chunked: Reply = { stream: () => [body.slice(0, 100), body.slice(100)] };
-    server.route(`POST ${GENERATE}`, [declared, chunked, declared, chunked]);
+    env.server.route(`POST ${GENERATE}`, [declared, chunked, declared, chunked]);
     const tight = await executorFor({ maxResponseBytes: size - 1 });
     const [byLength, byCount] = [await runOne(tight), await runOne(tight)];
     expect(byLength.errorName).toBe('ResponseTooLargeError');
@@ -132,7 +123,7 @@ describe('http executor abuse: response bodies', () => {
     expect(byCount.error).toContain(`over the 1.3 KiB (${size - 1} bytes) limit (stopped reading there)`);
     const exact = await executorFor({ maxResponseBytes: size });
     expect([(await runOne(exact)).error, (await runOne(exact)).error]).toEqual([null, null]);
-    expect(server.requestsTo(GENERATE)).toHaveLength(4);
+    expect(env.server.requestsTo(GENERATE)).toHaveLength(4);
   });
 
   it('validates http.maxResponseBytes like the other http fields', async () => {
@@ -152,14 +143,14 @@ describe('http executor abuse: response bodies', () => {
 
   it('reads only the first 64 KiB of an endless error body, and still reports the status', async () => {
     const endless503: Reply = { status: 503, stream: endlessJsonBody() };
-    server.route(`POST ${GENERATE}`, [endless503]);
+    env.server.route(`POST ${GENERATE}`, [endless503]);
     const executor = await executorFor({ maxRetries: 1 });
     const { result: out, ms, rssGrowth } = await measure(() => runOne(executor));
     expect(out.errorName).toBe('HTTPExecutorError');
     expect(out.error).toMatch(/answered 503 Service Unavailable: .*\(gave up after 2 attempts\)/);
     expect(ms).toBeLessThan(PROMPT_MS);
     expect(rssGrowth).toBeLessThan(RSS_BOUND);
-    for (const req of server.requestsTo(GENERATE)) {
+    for (const req of env.server.requestsTo(GENERATE)) {
       await req.closed;
       expect(req.answered).toBe(false);
       expect(req.bytesSent).toBeLessThan(MAX_ERROR_BODY_BYTES + 16 * MiB);
@@ -208,7 +199,7 @@ describe('http executor abuse: PNG images', () => {
   it('drops an ICC profile that inflates to 256 MiB instead of inflating it, and decodes the image', async () => {
     const profile = Buffer.concat([Buffer.from('bomb\0\0', 'latin1'), await compressedZeros('deflate', 256 * MiB)]);
     const png = pngFile([ihdrChunk(16, 16), pngChunk('iCCP', profile), zeroIdatChunk(16, 16)]);
-    server.route(`POST ${GENERATE}`, [imageReply(png)]);
+    env.server.route(`POST ${GENERATE}`, [imageReply(png)]);
     const executor = await executorFor();
     const { result: out, rssGrowth } = await measure(() => runOne(executor));
     expect(out.error).toBeNull();
@@ -242,7 +233,7 @@ describe('http executor abuse: PNG images', () => {
     const out = await runOne(executor, { prompt: 'x', width: 16384, height: 8192 });
     expect(out.errorName).toBe('RequestValidationError');
     expect(out.error).toContain('DiffusionRequest.width = 16384: expected a size of at most 67108864 pixels (8192x8192) with height 8192');
-    expect(server.requests).toHaveLength(0);
+    expect(env.server.requests).toHaveLength(0);
   });
 
 });

@@ -20,28 +20,19 @@ import {
   SERVER_CHOSEN_SEED,
   testPattern,
 } from '../../../helpers/fake-image-api.js';
-import { FaultServer, type Reply } from '../../../helpers/fault-server.js';
+import type { Reply } from '../../../helpers/fault-server.js';
+import { perTestServer } from './per-test-server.js';
 
 const GENERATE = '/v1/images/generations';
 const TXT2IMG = '/sdapi/v1/txt2img';
 const MODEL = 'stabilityai/sd-turbo';
 
-let server: FaultServer;
-const executors: HTTPDiffusionExecutor[] = [];
-
-beforeEach(async () => {
-  server = await FaultServer.start();
-});
-
-afterEach(async () => {
-  await Promise.all(executors.splice(0).map((e) => e.close()));
-  await server.close();
-});
+const env = perTestServer();
 
 async function executorFor(http: Partial<HTTPExecutorOptions> = {}, modelNameOrPath: string | null = MODEL): Promise<HTTPDiffusionExecutor> {
-  const config = new DiffusionConfig({ numGpus: 0, modelNameOrPath: modelNameOrPath ?? undefined, http: { baseUrl: server.url, retryBaseDelayMs: 1, timeoutMs: 3000, ...http } });
+  const config = new DiffusionConfig({ numGpus: 0, modelNameOrPath: modelNameOrPath ?? undefined, http: { baseUrl: env.server.url, retryBaseDelayMs: 1, timeoutMs: 3000, ...http } });
   const executor = new HTTPDiffusionExecutor(config);
-  executors.push(executor);
+  env.track(executor);
   await executor.initExecutor();
   return executor;
 }
@@ -63,7 +54,7 @@ async function runOne(executor: HTTPDiffusionExecutor, init: DiffusionRequestIni
 
 describe('HTTPDiffusionExecutor against an OpenAI-compatible (vllm-omni) server', () => {
   it('maps every request field to the server body and decodes the PNGs into RGBA images with their seeds', async () => {
-    server.route(`POST ${GENERATE}`, openaiImagesResponder);
+    env.server.route(`POST ${GENERATE}`, openaiImagesResponder);
     const executor = await executorFor();
     const progress: DiffusionProgress[] = [];
     const out = await runOne(executor, {
@@ -79,7 +70,7 @@ describe('HTTPDiffusionExecutor against an OpenAI-compatible (vllm-omni) server'
       onProgress: (p) => progress.push(p),
     });
     expect(out.error).toBeNull();
-    expect(server.requestsTo(GENERATE)[0]!.json()).toEqual({
+    expect(env.server.requestsTo(GENERATE)[0]!.json()).toEqual({
       prompt: 'a red fox',
       n: 2,
       response_format: 'b64_json',
@@ -103,11 +94,11 @@ describe('HTTPDiffusionExecutor against an OpenAI-compatible (vllm-omni) server'
   });
 
   it('sends only prompt, n, response_format and model when the request sets nothing else, and reports no seed', async () => {
-    server.route(`POST ${GENERATE}`, openaiImagesResponder);
+    env.server.route(`POST ${GENERATE}`, openaiImagesResponder);
     const executor = await executorFor();
     const progress: DiffusionProgress[] = [];
     const out = await runOne(executor, { prompt: 'x', onProgress: (p) => progress.push(p) });
-    expect(server.requests[0]!.json()).toEqual({ prompt: 'x', n: 1, response_format: 'b64_json', model: MODEL });
+    expect(env.server.requests[0]!.json()).toEqual({ prompt: 'x', n: 1, response_format: 'b64_json', model: MODEL });
     expect(out.images).toHaveLength(1);
     expect(out.images[0]!.seed).toBeUndefined();
     expect(out.metrics.seeds).toBeUndefined();
@@ -115,26 +106,26 @@ describe('HTTPDiffusionExecutor against an OpenAI-compatible (vllm-omni) server'
   });
 
   it('sends http.model over modelNameOrPath, and no model at all when neither is set', async () => {
-    server.route(`POST ${GENERATE}`, openaiImagesResponder);
+    env.server.route(`POST ${GENERATE}`, openaiImagesResponder);
     await runOne(await executorFor({ model: 'served-name' }), { prompt: 'x' });
     await runOne(await executorFor({}, null), { prompt: 'x' });
-    const [first, second] = server.requestsTo(GENERATE).map((r) => r.json());
+    const [first, second] = env.server.requestsTo(GENERATE).map((r) => r.json());
     expect(first!.model).toBe('served-name');
     expect(second).not.toHaveProperty('model');
   });
 
   it('sends Authorization: Bearer <apiKey> when a key is set, and no Authorization header otherwise', async () => {
-    server.route(`POST ${GENERATE}`, openaiImagesResponder);
+    env.server.route(`POST ${GENERATE}`, openaiImagesResponder);
     await runOne(await executorFor({ apiKey: 'sk-test-123' }), { prompt: 'x' });
     await runOne(await executorFor(), { prompt: 'x' });
-    expect(server.requests.map((r) => r.headers.authorization)).toEqual(['Bearer sk-test-123', undefined]);
-    expect(server.requests[0]!.headers['content-type']).toBe('application/json');
+    expect(env.server.requests.map((r) => r.headers.authorization)).toEqual(['Bearer sk-test-123', undefined]);
+    expect(env.server.requests[0]!.headers['content-type']).toBe('application/json');
   });
 
   it('runs the requests of one call concurrently and returns their outputs in request order', async () => {
     let releaseFirst!: () => void;
     const thirdArrived = new Promise<void>((resolve) => (releaseFirst = resolve));
-    server.route(`POST ${GENERATE}`, async (req, i) => {
+    env.server.route(`POST ${GENERATE}`, async (req, i) => {
       if (i === 2) releaseFirst();
       // The first request is answered only once the third has arrived, which cannot happen if they run one by one.
       if (i === 0) await thirdArrived;
@@ -148,7 +139,7 @@ describe('HTTPDiffusionExecutor against an OpenAI-compatible (vllm-omni) server'
   });
 
   it('fails only the request the server rejects, leaving the others of the call intact', async () => {
-    server.route(`POST ${GENERATE}`, (req) =>
+    env.server.route(`POST ${GENERATE}`, (req) =>
       req.json().prompt === 'bad' ? { status: 400, json: { detail: 'prompt refused' } } : openaiImagesReply(req.json()),
     );
     const executor = await executorFor();
@@ -161,7 +152,7 @@ describe('HTTPDiffusionExecutor against an OpenAI-compatible (vllm-omni) server'
 
 describe('HTTPDiffusionExecutor against AUTOMATIC1111', () => {
   it('maps the request to txt2img fields, skips the batch grid and takes the seeds from info', async () => {
-    server.route(`POST ${TXT2IMG}`, a1111Responder);
+    env.server.route(`POST ${TXT2IMG}`, a1111Responder);
     const executor = await executorFor({ api: 'a1111' });
     const out = await runOne(executor, {
       prompt: 'a lighthouse',
@@ -174,7 +165,7 @@ describe('HTTPDiffusionExecutor against AUTOMATIC1111', () => {
       scheduler: 'euler_a',
     });
     expect(out.error).toBeNull();
-    expect(server.requestsTo(TXT2IMG)[0]!.json()).toEqual({
+    expect(env.server.requestsTo(TXT2IMG)[0]!.json()).toEqual({
       prompt: 'a lighthouse',
       negative_prompt: 'fog',
       steps: 20,
@@ -195,9 +186,9 @@ describe('HTTPDiffusionExecutor against AUTOMATIC1111', () => {
   });
 
   it('sends the request seed and http.model as the checkpoint override', async () => {
-    server.route(`POST ${TXT2IMG}`, a1111Responder);
+    env.server.route(`POST ${TXT2IMG}`, a1111Responder);
     const out = await runOne(await executorFor({ api: 'a1111', model: 'v1-5-pruned.safetensors' }), { prompt: 'x', seed: 99 });
-    expect(server.requests[0]!.json()).toEqual({
+    expect(env.server.requests[0]!.json()).toEqual({
       prompt: 'x',
       seed: 99,
       batch_size: 1,
@@ -210,7 +201,7 @@ describe('HTTPDiffusionExecutor against AUTOMATIC1111', () => {
 
 describe('HTTPDiffusionExecutor timeouts and retries', () => {
   it('fails with a TimeoutError naming http.timeoutMs when the server does not answer in time', async () => {
-    server.route(`POST ${GENERATE}`, [{ hang: true }]);
+    env.server.route(`POST ${GENERATE}`, [{ hang: true }]);
     const executor = await executorFor({ timeoutMs: 100, maxRetries: 0 });
     const started = Date.now();
     const out = await runOne(executor, { prompt: 'x' });
@@ -220,25 +211,25 @@ describe('HTTPDiffusionExecutor timeouts and retries', () => {
   });
 
   it('applies the time limit to each attempt and retries timeouts, saying how many attempts it made', async () => {
-    server.route(`POST ${GENERATE}`, [{ delayMs: 1000, then: { json: {} } }]);
+    env.server.route(`POST ${GENERATE}`, [{ delayMs: 1000, then: { json: {} } }]);
     const out = await runOne(await executorFor({ timeoutMs: 80, maxRetries: 1 }), { prompt: 'x' });
-    expect(server.requests).toHaveLength(2);
+    expect(env.server.requests).toHaveLength(2);
     expect(out.errorName).toBe('TimeoutError');
     expect(out.error).toContain('gave up after 2 attempts');
   });
 
   it('retries a 500 and succeeds on the next attempt', async () => {
-    server.route(`POST ${GENERATE}`, (req, i) => (i === 0 ? { status: 500, json: { detail: 'CUDA out of memory' } } : openaiImagesReply(req.json())));
+    env.server.route(`POST ${GENERATE}`, (req, i) => (i === 0 ? { status: 500, json: { detail: 'CUDA out of memory' } } : openaiImagesReply(req.json())));
     const out = await runOne(await executorFor(), { prompt: 'x', seed: 3 });
     expect(out.error).toBeNull();
-    expect(server.requests).toHaveLength(2);
+    expect(env.server.requests).toHaveLength(2);
     expect(out.metrics.attempts).toBe(2);
     expect(out.images[0]!.seed).toBe(3);
   });
 
   it('retries a 429 after the delay its Retry-After header asks for', async () => {
     const arrivals: number[] = [];
-    server.route(`POST ${GENERATE}`, (req, i) => {
+    env.server.route(`POST ${GENERATE}`, (req, i) => {
       arrivals.push(performance.now());
       return i === 0 ? { status: 429, json: { detail: 'slow down' }, headers: { 'retry-after': '1' } } : openaiImagesReply(req.json());
     });
@@ -249,17 +240,17 @@ describe('HTTPDiffusionExecutor timeouts and retries', () => {
   });
 
   it('gives up after maxRetries on a persistent 503, reporting status and detail', async () => {
-    server.route(`POST ${GENERATE}`, [{ status: 503, json: { detail: 'No diffusion stage loaded' } }]);
+    env.server.route(`POST ${GENERATE}`, [{ status: 503, json: { detail: 'No diffusion stage loaded' } }]);
     const out = await runOne(await executorFor({ maxRetries: 2 }), { prompt: 'x' });
-    expect(server.requests).toHaveLength(3);
+    expect(env.server.requests).toHaveLength(3);
     expect(out.errorName).toBe('HTTPExecutorError');
     expect(out.error).toMatch(/answered 503 Service Unavailable: No diffusion stage loaded \(gave up after 3 attempts\)/);
   });
 
   it('does not retry a 400 and shows the server detail', async () => {
-    server.route(`POST ${GENERATE}`, [{ status: 400, json: { detail: 'Invalid size "7x7"' } }]);
+    env.server.route(`POST ${GENERATE}`, [{ status: 400, json: { detail: 'Invalid size "7x7"' } }]);
     const out = await runOne(await executorFor({ maxRetries: 3 }), { prompt: 'x' });
-    expect(server.requests).toHaveLength(1);
+    expect(env.server.requests).toHaveLength(1);
     expect(out.errorName).toBe('HTTPExecutorError');
     expect(out.error).toContain('answered 400 Bad Request: Invalid size "7x7"');
     expect(out.metrics.attempts).toBe(1);
@@ -270,28 +261,28 @@ describe('HTTPDiffusionExecutor timeouts and retries', () => {
       { loc: ['body', 'n'], msg: 'Input should be less than or equal to 10', type: 'less_than_equal' },
       { loc: ['body', 'num_inference_steps'], msg: 'Input should be greater than or equal to 1', type: 'greater_than_equal' },
     ];
-    server.route(`POST ${GENERATE}`, [{ status: 422, json: { detail } }]);
+    env.server.route(`POST ${GENERATE}`, [{ status: 422, json: { detail } }]);
     const out = await runOne(await executorFor(), { prompt: 'x' });
-    expect(server.requests).toHaveLength(1);
+    expect(env.server.requests).toHaveLength(1);
     expect(out.error).toContain(
       'answered 422 Unprocessable Entity: n: Input should be less than or equal to 10; num_inference_steps: Input should be greater than or equal to 1',
     );
   });
 
   it('retries a reset connection and then fails naming the network failure', async () => {
-    server.route(`POST ${GENERATE}`, [{ reset: true }]);
+    env.server.route(`POST ${GENERATE}`, [{ reset: true }]);
     const out = await runOne(await executorFor({ maxRetries: 2 }), { prompt: 'x' });
-    expect(server.requests).toHaveLength(3);
+    expect(env.server.requests).toHaveLength(3);
     expect(out.errorName).toBe('HTTPExecutorError');
     expect(out.error).toMatch(/Network failure: POST http:\/\/127\.0\.0\.1:\d+\/v1\/images\/generations got no answer \(.+\) \(gave up after 3 attempts\)/);
   });
 
   it('names the refused connection when no server listens', async () => {
     const executor = await executorFor({ maxRetries: 0 });
-    await server.close();
+    await env.server.close();
     const out = await runOne(executor, { prompt: 'x' });
     expect(out.error).toMatch(/Network failure: .*ECONNREFUSED/);
-    server = await FaultServer.start();
+    await env.restart();
   });
 });
 
@@ -309,12 +300,12 @@ describe('HTTPDiffusionExecutor response checks', () => {
   ];
 
   it.each(cases)('fails clearly, without retrying, on %s', async (_name, reply, message) => {
-    server.route(`POST ${GENERATE}`, [reply]);
+    env.server.route(`POST ${GENERATE}`, [reply]);
     const out = await runOne(await executorFor(), { prompt: 'x', width: 16, height: 8 });
     expect(out.errorName).toBe('HTTPExecutorError');
     expect(out.error).toMatch(message);
     expect(out.images).toEqual([]);
-    expect(server.requests).toHaveLength(1);
+    expect(env.server.requests).toHaveLength(1);
   });
 
   it('refuses img2img, eta and a width without a height before sending anything', async () => {
@@ -331,13 +322,13 @@ describe('HTTPDiffusionExecutor response checks', () => {
     expect(img2img!.error).toMatch(/DiffusionRequest\.image .*text-to-image only/);
     expect(widthOnly!.errorName).toBe('RequestValidationError');
     expect(widthOnly!.error).toMatch(/DiffusionRequest\.height .*"WxH" size/);
-    expect(server.requests).toHaveLength(0);
+    expect(env.server.requests).toHaveLength(0);
   });
 });
 
 describe('HTTPDiffusionExecutor cancellation', () => {
   it('aborts a request in flight: it ends promptly with AbortError and the server sees the connection close', async () => {
-    server.route(`POST ${GENERATE}`, [{ hang: true }]);
+    env.server.route(`POST ${GENERATE}`, [{ hang: true }]);
     const executor = await executorFor({ timeoutMs: 10_000 });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
@@ -346,13 +337,13 @@ describe('HTTPDiffusionExecutor cancellation', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(out.errorName).toBe('AbortError');
     expect(out.error).toMatch(/^AbortError: POST .* was aborted/);
-    const received = server.requests[0]!;
+    const received = env.server.requests[0]!;
     await vi.waitFor(() => expect(received.isClosed).toBe(true), { timeout: 2000 });
     expect(received.answered).toBe(false);
   });
 
   it('aborts during the backoff wait without another attempt', async () => {
-    server.route(`POST ${GENERATE}`, [{ status: 503, json: { detail: 'busy' }, headers: { 'retry-after': '30' } }]);
+    env.server.route(`POST ${GENERATE}`, [{ status: 503, json: { detail: 'busy' }, headers: { 'retry-after': '30' } }]);
     const executor = await executorFor();
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('user pressed stop')), 50);
@@ -361,20 +352,20 @@ describe('HTTPDiffusionExecutor cancellation', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(out.errorName).toBe('AbortError');
     expect(out.error).toContain('user pressed stop');
-    expect(server.requests).toHaveLength(1);
+    expect(env.server.requests).toHaveLength(1);
   });
 
   it('does not send a request whose signal is already aborted', async () => {
     const out = await runOne(await executorFor(), { prompt: 'x', signal: AbortSignal.abort() });
     expect(out.errorName).toBe('AbortError');
-    expect(server.requests).toHaveLength(0);
+    expect(env.server.requests).toHaveLength(0);
   });
 
   it('close() cancels the requests in flight, whose outputs say so, and later calls reject', async () => {
-    server.route(`POST ${GENERATE}`, [{ hang: true }]);
+    env.server.route(`POST ${GENERATE}`, [{ hang: true }]);
     const executor = await executorFor({ timeoutMs: 10_000 });
     const pending = executor.executeModel([new DiffusionRequest({ prompt: 'a' }), new DiffusionRequest({ prompt: 'b' })]);
-    await vi.waitFor(() => expect(server.requests).toHaveLength(2));
+    await vi.waitFor(() => expect(env.server.requests).toHaveLength(2));
     const started = Date.now();
     await executor.close();
     const outputs = await pending;
@@ -394,7 +385,7 @@ describe('HTTPDiffusionExecutor API key hygiene', () => {
       vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(...args)),
     );
     try {
-      server.route(`POST ${GENERATE}`, (req, i) =>
+      env.server.route(`POST ${GENERATE}`, (req, i) =>
         i === 0
           ? { status: 401, json: { detail: `bad credentials: ${req.headers.authorization}` } }
           : { status: 500, text: `upstream said ${req.headers.authorization}` },
@@ -402,13 +393,13 @@ describe('HTTPDiffusionExecutor API key hygiene', () => {
       const executor = await executorFor({ apiKey: KEY, maxRetries: 0 });
       const rejected = await runOne(executor, { prompt: 'x' });
       const failed = await runOne(executor, { prompt: 'x' });
-      server.route('GET /health', [{ status: 503, json: { detail: `key ${KEY} expired` } }]);
+      env.server.route('GET /health', [{ status: 503, json: { detail: `key ${KEY} expired` } }]);
       const health = await httpErrorOf(executor.checkHealth());
-      await server.close();
+      await env.server.close();
       const unreachable = await runOne(executor, { prompt: 'x' });
-      server = await FaultServer.start();
+      await env.restart();
 
-      expect(server.requests).toHaveLength(0);
+      expect(env.server.requests).toHaveLength(0);
       expect(rejected.error).toContain('bad credentials: Bearer [redacted]');
       expect(failed.error).toContain('upstream said Bearer [redacted]');
       expect(health.detail).toBe('key [redacted] expired');
@@ -442,41 +433,41 @@ describe('HTTPDiffusionExecutor lifecycle', () => {
   });
 
   it('initialises without contacting the server, so it can wait for one to come up', async () => {
-    await server.close();
+    await env.server.close();
     await executorFor();
-    server = await FaultServer.start();
-    expect(server.requests).toHaveLength(0);
+    await env.restart();
+    expect(env.server.requests).toHaveLength(0);
   });
 
   it('checkHealth resolves on 200 from GET /health and rejects with HTTPExecutorError otherwise', async () => {
     const executor = await executorFor();
-    server.route('GET /health', [{ text: '' }, { status: 503, json: { detail: 'warming up' } }, { status: 204, text: '' }]);
+    env.server.route('GET /health', [{ text: '' }, { status: 503, json: { detail: 'warming up' } }, { status: 204, text: '' }]);
     await expect(executor.checkHealth()).resolves.toBeUndefined();
     const down = await httpErrorOf(executor.checkHealth());
     expect(down).toMatchObject({ status: 503, detail: 'warming up' });
     expect(down.message).toMatch(/^Health check failed: GET http:\/\/127\.0\.0\.1:\d+\/health answered 503 Service Unavailable: warming up\.$/);
     await expect(executor.checkHealth()).rejects.toMatchObject({ name: 'HTTPExecutorError', status: 204 });
-    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /health', 'GET /health', 'GET /health']);
+    expect(env.server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /health', 'GET /health', 'GET /health']);
   });
 
   it('checkHealth rejects with HTTPExecutorError (status null) when nothing listens', async () => {
     const executor = await executorFor();
-    await server.close();
+    await env.server.close();
     const err = await httpErrorOf(executor.checkHealth());
-    server = await FaultServer.start();
+    await env.restart();
     expect(err.status).toBeNull();
     expect(err.message).toMatch(/^Health check failed: Network failure: GET .*\/health got no answer/);
   });
 
   it('checks AUTOMATIC1111 liveness on /internal/ping', async () => {
-    server.route('GET /internal/ping', [{ json: {} }]);
+    env.server.route('GET /internal/ping', [{ json: {} }]);
     await (await executorFor({ api: 'a1111' })).checkHealth();
-    expect(server.requests.map((r) => r.path)).toEqual(['/internal/ping']);
+    expect(env.server.requests.map((r) => r.path)).toEqual(['/internal/ping']);
   });
 
   it('keeps a baseUrl path prefix and drops its trailing slash', async () => {
-    server.route(`POST /proxy${GENERATE}`, openaiImagesResponder);
-    const out = await runOne(await executorFor({ baseUrl: `${server.url}/proxy/` }), { prompt: 'x' });
+    env.server.route(`POST /proxy${GENERATE}`, openaiImagesResponder);
+    const out = await runOne(await executorFor({ baseUrl: `${env.server.url}/proxy/` }), { prompt: 'x' });
     expect(out.error).toBeNull();
   });
 });
@@ -486,9 +477,9 @@ describe('HTTPDiffusionExecutor through DiffusionEngine', () => {
     ['the "http" shorthand', 'http' as const],
     ['the class', HTTPDiffusionExecutor],
   ])('runs requests when chosen by %s', async (_how, executorClass) => {
-    server.route(`POST ${GENERATE}`, openaiImagesResponder);
-    server.route('GET /health', [{ text: 'ok' }]);
-    const engine = await DiffusionEngine.create({ executorClass, numGpus: 0, modelNameOrPath: MODEL, http: { baseUrl: server.url, retryBaseDelayMs: 1 } });
+    env.server.route(`POST ${GENERATE}`, openaiImagesResponder);
+    env.server.route('GET /health', [{ text: 'ok' }]);
+    const engine = await DiffusionEngine.create({ executorClass, numGpus: 0, modelNameOrPath: MODEL, http: { baseUrl: env.server.url, retryBaseDelayMs: 1 } });
     try {
       expect(engine.executorName).toBe('http');
       expect(engine.executor).toBeInstanceOf(HTTPDiffusionExecutor);
@@ -504,8 +495,8 @@ describe('HTTPDiffusionExecutor through DiffusionEngine', () => {
   });
 
   it('reports a request failure through generate() as a rejection carrying the error name', async () => {
-    server.route(`POST ${GENERATE}`, [{ status: 400, json: { detail: 'nope' } }]);
-    const engine = await DiffusionEngine.create({ executorClass: 'http', http: { baseUrl: server.url } });
+    env.server.route(`POST ${GENERATE}`, [{ status: 400, json: { detail: 'nope' } }]);
+    const engine = await DiffusionEngine.create({ executorClass: 'http', http: { baseUrl: env.server.url } });
     try {
       await expect(engine.generate({ prompt: 'x' })).rejects.toMatchObject({ name: 'HTTPExecutorError', message: expect.stringContaining('nope') });
     } finally {

@@ -27,7 +27,7 @@ export default defineConfig({
     sourcemap: true,
     minify: false,
     lib: {
-      entry: { index: 'src/index.ts', cli: 'src/cli/main.ts', server: 'src/server/index.ts', 'engine-thread': 'src/worker/engine.thread.ts' },
+      entry: { index: 'src/index.ts', cli: 'src/cli/main.ts', server: 'src/server/index.ts', 'engine-thread': 'src/host/engine.thread.ts' },
       formats: ['es'],
     },
     rolldownOptions: { external },

@@ -1,7 +1,7 @@
-import { GpuContext } from '../src/gpu/device.js';
-import type { GpuTensor } from '../src/gpu/tensor.js';
+import { GpuContext } from '../src/webgpu/device.js';
+import type { GpuTensor } from '../src/webgpu/tensor.js';
 import { loadFixture, type ComponentFixture } from '../tools/verify/fixture/fixture.js';
-import { GpuOps } from '../src/kernels/gpu-ops.js';
+import { GpuOps } from '../src/webgpu/kernels/gpu-ops.js';
 import { CLIPTextModel } from '../src/models/clip/clip-text-model.js';
 import { parseCLIPTextConfig } from '../src/models/clip/config.js';
 import { streamStateDictToDevice } from '../src/models/device-state-dict.js';

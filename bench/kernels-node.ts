@@ -1,4 +1,4 @@
-import { GpuContext } from '../src/gpu/device.js';
+import { GpuContext } from '../src/webgpu/device.js';
 import { runKernelSuite, type OrtModule } from './kernels-suite.js';
 
 /**

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-web/webgpu';
-import { GpuContext } from '../src/gpu/device.js';
+import { GpuContext } from '../src/webgpu/device.js';
 import { runKernelSuite } from './kernels-suite.js';
 
 /** Browser entry: runs the suite and leaves the results on `window.benchResults`. */

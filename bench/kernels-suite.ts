@@ -1,7 +1,7 @@
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
-import type { GpuRuntime } from '../src/gpu/runtime.js';
-import type { GpuTensor } from '../src/gpu/tensor.js';
-import { GpuOps } from '../src/kernels/gpu-ops.js';
+import type { GpuRuntime } from '../src/webgpu/runtime.js';
+import type { GpuTensor } from '../src/webgpu/tensor.js';
+import { GpuOps } from '../src/webgpu/kernels/gpu-ops.js';
 import { buildOnnxModel, type OnnxNodeSpec } from './onnx-model.js';
 
 /** The subset of the onnxruntime-web module the suite uses (the page passes the real one). */

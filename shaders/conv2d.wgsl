@@ -14,7 +14,7 @@
 // amortises the input gather: 1.4× on lavapipe), reading operands straight from storage (see
 // matmul.wgsl for why no workgroup-memory staging). A workgroup covers 64 channels × 32 pixels.
 //
-// Flags (see src/kernels/conv2d.ts):
+// Flags (see src/webgpu/kernels/conv2d.ts):
 //   X_VEC      1×1, stride 1, no padding and H·W % 4 == 0: the 4 pixels are one aligned vec4.
 //   OUT_VEC    Ho·Wo % 4 == 0: output (and residual) rows are written/read as vec4.
 //   W_F16 / W_F16_PACKED, BIAS_F16 / BIAS_F16_PACKED  f16 storage (GpuRuntime.storageDefines).

@@ -1,6 +1,6 @@
 // Elementwise family: binary (add/mul with broadcasting), scale_shift, unary activations, geglu.
 // Inputs may be f32 or f16 (roles A, B, X); outputs are f32. One thread per output element.
-// Tensors over one binding run one dispatch per chunk (src/kernels/elementwise.ts).
+// Tensors over one binding run one dispatch per chunk (src/webgpu/kernels/elementwise.ts).
 
 override WG: u32 = 256u;
 // binary: 0 = add, 1 = mul.

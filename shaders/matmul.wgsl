@@ -6,7 +6,7 @@
 // and shared-memory gathers cost more than the cache misses they save), and on GPUs the 8×8
 // threads of a workgroup reuse the same A rows and B columns through L1.
 //
-// Flags (see src/kernels/matmul.ts):
+// Flags (see src/webgpu/kernels/matmul.ts):
 //   A_VEC    K % 4 == 0: a rows are read as vec4.
 //   B_VEC    4 consecutive B elements along the contiguous dim start on a multiple of 4
 //            (N % 4 == 0, or K % 4 == 0 with TRANS_B): read as one vector.

@@ -1,6 +1,6 @@
 import { parseArgs as splitArgs } from 'node:util';
-import { registerErrorClass } from '../error-registry.js';
-import { OmniDiffusionError } from '../errors.js';
+import { registerErrorClass } from '../api/error-registry.js';
+import { OmniDiffusionError } from '../api/errors.js';
 
 /** A CLI option: `--name value` (string/number) or `--name` (boolean flag). */
 export interface OptionSpec {

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import type { DiffusionConfigOptions, DTypeOption } from '../engine/config.js';
+import type { DiffusionConfigOptions, DTypeOption } from '../api/config.js';
 import { ModelFileNotFoundError } from '../io/errors.js';
 import { CliUsageError, type OptionSpec, type ParsedArgs } from './args.js';
 import { choiceOption, stringOption, urlOption } from './option-values.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OmniDiffusionError } from '../errors.js';
+import { OmniDiffusionError } from '../api/errors.js';
 
 interface PackageJson {
   name?: string;

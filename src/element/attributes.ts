@@ -1,5 +1,5 @@
-import type { DTypeOption } from '../engine/config.js';
-import type { DecoderKind, DiffusionRequestInit } from '../engine/request.js';
+import type { DTypeOption } from '../api/config.js';
+import type { DecoderKind, DiffusionRequestInit } from '../api/request.js';
 import type { EngineKey } from './engine-registry.js';
 import { ElementAttributeError } from './errors.js';
 

@@ -1,8 +1,8 @@
-import type { DiffusionEngine } from '../engine/engine.js';
-import type { DiffusionImage } from '../engine/image.js';
-import type { DiffusionImageInput } from '../engine/image-input.js';
-import type { DiffusionOutput } from '../engine/output.js';
-import type { DiffusionProgress } from '../engine/request.js';
+import type { DiffusionEngine } from '../api/engine.js';
+import type { DiffusionImage } from '../api/image.js';
+import type { DiffusionImageInput } from '../api/image-input.js';
+import type { DiffusionOutput } from '../api/output.js';
+import type { DiffusionProgress } from '../api/request.js';
 import {
   ENGINE_ATTRIBUTES,
   OBSERVED_ATTRIBUTES,

@@ -1,5 +1,5 @@
-import type { DiffusionConfigOptions, DTypeOption } from '../engine/config.js';
-import { DiffusionEngine } from '../engine/engine.js';
+import type { DiffusionConfigOptions, DTypeOption } from '../api/config.js';
+import { DiffusionEngine } from '../api/engine.js';
 
 /** What makes two elements able to share an engine. */
 export interface EngineKey {

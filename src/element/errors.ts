@@ -1,4 +1,4 @@
-import { registerErrorClass } from '../error-registry.js';
+import { registerErrorClass } from '../api/error-registry.js';
 
 /**
  * An `<omni-diffusion>` attribute holds a value the element cannot use. Extends TypeError like

@@ -1,5 +1,5 @@
-import type { DiffusionImage } from '../engine/image.js';
-import type { DiffusionOutput } from '../engine/output.js';
+import type { DiffusionImage } from '../api/image.js';
+import type { DiffusionOutput } from '../api/output.js';
 
 /** `progress`: one denoising step finished. */
 export interface OmniProgressDetail {

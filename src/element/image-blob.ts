@@ -1,5 +1,5 @@
-import type { DiffusionImage } from '../engine/image.js';
-import { OmniDiffusionError } from '../errors.js';
+import type { DiffusionImage } from '../api/image.js';
+import { OmniDiffusionError } from '../api/errors.js';
 
 /** Draws an RGBA image onto a canvas, resizing the canvas to it. */
 export function drawImage(canvas: HTMLCanvasElement, image: DiffusionImage): void {

@@ -1,7 +1,7 @@
-import type { DiffusionConfig } from '../engine/config.js';
-import type { DiffusionOutput } from '../engine/output.js';
-import type { DiffusionRequest } from '../engine/request.js';
-import { TimeoutError } from '../errors.js';
+import type { DiffusionConfig } from '../api/config.js';
+import type { DiffusionOutput } from '../api/output.js';
+import type { DiffusionRequest } from '../api/request.js';
+import { TimeoutError } from '../api/errors.js';
 
 /** Options of `collectiveRpc`. */
 export interface CollectiveRpcOptions {

@@ -1,4 +1,4 @@
-import { ConfigValidationError } from '../errors.js';
+import { ConfigValidationError } from '../api/errors.js';
 
 /** Warnings already given: each once per process, so a server building a config per request does not flood its log. */
 const warned = new Set<string>();

@@ -1,4 +1,4 @@
-import { ExecutorResolutionError, describeValue } from '../errors.js';
+import { ExecutorResolutionError, describeValue } from '../api/errors.js';
 import type { DiffusionExecutorClass } from './executor.js';
 import { assertExecutorClass, isClass, type ExecutorSpec } from './spec.js';
 

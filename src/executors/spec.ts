@@ -1,4 +1,4 @@
-import { ConfigValidationError, describeValue } from '../errors.js';
+import { ConfigValidationError, describeValue } from '../api/errors.js';
 import { DiffusionExecutor, type DiffusionExecutorClass } from './executor.js';
 
 /** A shorthand (`webgpu`, `http`, ...), a `"module#Export"` specifier, or an executor class. */

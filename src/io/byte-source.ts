@@ -15,7 +15,7 @@ export interface ByteStream {
 }
 
 import type { Stats } from 'node:fs';
-import { AbortError } from '../errors.js';
+import { AbortError } from '../api/errors.js';
 import { FileReadError, FileTooLargeError, NotRegularFileError } from './errors.js';
 
 /** A file on the local disk (Node only), read in chunks rather than loaded whole. */

@@ -1,4 +1,4 @@
-import { fromHalfBits } from '../gpu/half.js';
+import { fromHalfBits } from '../webgpu/half.js';
 
 /** Element types a safetensors file may declare that this library reads. */
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'U8' | 'BOOL';

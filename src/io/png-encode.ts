@@ -1,5 +1,5 @@
 import { encode } from 'fast-png';
-import type { DiffusionImage } from '../engine/image.js';
+import type { DiffusionImage } from '../api/image.js';
 
 /**
  * Encodes an RGBA8 image as PNG: 8-bit RGB when every pixel is opaque (what the pipelines make,

@@ -1,4 +1,4 @@
-import { describeValue } from '../errors.js';
+import { describeValue } from '../api/errors.js';
 import { ModelConfigError } from './errors.js';
 
 type Json = unknown;

@@ -3,7 +3,7 @@ import { StateDictError } from '../io/errors.js';
 import { streamSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
 import { DTYPE_BYTES, decodeTensorBytes, type SafetensorsDType } from '../io/dtypes.js';
 import { StateDict } from '../io/state-dict.js';
-import type { TensorDType, TensorLike, TensorOps } from '../kernels/ops.js';
+import type { TensorDType, TensorLike, TensorOps } from '../webgpu/kernels/ops.js';
 
 /** Options of {@link streamStateDictToDevice}. */
 export interface DeviceStreamOptions {

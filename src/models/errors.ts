@@ -1,5 +1,5 @@
-import { registerErrorClass } from '../error-registry.js';
-import { OmniDiffusionError, describeValue } from '../errors.js';
+import { registerErrorClass } from '../api/error-registry.js';
+import { OmniDiffusionError, describeValue } from '../api/errors.js';
 
 /**
  * A model config (`config.json`) names something this library cannot build, or a field has the

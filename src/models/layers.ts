@@ -1,4 +1,4 @@
-import type { Activation, Conv2dOptions, TensorLike, TensorOps } from '../kernels/ops.js';
+import type { Activation, Conv2dOptions, TensorLike, TensorOps } from '../webgpu/kernels/ops.js';
 import type { ModelWeights } from './weights.js';
 
 /**

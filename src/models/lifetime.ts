@@ -1,4 +1,4 @@
-import type { TensorLike, TensorOps } from '../kernels/ops.js';
+import type { TensorLike, TensorOps } from '../webgpu/kernels/ops.js';
 
 /**
  * Releases `old` and returns `next`: `h = swap(ops, h, op(h))` keeps a chain of ops from holding

@@ -1,5 +1,5 @@
 import type { StateDict } from '../io/state-dict.js';
-import type { TensorLike, TensorOps } from '../kernels/ops.js';
+import type { TensorLike, TensorOps } from '../webgpu/kernels/ops.js';
 import { CLIPTextModel } from './clip/clip-text-model.js';
 import { parseCLIPTextConfig, type CLIPTextConfig } from './clip/config.js';
 import { AutoencoderTinyDecoder } from './taesd/autoencoder-tiny-decoder.js';

@@ -1,4 +1,4 @@
-import type { TensorDType, TensorLike, TensorOps } from '../kernels/ops.js';
+import type { TensorDType, TensorLike, TensorOps } from '../webgpu/kernels/ops.js';
 import type { StateDict } from '../io/state-dict.js';
 import { DeviceStateDict } from './device-state-dict.js';
 

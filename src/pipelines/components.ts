@@ -1,4 +1,4 @@
-import type { DecoderKind } from '../engine/request.js';
+import type { DecoderKind } from '../api/request.js';
 import type { DiagonalGaussian } from '../models/vae/diagonal-gaussian.js';
 import type { LatentBackend } from '../schedulers/latents.js';
 

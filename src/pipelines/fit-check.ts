@@ -1,7 +1,7 @@
-import type { DecoderKind } from '../engine/request.js';
-import { ExecutorUnavailableError } from '../errors.js';
-import type { GpuCapabilities } from '../gpu/limits.js';
-import type { TensorDType } from '../kernels/ops.js';
+import type { DecoderKind } from '../api/request.js';
+import { ExecutorUnavailableError } from '../api/errors.js';
+import type { GpuCapabilities } from '../webgpu/limits.js';
+import type { TensorDType } from '../webgpu/kernels/ops.js';
 import { COMPONENTS } from '../models/registry.js';
 import type { DeviceLimitError } from '../plan/errors.js';
 import { planModel, type PlanConfigs, type PlanReport } from '../plan/plan-model.js';

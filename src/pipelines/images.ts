@@ -1,5 +1,5 @@
-import type { DiffusionImage } from '../engine/image.js';
-import type { RgbaImageBytes } from '../engine/image-input.js';
+import type { DiffusionImage } from '../api/image.js';
+import type { RgbaImageBytes } from '../api/image-input.js';
 
 /**
  * An RGBA8 image → [1, 3, H, W] floats in [-1, 1], as diffusers' `VaeImageProcessor.preprocess`

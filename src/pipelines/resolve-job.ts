@@ -1,6 +1,6 @@
-import { readImageInput, type RgbaImageBytes } from '../engine/image-input.js';
-import { DEFAULT_STRENGTH, type DecoderKind, type DiffusionRequest, type DiffusionRequestData } from '../engine/request.js';
-import { RequestValidationError } from '../errors.js';
+import { readImageInput, type RgbaImageBytes } from '../api/image-input.js';
+import { DEFAULT_STRENGTH, type DecoderKind, type DiffusionRequest, type DiffusionRequestData } from '../api/request.js';
+import { RequestValidationError } from '../api/errors.js';
 import { fromRgbaImage } from './images.js';
 import type { ModelDefaults } from './model-defaults.js';
 import type { TextToImageJob } from './text-to-image.js';

@@ -1,6 +1,6 @@
-import type { DiffusionIntermediates } from '../engine/output.js';
-import type { DecoderKind } from '../engine/request.js';
-import { AbortError, RequestValidationError } from '../errors.js';
+import type { DiffusionIntermediates } from '../api/output.js';
+import type { DecoderKind } from '../api/request.js';
+import { AbortError, RequestValidationError } from '../api/errors.js';
 import { linearCombination } from '../schedulers/latents.js';
 import { Rng } from '../schedulers/rng.js';
 import type { Scheduler } from '../schedulers/scheduler.js';

@@ -1,6 +1,6 @@
-import type { GpuTensor } from '../gpu/tensor.js';
-import { GpuOps } from '../kernels/gpu-ops.js';
-import type { AttentionOptions } from '../kernels/ops.js';
+import type { GpuTensor } from '../webgpu/tensor.js';
+import { GpuOps } from '../webgpu/kernels/gpu-ops.js';
+import type { AttentionOptions } from '../webgpu/kernels/ops.js';
 
 /**
  * `GpuOps` that watch every attention call for a buffer as large as the call's full score

@@ -1,4 +1,4 @@
-import type { GpuLimits } from '../gpu/limits.js';
+import type { GpuLimits } from '../webgpu/limits.js';
 
 /**
  * The most bytes one storage binding can cover on a device with `limits`: a binding is no

@@ -1,5 +1,5 @@
-import { registerErrorClass } from '../error-registry.js';
-import { OmniDiffusionError } from '../errors.js';
+import { registerErrorClass } from '../api/error-registry.js';
+import { OmniDiffusionError } from '../api/errors.js';
 
 /** A memory plan could not be set up: a missing or unreadable config, or bad plan options. The message names the file or option. Code `PLAN_FAILED`. */
 export class PlanError extends OmniDiffusionError {

@@ -1,5 +1,5 @@
-import type { TensorShapeError } from '../gpu/errors.js';
-import type { GpuLimits } from '../gpu/limits.js';
+import type { TensorShapeError } from '../webgpu/errors.js';
+import type { GpuLimits } from '../webgpu/limits.js';
 import type { DeviceLimitDetails, DeviceLimitName } from './errors.js';
 
 /** The part of `DeviceLimitDetails` a runtime error tells: everything but the component and the size planned. */

@@ -1,5 +1,5 @@
-import { TensorShapeError } from '../gpu/errors.js';
-import type { GpuTensor } from '../gpu/tensor.js';
+import { TensorShapeError } from '../webgpu/errors.js';
+import type { GpuTensor } from '../webgpu/tensor.js';
 import type { AttentionAuditOps } from './attention-audit.js';
 import { DeviceLimitError } from './errors.js';
 import { limitViolation } from './limit-violation.js';

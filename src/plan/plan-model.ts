@@ -1,6 +1,6 @@
-import { DEFAULT_LIMITS, type GpuLimits } from '../gpu/limits.js';
-import { GpuRuntime } from '../gpu/runtime.js';
-import type { TensorDType } from '../kernels/ops.js';
+import { DEFAULT_LIMITS, type GpuLimits } from '../webgpu/limits.js';
+import { GpuRuntime } from '../webgpu/runtime.js';
+import type { TensorDType } from '../webgpu/kernels/ops.js';
 import { COMPONENTS, loadVaeDecoder, parseVaeComponent, vaeScaleFactor, type VaeComponent } from '../models/registry.js';
 import { AttentionAuditOps } from './attention-audit.js';
 import { maxBindingBytes } from './binding-limit.js';

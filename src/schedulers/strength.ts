@@ -1,4 +1,4 @@
-import { RequestValidationError } from '../errors.js';
+import { RequestValidationError } from '../api/errors.js';
 import { LCMScheduler } from './lcm.js';
 import type { Scheduler } from './scheduler.js';
 

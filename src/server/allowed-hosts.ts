@@ -1,4 +1,4 @@
-import { describeValue } from '../errors.js';
+import { describeValue } from '../api/errors.js';
 import { HttpError } from './errors.js';
 
 /** Host names every server answers for: the loopback names (its bound host is added at `listen`). */

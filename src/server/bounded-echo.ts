@@ -1,4 +1,4 @@
-import { describeValue } from '../errors.js';
+import { describeValue } from '../api/errors.js';
 
 /** How much of a value `boundedEcho` keeps. */
 export interface EchoLimits {

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { finished } from 'node:stream/promises';
-import { DiffusionEngine } from '../engine/engine.js';
-import { failedOutput, type DiffusionOutput } from '../engine/output.js';
-import { AbortError, errorMessage } from '../errors.js';
+import { DiffusionEngine } from '../api/engine.js';
+import { failedOutput, type DiffusionOutput } from '../api/output.js';
+import { AbortError, errorMessage } from '../api/errors.js';
 import { encodePng } from '../io/png-encode.js';
 import { AllowedHosts, LOOPBACK_HOSTS } from './allowed-hosts.js';
 import { ApiKeyCheck } from './api-key.js';

@@ -1,5 +1,5 @@
-import type { DiffusionRequestInit } from '../engine/request.js';
-import { describeValue } from '../errors.js';
+import type { DiffusionRequestInit } from '../api/request.js';
+import { describeValue } from '../api/errors.js';
 import { HttpError, type ValidationIssue } from './errors.js';
 
 /** Limits the server puts on a request beyond the API's own ranges. */

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { AbortError } from '../errors.js';
+import { AbortError } from '../api/errors.js';
 import { HttpError } from './errors.js';
 import { jsonDepthExceededAt } from '../io/json-depth.js';
 

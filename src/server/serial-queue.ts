@@ -1,4 +1,4 @@
-import { AbortError } from '../errors.js';
+import { AbortError } from '../api/errors.js';
 import { HttpError } from './errors.js';
 
 /**

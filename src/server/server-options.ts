@@ -1,4 +1,4 @@
-import { describeValue } from '../errors.js';
+import { describeValue } from '../api/errors.js';
 import { API_KEY_PATTERN } from './api-key.js';
 import { ImageServerOptionError } from './errors.js';
 

@@ -1,5 +1,5 @@
 import { encode } from 'fast-png';
-import type { DiffusionImage } from '../../src/engine/image.js';
+import type { DiffusionImage } from '../../src/api/image.js';
 
 /** One tile of a contact sheet: the image and the colour of the frame around it. */
 export interface ContactTile {

@@ -8,7 +8,7 @@ import type {
   TensorDType,
   TensorOps,
   TimestepEmbeddingOptions,
-} from '../../src/kernels/ops.js';
+} from '../../src/webgpu/kernels/ops.js';
 
 /** A float64 host tensor: the reference every kernel and model is checked against. */
 export class CpuTensor {

@@ -1,4 +1,4 @@
-import { registeredErrorCodes, type ErrorClass } from '../../src/error-registry.js';
+import { registeredErrorCodes, type ErrorClass } from '../../src/api/error-registry.js';
 import {
   AbortError,
   ConfigValidationError,
@@ -10,11 +10,11 @@ import {
   OmniDiffusionError,
   RequestValidationError,
   TimeoutError,
-} from '../../src/errors.js';
+} from '../../src/api/errors.js';
 import { ElementAttributeError } from '../../src/element/errors.js';
 import { PngDecodeError, PngTooLargeError, ResponseTooLargeError, UnexpectedResponseError } from '../../src/executors/http/errors.js';
 import { OnnxModelFileError, OnnxModelSignatureError } from '../../src/executors/onnx/errors.js';
-import { GpuDeviceLostError, GpuValidationError, ShaderPreprocessError, TensorReleasedError, TensorShapeError } from '../../src/gpu/errors.js';
+import { GpuDeviceLostError, GpuValidationError, ShaderPreprocessError, TensorReleasedError, TensorShapeError } from '../../src/webgpu/errors.js';
 import {
   CacheError,
   CacheQuotaError,
@@ -37,7 +37,7 @@ import { TokenizerFileError, TokenizerInputError } from '../../src/models/tokeni
 import { DeviceLimitError, PlanError } from '../../src/plan/errors.js';
 import { SchedulerConfigError, SchedulerStateError, UnknownSchedulerError } from '../../src/schedulers/errors.js';
 import { HttpError, ImageServerOptionError } from '../../src/server/errors.js';
-import { SharedHostModelMismatchError } from '../../src/worker/errors.js';
+import { SharedHostModelMismatchError } from '../../src/host/errors.js';
 import { CliUsageError } from '../../src/cli/args.js';
 
 /** A `DeviceLimitError` as the webgpu executor raises it for a too-large request, with a cause. */

@@ -1,4 +1,4 @@
-import type { DiffusionImage } from '../../src/engine/image.js';
+import type { DiffusionImage } from '../../src/api/image.js';
 import { SHAPES_COLOR_NAMES, SHAPES_PALETTE, type ShapeKind, type ShapesColor } from './shapes-vocabulary.js';
 
 /** What the analytic checker reads off one tiny-shapes image. */

@@ -1,11 +1,11 @@
-import type { TensorDType, TensorLike, TensorOps } from '../../src/kernels/ops.js';
+import type { TensorDType, TensorLike, TensorOps } from '../../src/webgpu/kernels/ops.js';
 import { FixtureError } from '../../src/io/errors.js';
 import { loadFixture, type ComponentFixture, type FixtureTensor, type Tolerance } from './fixture/fixture.js';
 import { streamStateDictToDevice, type DeviceStateDict } from '../../src/models/device-state-dict.js';
 import { COMPONENT_KINDS, COMPONENTS } from '../../src/models/registry.js';
 import { DiagonalGaussian } from '../../src/models/vae/diagonal-gaussian.js';
 import { compareTensors, type CompareResult } from './compare.js';
-import { GpuOps } from '../../src/kernels/gpu-ops.js';
+import { GpuOps } from '../../src/webgpu/kernels/gpu-ops.js';
 
 export interface ComponentRunOptions {
   /**

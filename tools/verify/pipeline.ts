@@ -1,6 +1,6 @@
-import { DiffusionEngine } from '../../src/engine/engine.js';
-import type { DiffusionImage } from '../../src/engine/image.js';
-import type { DiffusionOutput } from '../../src/engine/output.js';
+import { DiffusionEngine } from '../../src/api/engine.js';
+import type { DiffusionImage } from '../../src/api/image.js';
+import type { DiffusionOutput } from '../../src/api/output.js';
 import type { ExecutorSpec } from '../../src/executors/spec.js';
 import { FixtureError } from '../../src/io/errors.js';
 import { loadFixture, type FixtureTensor, type PipelineFixture, type Tolerance } from './fixture/fixture.js';

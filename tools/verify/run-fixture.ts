@@ -1,7 +1,7 @@
-import { GpuContext, type GpuRequirements } from '../../src/gpu/device.js';
+import { GpuContext, type GpuRequirements } from '../../src/webgpu/device.js';
 import type { Fixture } from './fixture/fixture.js';
-import { GpuOps } from '../../src/kernels/gpu-ops.js';
-import { gpuLatentBackend } from '../../src/kernels/scheduler-step.js';
+import { GpuOps } from '../../src/webgpu/kernels/gpu-ops.js';
+import { gpuLatentBackend } from '../../src/webgpu/kernels/scheduler-step.js';
 import { runSchedulerCase } from './scheduler-case.js';
 import type { CompareResult } from './compare.js';
 import { runComponentFixture } from './components.js';

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { DiffusionEngine } from '../../engine/engine.js';
-import type { DecoderKind, DiffusionRequestInit } from '../../engine/request.js';
+import { DiffusionEngine } from '../../api/engine.js';
+import type { DecoderKind, DiffusionRequestInit } from '../../api/request.js';
 import { encodePng } from '../../io/png-encode.js';
 import { schedulerNames } from '../../schedulers/registry.js';
 import { CliUsageError, type CommandSpec, type ParsedArgs } from '../args.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseLenientJson } from '../../io/json.js';
-import type { GpuLimits } from '../../gpu/limits.js';
+import type { GpuLimits } from '../../webgpu/limits.js';
 import { PlanError } from '../../plan/errors.js';
 import { formatPlanReport } from '../../plan/format-report.js';
 import { planModel, type PlanConfigs } from '../../plan/plan-model.js';

@@ -1,4 +1,4 @@
-import { DiffusionEngine } from '../../engine/engine.js';
+import { DiffusionEngine } from '../../api/engine.js';
 import { WebGPUDiffusionExecutor } from '../../executors/webgpu/executor.js';
 import { API_KEY_PATTERN } from '../../server/api-key.js';
 import { createImageServer } from '../../server/image-server.js';

@@ -1,8 +1,8 @@
 import * as Comlink from 'comlink';
-import { ExecutorDeadError } from '../../errors.js';
-import type { EngineHostApi } from '../../worker/protocol.js';
-import type { HostLauncher, LaunchedHost } from '../../worker/host-connection.js';
-import { isNodePort, nodePortEndpoint, type NodeMessagePort } from '../../worker/node-port.js';
+import { ExecutorDeadError } from '../../api/errors.js';
+import type { EngineHostApi } from '../../host/protocol.js';
+import type { HostLauncher, LaunchedHost } from '../../host/host-connection.js';
+import { isNodePort, nodePortEndpoint, type NodeMessagePort } from '../../host/node-port.js';
 
 /** What `DiffusionConfig.port` of the `external` executor may be. */
 export type ExternalHostPort = MessagePort | Comlink.Endpoint | NodeMessagePort;

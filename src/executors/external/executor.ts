@@ -1,9 +1,9 @@
-import type { DiffusionOutput } from '../../engine/output.js';
-import type { DiffusionRequest } from '../../engine/request.js';
-import { ConfigValidationError, ExecutorUnavailableError, OmniDiffusionError } from '../../errors.js';
-import { NO_HOST_MEMORY, type HostInfo, type HostMemory } from '../../worker/protocol.js';
+import type { DiffusionOutput } from '../../api/output.js';
+import type { DiffusionRequest } from '../../api/request.js';
+import { ConfigValidationError, ExecutorUnavailableError, OmniDiffusionError } from '../../api/errors.js';
+import { NO_HOST_MEMORY, type HostInfo, type HostMemory } from '../../host/protocol.js';
 import { DiffusionExecutor, withTimeout, type CollectiveRpcOptions } from '../executor.js';
-import { HostConnection, type HostLauncher } from '../../worker/host-connection.js';
+import { HostConnection, type HostLauncher } from '../../host/host-connection.js';
 import { modelSpecOf, readWebGPUOptions } from '../webgpu/options.js';
 import { EXTERNAL_OPTION_KEYS } from './options.js';
 import { attachToPort, attachToSharedWorker, type ExternalHostPort } from './attach.js';

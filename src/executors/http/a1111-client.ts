@@ -1,4 +1,4 @@
-import type { DiffusionRequest } from '../../engine/request.js';
+import type { DiffusionRequest } from '../../api/request.js';
 import { UnexpectedResponseError } from './errors.js';
 import { takeImages, type RemoteImageApi, type RemoteImages } from './remote-api.js';
 

@@ -1,5 +1,5 @@
-import { registerErrorClass } from '../../error-registry.js';
-import { HTTPExecutorError, OmniDiffusionError } from '../../errors.js';
+import { registerErrorClass } from '../../api/error-registry.js';
+import { HTTPExecutorError, OmniDiffusionError } from '../../api/errors.js';
 
 /**
  * A server's 2xx answer does not have the shape its API promises (no `data`, no `b64_json`,

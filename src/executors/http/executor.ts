@@ -1,8 +1,8 @@
 import type { HTTPExecutorOptions } from './options.js';
-import type { DiffusionImage } from '../../engine/image.js';
-import { failedOutput, type DiffusionMetrics, type DiffusionOutput } from '../../engine/output.js';
-import type { DiffusionRequest } from '../../engine/request.js';
-import { AbortError, ConfigValidationError, EngineClosedError, HTTPExecutorError, OmniDiffusionError, RequestValidationError } from '../../errors.js';
+import type { DiffusionImage } from '../../api/image.js';
+import { failedOutput, type DiffusionMetrics, type DiffusionOutput } from '../../api/output.js';
+import type { DiffusionRequest } from '../../api/request.js';
+import { AbortError, ConfigValidationError, EngineClosedError, HTTPExecutorError, OmniDiffusionError, RequestValidationError } from '../../api/errors.js';
 import { DiffusionExecutor } from '../executor.js';
 import { a1111Api } from './a1111-client.js';
 import { openaiImagesApi } from './openai-client.js';

@@ -4,8 +4,8 @@
  * header that claims billions of pixels; each limit turns that into a prompt, typed error
  * instead of exhausted memory.
  */
-import type { DiffusionRequest } from '../../engine/request.js';
-import { ConfigValidationError } from '../../errors.js';
+import type { DiffusionRequest } from '../../api/request.js';
+import { ConfigValidationError } from '../../api/errors.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -1,5 +1,5 @@
-import type { DiffusionRequest } from '../../engine/request.js';
-import { RequestValidationError } from '../../errors.js';
+import type { DiffusionRequest } from '../../api/request.js';
+import { RequestValidationError } from '../../api/errors.js';
 import { UnexpectedResponseError } from './errors.js';
 import { takeImages, type RemoteImageApi, type RemoteImages } from './remote-api.js';
 

@@ -1,5 +1,5 @@
 import type { DecodedPng } from 'fast-png';
-import type { DiffusionImage } from '../../engine/image.js';
+import type { DiffusionImage } from '../../api/image.js';
 import { PngDecodeError } from './errors.js';
 
 /** The 8 bytes every PNG starts with. */

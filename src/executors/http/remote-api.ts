@@ -1,5 +1,5 @@
 import type { HTTPApiKind } from './options.js';
-import type { DiffusionRequest } from '../../engine/request.js';
+import type { DiffusionRequest } from '../../api/request.js';
 import { UnexpectedResponseError } from './errors.js';
 
 /** What a server's success body yields: base64 images, and their seeds when it reports them. */

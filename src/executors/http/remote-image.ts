@@ -1,4 +1,4 @@
-import type { DiffusionImage } from '../../engine/image.js';
+import type { DiffusionImage } from '../../api/image.js';
 import { PngDecodeError, PngTooLargeError, UnexpectedResponseError } from './errors.js';
 import { maxPngBase64Chars, MAX_REMOTE_IMAGE_PIXELS } from './limits.js';
 import { base64Payload, decodeBase64, decodePngToRgba } from './png.js';

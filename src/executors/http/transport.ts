@@ -1,4 +1,4 @@
-import { AbortError, HTTPExecutorError, TimeoutError } from '../../errors.js';
+import { AbortError, HTTPExecutorError, TimeoutError } from '../../api/errors.js';
 import { declaredLength, readCappedBody } from './body.js';
 import { errorDetailOf } from './detail.js';
 import { ResponseTooLargeError } from './errors.js';

@@ -1,12 +1,12 @@
-import { hostCountKey } from '../../engine/config.js';
-import type { DiffusionOutput } from '../../engine/output.js';
-import type { DiffusionRequest } from '../../engine/request.js';
-import { ConfigValidationError, OmniDiffusionError } from '../../errors.js';
-import { requestGpuDevice } from '../../gpu/device.js';
-import type { HostInfo, HostMemory } from '../../worker/protocol.js';
+import { hostCountKey } from '../../api/config.js';
+import type { DiffusionOutput } from '../../api/output.js';
+import type { DiffusionRequest } from '../../api/request.js';
+import { ConfigValidationError, OmniDiffusionError } from '../../api/errors.js';
+import { requestGpuDevice } from '../../webgpu/device.js';
+import type { HostInfo, HostMemory } from '../../host/protocol.js';
 import { DiffusionExecutor, withTimeout, type CollectiveRpcOptions } from '../executor.js';
-import { HostConnection } from '../../worker/host-connection.js';
-import { launchEngineHost } from '../../worker/launch.js';
+import { HostConnection } from '../../host/host-connection.js';
+import { launchEngineHost } from '../../host/launch.js';
 import { modelSpecOf, readWebGPUOptions, WEBGPU_OPTION_KEYS } from '../webgpu/options.js';
 import { HostPool } from './host-pool.js';
 

@@ -1,4 +1,4 @@
-import type { DecoderKind } from '../../engine/request.js';
+import type { DecoderKind } from '../../api/request.js';
 import type { JsonObject } from '../../io/diffusers-repo.js';
 import type { FetchFileOptions, ModelSource } from '../../io/sources/model-source.js';
 import type { CLIPTokenizer } from '../../models/tokenizer/clip-tokenizer.js';

@@ -1,5 +1,5 @@
-import { registerErrorClass } from '../../error-registry.js';
-import { OmniDiffusionError } from '../../errors.js';
+import { registerErrorClass } from '../../api/error-registry.js';
+import { OmniDiffusionError } from '../../api/errors.js';
 
 /**
  * A model in the ONNX Stable Diffusion layout lacks a file it needs (`unet/model.onnx`,

@@ -1,6 +1,6 @@
-import { failedOutput, type DiffusionMetrics, type DiffusionOutput } from '../../engine/output.js';
-import type { DiffusionRequest } from '../../engine/request.js';
-import { AbortError, EngineClosedError, ExecutorUnavailableError, OmniDiffusionError } from '../../errors.js';
+import { failedOutput, type DiffusionMetrics, type DiffusionOutput } from '../../api/output.js';
+import type { DiffusionRequest } from '../../api/request.js';
+import { AbortError, EngineClosedError, ExecutorUnavailableError, OmniDiffusionError } from '../../api/errors.js';
 import { cachedModelSource } from '../../io/sources/cached-source.js';
 import { toRgbaImages } from '../../pipelines/images.js';
 import { pipelineDefaults, type ModelDefaults } from '../../pipelines/model-defaults.js';

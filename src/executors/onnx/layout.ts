@@ -5,7 +5,7 @@ import { parseLenientJson } from '../../io/json.js';
 import type { FetchFileOptions, ModelSource } from '../../io/sources/model-source.js';
 import type { CLIPTokenizer } from '../../models/tokenizer/clip-tokenizer.js';
 import { loadCLIPTokenizer } from '../../models/tokenizer/load.js';
-import { describeValue } from '../../errors.js';
+import { describeValue } from '../../api/errors.js';
 import { CONFIG_LIMITS } from '../../models/config-reader.js';
 import { OnnxModelFileError } from './errors.js';
 

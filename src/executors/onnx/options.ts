@@ -1,4 +1,4 @@
-import { ConfigValidationError } from '../../errors.js';
+import { ConfigValidationError } from '../../api/errors.js';
 import { optionBlock, warnUnknownKeys } from '../options.js';
 import type { OnnxExecutionProvider } from './session.js';
 

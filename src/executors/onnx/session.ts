@@ -1,4 +1,4 @@
-import { ExecutorUnavailableError } from '../../errors.js';
+import { ExecutorUnavailableError } from '../../api/errors.js';
 import { OnnxModelSignatureError } from './errors.js';
 
 /** The onnxruntime-web execution providers this executor uses. */

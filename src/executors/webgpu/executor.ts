@@ -1,11 +1,11 @@
-import type { DiffusionOutput } from '../../engine/output.js';
-import type { DiffusionRequest } from '../../engine/request.js';
-import { OmniDiffusionError } from '../../errors.js';
-import { requestGpuDevice } from '../../gpu/device.js';
-import type { GpuFault } from '../../gpu/fault.js';
-import { NO_HOST_MEMORY, type HostInfo, type HostMemory } from '../../worker/protocol.js';
-import { HostConnection } from '../../worker/host-connection.js';
-import { launchEngineHost } from '../../worker/launch.js';
+import type { DiffusionOutput } from '../../api/output.js';
+import type { DiffusionRequest } from '../../api/request.js';
+import { OmniDiffusionError } from '../../api/errors.js';
+import { requestGpuDevice } from '../../webgpu/device.js';
+import type { GpuFault } from '../../webgpu/fault.js';
+import { NO_HOST_MEMORY, type HostInfo, type HostMemory } from '../../host/protocol.js';
+import { HostConnection } from '../../host/host-connection.js';
+import { launchEngineHost } from '../../host/launch.js';
 import { DiffusionExecutor } from '../executor.js';
 import { modelSpecOf, readWebGPUOptions, WEBGPU_OPTION_KEYS } from './options.js';
 

@@ -1,6 +1,6 @@
-import type { DiffusionConfig } from '../../engine/config.js';
-import { ExecutorUnavailableError } from '../../errors.js';
-import type { ModelSpec } from '../../worker/protocol.js';
+import type { DiffusionConfig } from '../../api/config.js';
+import { ExecutorUnavailableError } from '../../api/errors.js';
+import type { ModelSpec } from '../../host/protocol.js';
 import { oneOf, optionalBoolean, optionalString } from '../options.js';
 
 /**

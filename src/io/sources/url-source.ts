@@ -1,4 +1,4 @@
-import { AbortError } from '../../errors.js';
+import { AbortError } from '../../api/errors.js';
 import type { ByteStream } from '../byte-source.js';
 import { ModelFileNotFoundError, ModelSourceError } from '../errors.js';
 import { BaseModelSource } from './model-source.js';

@@ -1,4 +1,4 @@
-import { describeValue } from '../../errors.js';
+import { describeValue } from '../../api/errors.js';
 import { CONFIG_LIMITS } from '../config-reader.js';
 import { TokenizerFileError } from './errors.js';
 

@@ -1,4 +1,4 @@
-import { describeValue } from '../../errors.js';
+import { describeValue } from '../../api/errors.js';
 import { parseLenientJson } from '../../io/json.js';
 import { BYTE_TO_UNICODE } from './byte-unicode.js';
 import { END_OF_WORD } from './bpe.js';

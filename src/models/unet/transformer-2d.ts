@@ -1,4 +1,4 @@
-import type { TensorLike, TensorOps } from '../../kernels/ops.js';
+import type { TensorLike, TensorOps } from '../../webgpu/kernels/ops.js';
 import { Conv2d, GroupNorm, LayerNorm, Linear } from '../layers.js';
 import { moveReshape, swap } from '../lifetime.js';
 import type { ModelWeights } from '../weights.js';

@@ -1,4 +1,4 @@
-import type { TensorLike, TensorOps } from '../../kernels/ops.js';
+import type { TensorLike, TensorOps } from '../../webgpu/kernels/ops.js';
 import type { StateDict } from '../../io/state-dict.js';
 import { legacyVaeAttentionRename } from '../../io/state-dict-renames.js';
 import { ModelInputError } from '../errors.js';

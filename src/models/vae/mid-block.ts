@@ -1,4 +1,4 @@
-import type { TensorLike, TensorOps } from '../../kernels/ops.js';
+import type { TensorLike, TensorOps } from '../../webgpu/kernels/ops.js';
 import { swap } from '../lifetime.js';
 import { ResnetBlock2D } from '../unet/resnet.js';
 import type { ModelWeights } from '../weights.js';

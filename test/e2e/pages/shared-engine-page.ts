@@ -1,6 +1,6 @@
 import { DiffusionEngine, type DiffusionOutput } from '../../../src/index.js';
-import { sharedEngineWorkerUrl } from '../../../src/worker/shared-engine-url.js';
-import type { SharedHostStats } from '../../../src/worker/shared-engine-host.js';
+import { sharedEngineWorkerUrl } from '../../../src/host/shared-engine-url.js';
+import type { SharedHostStats } from '../../../src/host/shared-engine-host.js';
 
 let engine: DiffusionEngine | null = null;
 

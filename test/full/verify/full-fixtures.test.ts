@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GpuContext } from '../../../src/gpu/device.js';
-import { DEFAULT_LIMITS, readLimits } from '../../../src/gpu/limits.js';
+import { GpuContext } from '../../../src/webgpu/device.js';
+import { DEFAULT_LIMITS, readLimits } from '../../../src/webgpu/limits.js';
 import { findFixtures, loadFixture, type ComponentFixture } from '../../../tools/verify/fixture/fixture.js';
 import { formatComparison, type CompareResult } from '../../../tools/verify/compare.js';
 import { verifyFixture } from '../../../tools/verify/run-fixture.js';
 import { runComponentFixture } from '../../../tools/verify/components.js';
-import { GpuOps } from '../../../src/kernels/gpu-ops.js';
+import { GpuOps } from '../../../src/webgpu/kernels/gpu-ops.js';
 import { fixturesDir } from '../../helpers/fixtures.js';
 import { formatPeakRss, peakRss, resetPeakRss } from '../../helpers/peak-rss.js';
 

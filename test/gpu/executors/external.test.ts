@@ -2,10 +2,10 @@ import { MessageChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffusionEngine, type DiffusionOutput } from '../../../src/index.js';
-import { nodePortEndpoint } from '../../../src/worker/node-port.js';
-import { withSerializedErrors } from '../../../src/worker/remote-errors.js';
-import { EngineHost } from '../../../src/worker/engine-host.js';
-import { SharedEngineHost, type SharedHostStats } from '../../../src/worker/shared-engine-host.js';
+import { nodePortEndpoint } from '../../../src/host/node-port.js';
+import { withSerializedErrors } from '../../../src/host/remote-errors.js';
+import { EngineHost } from '../../../src/host/engine-host.js';
+import { SharedEngineHost, type SharedHostStats } from '../../../src/host/shared-engine-host.js';
 import { fixturePath } from '../../helpers/fixtures.js';
 
 const model = { modelNameOrPath: fixturePath('pipeline-sdturbo-tiny'), dtype: 'f32' as const };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffusionEngine, type DiffusionOutput } from '../../../src/index.js';
 import type { MultiProcDiffusionExecutor } from '../../../src/executors/multiproc/executor.js';
-import type { HostMemory } from '../../../src/worker/protocol.js';
+import type { HostMemory } from '../../../src/host/protocol.js';
 import { fixturePath } from '../../helpers/fixtures.js';
 
 const model = { modelNameOrPath: fixturePath('pipeline-sdturbo-tiny'), dtype: 'f32' as const };

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, DiffusionEngine, type DiffusionOutput, type DiffusionRequestInit } from '../../../src/index.js';
 import type { WebGPUDiffusionExecutor } from '../../../src/executors/webgpu/executor.js';
-import type { GpuFaultKind } from '../../../src/gpu/fault.js';
+import type { GpuFaultKind } from '../../../src/webgpu/fault.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 
 const MODEL = resolve(repoRoot, 'models/tiny-shapes');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { GpuRuntime } from '../../../src/gpu/runtime.js';
+import { GpuRuntime } from '../../../src/webgpu/runtime.js';
 import { DiffusionEngine, type DiffusionOutput } from '../../../src/index.js';
 import type { WebGPUDiffusionExecutor } from '../../../src/executors/webgpu/executor.js';
 import { loadFixture, type PipelineFixture } from '../../../tools/verify/fixture/fixture.js';

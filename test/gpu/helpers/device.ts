@@ -1,6 +1,6 @@
 import { afterAll } from 'vitest';
-import { GpuContext } from '../../../src/gpu/device.js';
-import type { GpuRuntime } from '../../../src/gpu/runtime.js';
+import { GpuContext } from '../../../src/webgpu/device.js';
+import type { GpuRuntime } from '../../../src/webgpu/runtime.js';
 
 /**
  * Shared Dawn devices for gpu tests: at most one of each kind per test file (vitest gives each

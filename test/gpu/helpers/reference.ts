@@ -1,8 +1,8 @@
-import type { TensorDType, TensorLike, TensorOps } from '../../../src/kernels/ops.js';
-import { GpuOps } from '../../../src/kernels/gpu-ops.js';
-import type { GpuRuntime } from '../../../src/gpu/runtime.js';
-import type { GpuTensor } from '../../../src/gpu/tensor.js';
-import { fromHalfBits, toHalfBits } from '../../../src/gpu/half.js';
+import type { TensorDType, TensorLike, TensorOps } from '../../../src/webgpu/kernels/ops.js';
+import { GpuOps } from '../../../src/webgpu/kernels/gpu-ops.js';
+import type { GpuRuntime } from '../../../src/webgpu/runtime.js';
+import type { GpuTensor } from '../../../src/webgpu/tensor.js';
+import { fromHalfBits, toHalfBits } from '../../../src/webgpu/half.js';
 import { CpuOps, type CpuTensor } from '../../helpers/cpu-ops.js';
 import { errorStats, randomNormal, randomUniform } from '../../helpers/rng.js';
 

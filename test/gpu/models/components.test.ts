@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findFixtures, loadFixture, type ComponentFixture } from '../../../tools/verify/fixture/fixture.js';
-import { GpuOps } from '../../../src/kernels/gpu-ops.js';
+import { GpuOps } from '../../../src/webgpu/kernels/gpu-ops.js';
 import { ModelConfigError } from '../../../src/models/errors.js';
 import { formatComparison } from '../../../tools/verify/compare.js';
 import { COMPONENT_KINDS, runComponentFixture } from '../../../tools/verify/components.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { encodeHalf } from '../../../src/gpu/half.js';
-import { GpuRuntime } from '../../../src/gpu/runtime.js';
-import { GpuOps } from '../../../src/kernels/gpu-ops.js';
+import { encodeHalf } from '../../../src/webgpu/half.js';
+import { GpuRuntime } from '../../../src/webgpu/runtime.js';
+import { GpuOps } from '../../../src/webgpu/kernels/gpu-ops.js';
 import { decodeTensorBytes } from '../../../src/io/dtypes.js';
 import { streamStateDictToDevice } from '../../../src/models/device-state-dict.js';
 import { buildSafetensors } from '../../unit/io/build-safetensors.js';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GpuOps } from '../../../src/kernels/gpu-ops.js';
+import { GpuOps } from '../../../src/webgpu/kernels/gpu-ops.js';
 import { formatComparison } from '../../../tools/verify/compare.js';
 import { runComponentFixture } from '../../../tools/verify/components.js';
 import { repoRoot } from '../../helpers/fixtures.js';

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ExecutorUnavailableError } from '../../../src/errors.js';
-import { DEFAULT_LIMITS } from '../../../src/gpu/limits.js';
-import { GpuRuntime } from '../../../src/gpu/runtime.js';
+import { ExecutorUnavailableError } from '../../../src/api/errors.js';
+import { DEFAULT_LIMITS } from '../../../src/webgpu/limits.js';
+import { GpuRuntime } from '../../../src/webgpu/runtime.js';
 import type { ByteStream } from '../../../src/io/byte-source.js';
 import type { FetchFileOptions } from '../../../src/io/sources/model-source.js';
 import { LocalFolderSource } from '../../../src/io/sources/local-folder-source.js';

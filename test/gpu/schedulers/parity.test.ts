@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonValue } from '../../../src/io/json.js';
-import { gpuLatentBackend, schedulerCombine } from '../../../src/kernels/scheduler-step.js';
+import { gpuLatentBackend, schedulerCombine } from '../../../src/webgpu/kernels/scheduler-step.js';
 import { hostLatents, type LatentBackend } from '../../../src/schedulers/latents.js';
 import { createScheduler } from '../../../src/schedulers/registry.js';
 import { Rng } from '../../../src/schedulers/rng.js';

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffusionEngine } from '../../../src/index.js';
 import type { WebGPUDiffusionExecutor } from '../../../src/executors/webgpu/executor.js';
-import type { GpuFaultKind } from '../../../src/gpu/fault.js';
+import type { GpuFaultKind } from '../../../src/webgpu/fault.js';
 import { createImageServer, type ImageServer } from '../../../src/server/index.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isWebGpuUnavailable } from '../../../src/cli/webgpu-hint.js';
-import { ExecutorUnavailableError } from '../../../src/errors.js';
+import { ExecutorUnavailableError } from '../../../src/api/errors.js';
 
 describe('the lavapipe install hint', () => {
   it('follows an error about a missing WebGPU adapter', () => {

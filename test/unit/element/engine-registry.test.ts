@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DiffusionConfigOptions } from '../../../src/engine/config.js';
-import type { DiffusionEngine } from '../../../src/engine/engine.js';
+import type { DiffusionConfigOptions } from '../../../src/api/config.js';
+import type { DiffusionEngine } from '../../../src/api/engine.js';
 import { acquireEngine, engineOptionsOf, sharedEngineCount, type EngineKey } from '../../../src/element/engine-registry.js';
 
 const key: EngineKey = { model: 'https://example.test/m/', executor: 'webgpu', endpoint: null, dtype: 'auto', variant: null };

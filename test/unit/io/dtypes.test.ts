@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromHalfBits } from '../../../src/gpu/half.js';
+import { fromHalfBits } from '../../../src/webgpu/half.js';
 import { decodeTensorBytes } from '../../../src/io/dtypes.js';
 import { readSafetensors } from '../../../src/io/safetensors.js';
 import { fixturePath } from '../../helpers/fixtures.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AbortError } from '../../../src/errors.js';
+import { AbortError } from '../../../src/api/errors.js';
 import type { ByteProgress } from '../../../src/io/byte-source.js';
 import { SafetensorsError } from '../../../src/io/errors.js';
 import { parseSafetensorsHeader, readSafetensors, streamSafetensors } from '../../../src/io/safetensors.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StateDict } from '../../../src/io/state-dict.js';
-import { GpuRuntime } from '../../../src/gpu/runtime.js';
-import { GpuOps } from '../../../src/kernels/gpu-ops.js';
+import { GpuRuntime } from '../../../src/webgpu/runtime.js';
+import { GpuOps } from '../../../src/webgpu/kernels/gpu-ops.js';
 import { CLIPTextModel } from '../../../src/models/clip/clip-text-model.js';
 import { parseCLIPTextConfig } from '../../../src/models/clip/config.js';
 import { parseUNetConfig } from '../../../src/models/unet/config.js';

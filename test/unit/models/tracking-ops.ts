@@ -1,4 +1,4 @@
-import type { TensorOps } from '../../../src/kernels/ops.js';
+import type { TensorOps } from '../../../src/webgpu/kernels/ops.js';
 import { CpuOps, CpuTensor } from '../../helpers/cpu-ops.js';
 
 /**

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ExecutorUnavailableError } from '../../../src/errors.js';
-import { DEFAULT_LIMITS, type GpuCapabilities, type GpuLimits } from '../../../src/gpu/limits.js';
+import { ExecutorUnavailableError } from '../../../src/api/errors.js';
+import { DEFAULT_LIMITS, type GpuCapabilities, type GpuLimits } from '../../../src/webgpu/limits.js';
 import { DeviceFitCheck, type FitRequest } from '../../../src/pipelines/fit-check.js';
 import { DeviceLimitError } from '../../../src/plan/errors.js';
 import { planModel, type PlanConfigs } from '../../../src/plan/plan-model.js';

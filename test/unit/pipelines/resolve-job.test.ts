@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DiffusionRequest, type DiffusionRequestInit } from '../../../src/engine/request.js';
+import { DiffusionRequest, type DiffusionRequestInit } from '../../../src/api/request.js';
 import type { ModelDefaults } from '../../../src/pipelines/model-defaults.js';
 import { jobRequestOf, randomSeed, resolveJob, type JobCapabilities } from '../../../src/pipelines/resolve-job.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { GpuRuntime } from '../../../src/gpu/runtime.js';
-import type { GpuTensor } from '../../../src/gpu/tensor.js';
-import { GpuOps } from '../../../src/kernels/gpu-ops.js';
+import { GpuRuntime } from '../../../src/webgpu/runtime.js';
+import type { GpuTensor } from '../../../src/webgpu/tensor.js';
+import { GpuOps } from '../../../src/webgpu/kernels/gpu-ops.js';
 import { AttentionAuditOps } from '../../../src/plan/attention-audit.js';
 
 function qkv(ops: GpuOps, batch: number, lq: number, lk: number, width: number): [GpuTensor, GpuTensor, GpuTensor] {

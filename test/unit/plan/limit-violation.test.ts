@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { TensorShapeError } from '../../../src/gpu/errors.js';
-import { defineKernel } from '../../../src/gpu/kernel.js';
-import { DEFAULT_LIMITS } from '../../../src/gpu/limits.js';
-import { GpuRuntime } from '../../../src/gpu/runtime.js';
-import { attentionTiling } from '../../../src/kernels/attention.js';
+import { TensorShapeError } from '../../../src/webgpu/errors.js';
+import { defineKernel } from '../../../src/webgpu/kernel.js';
+import { DEFAULT_LIMITS } from '../../../src/webgpu/limits.js';
+import { GpuRuntime } from '../../../src/webgpu/runtime.js';
+import { attentionTiling } from '../../../src/webgpu/kernels/attention.js';
 import { limitViolation } from '../../../src/plan/limit-violation.js';
 
 /** The TensorShapeError `fn` throws: the runtime's and kernels' own messages, not hand-written ones. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS } from '../../../src/gpu/limits.js';
+import { DEFAULT_LIMITS } from '../../../src/webgpu/limits.js';
 import { ModelConfigError } from '../../../src/models/errors.js';
 import { DeviceLimitError, PlanError } from '../../../src/plan/errors.js';
 import { planModel, type ComponentPlan, type PlanConfigs, type PlanModelOptions, type PlanReport, type PlannedComponent } from '../../../src/plan/plan-model.js';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { GpuRuntime } from '../../../src/gpu/runtime.js';
+import { GpuRuntime } from '../../../src/webgpu/runtime.js';
 import { loadFixture, type ComponentFixture } from '../../../tools/verify/fixture/fixture.js';
 import { readSafetensors } from '../../../src/io/safetensors.js';
 import { StateDict } from '../../../src/io/state-dict.js';
 import type { SafetensorsTensor } from '../../../src/io/safetensors.js';
-import { GpuOps } from '../../../src/kernels/gpu-ops.js';
+import { GpuOps } from '../../../src/webgpu/kernels/gpu-ops.js';
 import { CLIPTextModel } from '../../../src/models/clip/clip-text-model.js';
 import { parseCLIPTextConfig } from '../../../src/models/clip/config.js';
 import { parseUNetConfig } from '../../../src/models/unet/config.js';

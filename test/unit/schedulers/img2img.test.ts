@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestValidationError } from '../../../src/errors.js';
+import { RequestValidationError } from '../../../src/api/errors.js';
 import { DDIMScheduler } from '../../../src/schedulers/ddim.js';
 import { DPMSolverMultistepScheduler } from '../../../src/schedulers/dpm-solver-multistep.js';
 import { SchedulerConfigError } from '../../../src/schedulers/errors.js';

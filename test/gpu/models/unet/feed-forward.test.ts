@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadFixture, type ComponentFixture } from '../../../../tools/verify/fixture/fixture.js';
-import { GpuOps } from '../../../../src/kernels/gpu-ops.js';
+import { GpuOps } from '../../../../src/webgpu/kernels/gpu-ops.js';
 import { streamStateDictToDevice } from '../../../../src/models/device-state-dict.js';
 import { parseUNetConfig } from '../../../../src/models/unet/config.js';
 import { UNet2DConditionModel } from '../../../../src/models/unet/unet-2d-condition.js';

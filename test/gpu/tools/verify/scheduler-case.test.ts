@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gpuLatentBackend } from '../../../../src/kernels/scheduler-step.js';
+import { gpuLatentBackend } from '../../../../src/webgpu/kernels/scheduler-step.js';
 import { runSchedulerCase } from '../../../../tools/verify/scheduler-case.js';
 import { loadFixture, type SchedulerFixture } from '../../../../tools/verify/fixture/fixture.js';
 import { fixturesDir } from '../../../helpers/fixtures.js';

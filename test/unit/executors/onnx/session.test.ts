@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ExecutorUnavailableError } from '../../../../src/errors.js';
+import { ExecutorUnavailableError } from '../../../../src/api/errors.js';
 import { OnnxModelSignatureError } from '../../../../src/executors/onnx/errors.js';
 import { chooseExecutionProvider, createCheckedSession, loadOrt } from '../../../../src/executors/onnx/session.js';
 import { fixturePath } from '../../../helpers/fixtures.js';

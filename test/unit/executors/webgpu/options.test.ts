@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DiffusionConfig } from '../../../../src/engine/config.js';
+import { DiffusionConfig } from '../../../../src/api/config.js';
 import { modelSpecOf, readWebGPUOptions } from '../../../../src/executors/webgpu/options.js';
 import { BlobSource } from '../../../../src/io/sources/blob-source.js';
 

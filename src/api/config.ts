@@ -1,0 +1,139 @@
+import { ConfigValidationError } from './errors.js';
+import { readHttpOptions, type HTTPExecutorOptions } from '../executors/http/options.js';
+import { warnUnknownKeys } from '../executors/options.js';
+import { configKeysOf } from '../executors/registry.js';
+import { checkExecutorSpec, type ExecutorSpec } from '../executors/spec.js';
+import { isModelSource, type ModelSource } from '../io/sources/model-source.js';
+
+export type { HTTPApiKind, HTTPExecutorOptions } from '../executors/http/options.js';
+
+/** Weight and activation precision. `auto` picks f16 where the device supports it. */
+export type DTypeOption = 'auto' | 'f32' | 'f16';
+
+/** Options of `new DiffusionConfig(...)`. Unknown keys are kept on the config for custom executors. */
+export interface DiffusionConfigOptions {
+  /**
+   * @deprecated Ignored: the pipeline follows the model (its `model_index.json`), and Stable
+   * Diffusion is the one there is. Still accepted (a string) so existing configs keep working.
+   */
+  modelClassName?: string;
+  /**
+   * Hub id (`stabilityai/sd-turbo`), URL, or local folder; or a `ModelSource` object (e.g. a
+   * `BlobSource`, or a `RecipeSource` of synthetic weights), which executors that load the model in
+   * this thread (`webgpu` in Node or with `worker: false`, `onnx`) read as it is, uncached.
+   */
+  modelNameOrPath?: string | ModelSource;
+  /**
+   * Engine hosts of the `multiproc` executor, each with its own GPU device and copy of the model
+   * (devices may share one physical GPU); other executors run one host, or none (remote ones).
+   * Default 1.
+   */
+  numHosts?: number;
+  /** @deprecated Use `numHosts`: it counts engine hosts, which need not be distinct GPUs. */
+  numGpus?: number;
+  /** Shorthand, `"module#Export"` specifier, or executor class. Left out: `webgpu`. */
+  executorClass?: ExecutorSpec;
+  dtype?: DTypeOption;
+  /** Executors to try, in order, when the primary one throws `ExecutorUnavailableError` at init. */
+  fallback?: ExecutorSpec | ExecutorSpec[];
+  http?: HTTPExecutorOptions;
+  [custom: string]: unknown;
+}
+
+const KNOWN_KEYS = ['modelClassName', 'modelNameOrPath', 'numHosts', 'numGpus', 'executorClass', 'dtype', 'fallback', 'http'];
+
+/**
+ * Engine configuration, validated synchronously.
+ *
+ * Custom fields are kept and reach the executor as `this.config.<field>`. To give them
+ * defaults in a subclass, pass the defaults through `super()` and declare the fields with
+ * `declare` (a plain class-field initialiser runs *after* `super()` and would overwrite the
+ * values the caller passed):
+ *
+ * ```ts
+ * class MyConfig extends DiffusionConfig {
+ *   declare remoteUrl: string;
+ *   constructor(o: DiffusionConfigOptions = {}) {
+ *     super({ remoteUrl: 'http://localhost:8000', timeout: 300, ...o });
+ *   }
+ * }
+ * ```
+ */
+export class DiffusionConfig {
+  /** @deprecated Ignored (see `DiffusionConfigOptions.modelClassName`). */
+  modelClassName: string;
+  modelNameOrPath: string | ModelSource | null;
+  /** Engine hosts of the `multiproc` executor (see `DiffusionConfigOptions.numHosts`). */
+  numHosts: number;
+  executorClass: ExecutorSpec;
+  dtype: DTypeOption;
+  fallback: ExecutorSpec[];
+  http: HTTPExecutorOptions | null;
+  [custom: string]: unknown;
+
+  constructor(options: DiffusionConfigOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new ConfigValidationError('(options)', options, 'an object');
+    const o = options;
+    if (o.modelClassName !== undefined && typeof o.modelClassName !== 'string') {
+      throw new ConfigValidationError('modelClassName', o.modelClassName, 'a string');
+    }
+    this.modelClassName = o.modelClassName ?? 'StableDiffusionPipeline';
+    if (o.modelNameOrPath !== undefined && o.modelNameOrPath !== null && typeof o.modelNameOrPath !== 'string' && !isModelSource(o.modelNameOrPath)) {
+      throw new ConfigValidationError('modelNameOrPath', o.modelNameOrPath, 'a Hub id, URL or path string, or a ModelSource');
+    }
+    this.modelNameOrPath = o.modelNameOrPath ?? null;
+    for (const key of ['numHosts', 'numGpus'] as const) {
+      const v = o[key];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) throw new ConfigValidationError(key, v, 'a non-negative integer');
+    }
+    if (o.numHosts !== undefined && o.numGpus !== undefined && o.numHosts !== o.numGpus) {
+      throw new ConfigValidationError('numGpus', o.numGpus, `absent or equal to numHosts (${o.numHosts}); numGpus is numHosts' old name`);
+    }
+    this.numHosts = o.numHosts ?? o.numGpus ?? 1;
+    hostCountKeys.set(this, o.numHosts === undefined && o.numGpus !== undefined ? 'numGpus' : 'numHosts');
+    this.executorClass = o.executorClass === undefined || o.executorClass === null ? 'webgpu' : checkExecutorSpec('executorClass', o.executorClass);
+    if (o.dtype !== undefined && o.dtype !== 'auto' && o.dtype !== 'f32' && o.dtype !== 'f16') {
+      throw new ConfigValidationError('dtype', o.dtype, "'auto', 'f32' or 'f16'");
+    }
+    this.dtype = o.dtype ?? 'auto';
+    const fallback = o.fallback === undefined || o.fallback === null ? [] : Array.isArray(o.fallback) ? o.fallback : [o.fallback];
+    this.fallback = fallback.map((spec, i) => checkExecutorSpec(`fallback[${i}]`, spec));
+    this.http = o.http === undefined || o.http === null ? null : readHttpOptions(o.http);
+    for (const [key, value] of Object.entries(o)) {
+      if (!KNOWN_KEYS.includes(key)) this[key] = value;
+    }
+    warnUnreadKeys(o, [this.executorClass, ...this.fallback]);
+  }
+
+  /** @deprecated Use `numHosts` (the same number under its old name). */
+  get numGpus(): number {
+    return this.numHosts;
+  }
+
+  set numGpus(value: number) {
+    this.numHosts = value;
+  }
+}
+
+/** Which of `numHosts` or its old name `numGpus` a config was given, for errors about it. */
+const hostCountKeys = new WeakMap<DiffusionConfig, 'numHosts' | 'numGpus'>();
+
+/** The key a config's host count came from (`numHosts`, or `numGpus` when only that was given), for errors naming it. */
+export function hostCountKey(config: DiffusionConfig): 'numHosts' | 'numGpus' {
+  return hostCountKeys.get(config) ?? 'numHosts';
+}
+
+/**
+ * Warns about each key no executor of the config reads, naming the nearest known one. Skipped
+ * when an executor does not declare its keys (a custom one may read anything).
+ */
+function warnUnreadKeys(options: DiffusionConfigOptions, specs: readonly ExecutorSpec[]): void {
+  const known = new Set(KNOWN_KEYS);
+  for (const spec of specs) {
+    const keys = configKeysOf(spec);
+    if (keys === undefined) return;
+    for (const key of keys) known.add(key);
+  }
+  const names = specs.map((s) => (typeof s === 'string' ? s : s.shorthand ?? s.name)).join(', ');
+  warnUnknownKeys('DiffusionConfig', options, known, `the executor${specs.length > 1 ? 's' : ''} ${names}`);
+}

@@ -1,0 +1,167 @@
+import type { DiffusionImage } from '../api/image.js';
+import { AbortError, ConfigValidationError, ExecutorUnavailableError } from '../api/errors.js';
+import { GpuContext } from '../webgpu/device.js';
+import { GpuDeviceLostError } from '../webgpu/errors.js';
+import type { GpuFault } from '../webgpu/fault.js';
+import { SIZE_LIMITS } from '../webgpu/limits.js';
+import { cachedModelSource } from '../io/sources/cached-source.js';
+import type { ModelSource } from '../io/sources/model-source.js';
+import { toRgbaImages } from '../pipelines/images.js';
+import { resolveJob } from '../pipelines/resolve-job.js';
+import { StableDiffusionPipeline } from '../pipelines/stable-diffusion.js';
+import { NO_HOST_MEMORY, type EngineHostApi, type HostInfo, type HostMemory, type ModelSpec, type WireProgress, type WireRequest, type WireResult } from './protocol.js';
+
+/**
+ * Owns the GPU device and the loaded model, and runs one request at a time. It is the worker
+ * side of the WebGPU executor (exposed through comlink in the browser) and runs in-process in
+ * Node. After a device loss, the request in flight fails with `GpuDeviceLostError`; the next
+ * request re-creates the device and reloads the model (from the cache, without network I/O).
+ */
+export class EngineHost implements EngineHostApi {
+  #ctx: GpuContext | null = null;
+  #spec: ModelSpec | null = null;
+  #source: ModelSource | null = null;
+  #taesd: ModelSource | null = null;
+  #pipeline: StableDiffusionPipeline | null = null;
+  #lost: GpuDeviceLostError | null = null;
+  #cancelled = new Set<string>();
+  #inFlight = 0;
+  #info: HostInfo | null = null;
+
+  async load(spec: ModelSpec): Promise<HostInfo> {
+    if (!spec.modelNameOrPath) throw new ConfigValidationError('modelNameOrPath', spec.modelNameOrPath, 'a Hub id, URL or local folder');
+    this.#spec = spec;
+    // A source object is the caller's own (synthetic weights, say): read as it is, never cached.
+    this.#source = spec.source ?? (await cachedModelSource(spec.modelNameOrPath));
+    this.#taesd = spec.taesd ? await cachedModelSource(spec.taesd) : null;
+    this.#ctx = await GpuContext.create(spec.gpuLimits === 'default' ? {} : { adapterLimits: SIZE_LIMITS });
+    this.#ctx.onLost((event) => {
+      this.#lost = new GpuDeviceLostError(event.reason, event.message);
+    });
+    return this.#loadPipeline();
+  }
+
+  async #loadPipeline(): Promise<HostInfo> {
+    const ctx = this.#ctx!;
+    const dtype = this.#spec!.dtype === 'auto' ? (ctx.capabilities.shaderF16 ? 'f16' : 'f32') : this.#spec!.dtype;
+    this.#pipeline?.release();
+    const wanted = this.#spec!.activations ?? 'auto';
+    const activations = wanted === 'auto' ? (dtype === 'f16' && ctx.capabilities.shaderF16 ? 'f16' : 'f32') : wanted;
+    this.#pipeline = await StableDiffusionPipeline.load(this.#source!, ctx.runtime, { dtype, taesd: this.#taesd, variant: this.#spec!.variant ?? null, activations });
+    const info = ctx.adapter.info;
+    this.#info = {
+      adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter',
+      features: [...ctx.device.features],
+      limits: {
+        maxStorageBufferBindingSize: ctx.capabilities.limits.maxStorageBufferBindingSize,
+        maxBufferSize: ctx.capabilities.limits.maxBufferSize,
+        maxComputeWorkgroupStorageSize: ctx.capabilities.limits.maxComputeWorkgroupStorageSize,
+      },
+      model: this.#source!.id,
+      defaults: this.#pipeline.defaults,
+    };
+    return this.#info;
+  }
+
+  /** Re-creates a lost device and reloads the model onto it. */
+  async #recover(): Promise<void> {
+    this.#pipeline = null;
+    await this.#ctx!.recreate();
+    this.#lost = null;
+    await this.#loadPipeline();
+  }
+
+  async generate(request: WireRequest, onProgress?: (p: WireProgress) => void): Promise<WireResult> {
+    if (!this.#ctx || !this.#spec) throw new ExecutorUnavailableError('EngineHost.generate called before load().');
+    if (this.#lost || !this.#pipeline) await this.#recover();
+    const pipeline = this.#pipeline!;
+    this.#inFlight++;
+    const started = performance.now();
+    /** The last step reported as finished on the GPU. */
+    let reported = 0;
+    const abort = new AbortController();
+    const checkCancel = (): void => {
+      if (this.#cancelled.delete(request.requestId)) abort.abort(new AbortError(`Request ${request.requestId} was cancelled.`));
+    };
+    try {
+      const job = resolveJob(request, pipeline.defaults, pipeline.capabilities);
+      const result = await pipeline.generate(
+        job,
+        {
+          signal: abort.signal,
+          onStep: async (step, total, latents) => {
+            // Submit this step and wait for the one before it: the GPU runs this step while the
+            // next is recorded, and a cancel posted meanwhile is still seen before that.
+            await pipeline.stepDone();
+            checkCancel();
+            if (this.#lost) throw this.#lost;
+            // Progress counts steps the GPU has finished, not steps recorded: here that is the
+            // previous one, unless this step's own completion is awaited anyway (its preview
+            // reads the latents back; the last step is waited for so that it is not reported early).
+            let preview: DiffusionImage | undefined;
+            if (request.preview) preview = await pipeline.preview(latents);
+            else if (step === total) await pipeline.stepDone();
+            const done = request.preview || step === total ? step : step - 1;
+            for (let s = reported + 1; s <= done; s++) {
+              onProgress?.({ step: s, total, elapsedMs: performance.now() - started, ...(preview && s === step ? { preview } : {}) });
+            }
+            reported = Math.max(reported, done);
+          },
+        },
+      );
+      const totalMs = performance.now() - started;
+      const steps = result.trajectoryTimesteps.length;
+      return {
+        images: toRgbaImages(result.images, request.numOutputsPerPrompt, result.seeds, job.height, job.width),
+        trajectoryLatents: result.trajectoryLatents,
+        trajectoryTimesteps: request.returnTrajectoryLatents ? result.trajectoryTimesteps : null,
+        ...(result.intermediates ? { intermediates: result.intermediates } : {}),
+        metrics: { totalMs, perStepMs: steps > 0 ? result.loopMs / steps : 0, seeds: result.seeds, executor: 'webgpu', adapter: this.#info?.adapter },
+      };
+    } catch (err) {
+      if (this.#lost) throw this.#lost;
+      throw err;
+    } finally {
+      this.#cancelled.delete(request.requestId);
+      this.#inFlight--;
+      // Activations of a finished request would otherwise stay reserved until the next one: on a
+      // shared GPU (a browser tab) that memory belongs back to the system while the engine idles.
+      if (this.#inFlight === 0 && !this.#lost) this.#releaseIdle();
+    }
+  }
+
+  #releaseIdle(): void {
+    try {
+      this.#ctx?.runtime.releaseIdle();
+    } catch (err) {
+      // A device lost mid-request surfaces here before its lost promise settles; the request
+      // already carries that failure and the next one recovers the device.
+      if (!(err instanceof GpuDeviceLostError)) throw err;
+    }
+  }
+
+  cancel(requestId: string): void {
+    this.#cancelled.add(requestId);
+  }
+
+  memory(): HostMemory {
+    const stats = this.#ctx?.runtime.pool.stats;
+    return stats ? { liveBytes: stats.liveBytes, peakBytes: stats.peakBytes, reservedBytes: stats.reservedBytes } : { ...NO_HOST_MEMORY };
+  }
+
+  loseDevice(): void {
+    this.#ctx?.destroy();
+  }
+
+  injectFault(fault: GpuFault): void {
+    if (!this.#ctx) throw new ExecutorUnavailableError('EngineHost.injectFault called before load().');
+    this.#ctx.runtime.injectFault(fault);
+  }
+
+  async dispose(): Promise<void> {
+    this.#pipeline?.release();
+    this.#pipeline = null;
+    this.#ctx?.destroy();
+    this.#ctx = null;
+  }
+}

@@ -1,0 +1,160 @@
+import source from '../../../shaders/conv2d.wgsl?raw';
+import { TensorShapeError } from '../errors.js';
+import { defineKernel } from '../kernel.js';
+import type { GpuRuntime } from '../runtime.js';
+import type { GpuDType, GpuTensor, TensorChunk } from '../tensor.js';
+import { isActivation } from './activations.js';
+import { channelRuns, sameRuns } from '../channel-runs.js';
+import { ACTIVATION_CODE } from './epilogue.js';
+import type { Activation, Conv2dOptions } from './ops.js';
+
+/** `Conv2dOptions` with the residual as a GPU tensor. */
+export interface GpuConv2dOptions extends Omit<Conv2dOptions, 'residual'> {
+  residual?: GpuTensor;
+}
+
+const CONV = defineKernel({ family: 'conv2d', entryPoint: 'main', source, storage: ['read', 'read', 'read', 'read', 'read_write'] });
+
+/** One workgroup covers 64 output channels × 32 output pixels (8×8 threads of 8 channels × 4 pixels, conv2d.wgsl). */
+const TILE_C = 64;
+const TILE_P = 32;
+
+/**
+ * x [B, Cin, H, W] * weight [Cout, Cin, k, k] (k = 1 or 3) → [B, Cout, Ho, Wo], as an implicit
+ * GEMM: out = act(conv + bias) + residual. Padding defaults to 1 for 3×3 and 0 for 1×1, as in
+ * the reference; `padEnd` adds zeros after the bottom and right edges only. `weight` and `bias`
+ * may be f16.
+ */
+export function conv2d(rt: GpuRuntime, x: GpuTensor, weight: GpuTensor, bias?: GpuTensor, options: GpuConv2dOptions = {}): GpuTensor {
+  const desc = `conv2d: x [${x.shape}] ${x.dtype}, weight [${weight.shape}] ${weight.dtype}`;
+  if (x.shape.length !== 4 || !isActivation(rt, x)) throw new TensorShapeError(`${desc}: x must be f32 or (with shader-f16) f16 [B, Cin, H, W]`);
+  const [B, Cin, H, W] = x.shape as [number, number, number, number];
+  const [Cout, Cw, kh, kw] = weight.shape as [number, number, number, number];
+  if (weight.shape.length !== 4 || Cw !== Cin || kh !== kw || (kh !== 1 && kh !== 3) || weight.dtype === 'i32') {
+    throw new TensorShapeError(`${desc}: weight must be f32 or f16 [Cout, ${Cin}, k, k] with k = 1 or 3`);
+  }
+  const k = kh;
+  const stride = options.stride ?? 1;
+  const pad = options.padding ?? (k === 3 ? 1 : 0);
+  const padEnd = options.padEnd ?? 0;
+  if ((stride !== 1 && stride !== 2) || (pad !== 0 && pad !== 1) || (padEnd !== 0 && padEnd !== 1)) {
+    throw new TensorShapeError(`${desc}: stride ${stride}, padding ${pad}, padEnd ${padEnd}; supported: stride 1 or 2, padding and padEnd 0 or 1`);
+  }
+  // The shader masks every tap outside the input, so end padding only changes the output size.
+  const Ho = Math.floor((H + 2 * pad + padEnd - k) / stride) + 1;
+  const Wo = Math.floor((W + 2 * pad + padEnd - k) / stride) + 1;
+  if (Ho < 1 || Wo < 1) throw new TensorShapeError(`${desc}: a ${k}×${k} kernel with padding ${pad} does not fit a ${H}×${W} input`);
+  if (bias && (bias.size !== Cout || bias.dtype === 'i32')) throw new TensorShapeError(`${desc}: bias [${bias.shape}] ${bias.dtype} must hold ${Cout} f32 or f16 values`);
+  const residual = options.residual;
+  const outShape = [B, Cout, Ho, Wo];
+  if (residual && (!isActivation(rt, residual) || residual.shape.join() !== outShape.join())) {
+    throw new TensorShapeError(`${desc}: residual [${residual.shape}] ${residual.dtype} must be an f32 or f16 activation [${outShape}]`);
+  }
+  const out = rt.output(outShape);
+  if (residual) sameRuns(out, residual, desc);
+  if (weight.chunks.length > 1 || (bias && bias.chunks.length > 1)) throw new TensorShapeError(`${desc}: weights over one binding are not supported`);
+  const shape: ConvShape = { Cin, H, W, Ho, Wo, k, stride, pad, padEnd };
+  const outRuns = channelRuns(out, desc);
+  const xRuns = channelRuns(x, desc);
+  for (const o of outRuns) {
+    // Passes over this output chunk, grouped by the samples they cover: whole-sample input
+    // chunks each cover samples of their own (one pass each), channel ranges of one sample
+    // add up over several passes.
+    const passes = xRuns.filter((r) => r.firstSample < o.firstSample + o.samples && o.firstSample < r.firstSample + r.samples);
+    passes.forEach((r, i) => {
+      const first = Math.max(o.firstSample, r.firstSample);
+      const samples = Math.min(o.firstSample + o.samples, r.firstSample + r.samples) - first;
+      const next = passes[i + 1];
+      const prev = passes[i - 1];
+      dispatchConv(rt, shape, {
+        x: r.chunk,
+        out: o.chunk,
+        residual: residual ? residual.chunks[o.index]! : undefined,
+        xDtype: x.dtype,
+        residualDtype: residual?.dtype ?? 'f32',
+        outDtype: out.dtype,
+        weight,
+        bias,
+        act: options.act ?? 'none',
+        Cout: o.channels,
+        coBase: o.firstChannel,
+        Cin: r.channels,
+        ciBase: r.firstChannel,
+        samples,
+        xBatchOff: first - r.firstSample,
+        outBatchOff: first - o.firstSample,
+        accum: prev !== undefined && prev.firstSample === r.firstSample && r.samples === 1,
+        epilogue: next === undefined || next.firstSample !== r.firstSample || r.samples !== 1,
+      });
+    });
+  }
+  return out;
+}
+
+/** The convolution's geometry, the same for every pass. */
+interface ConvShape {
+  Cin: number;
+  H: number;
+  W: number;
+  Ho: number;
+  Wo: number;
+  k: number;
+  stride: number;
+  pad: number;
+  padEnd: number;
+}
+
+/** One dispatch: an input chunk's channels into an output chunk's channels, for some samples. */
+interface ConvPass {
+  x: TensorChunk;
+  out: TensorChunk;
+  residual: TensorChunk | undefined;
+  xDtype: GpuDType;
+  residualDtype: GpuDType;
+  outDtype: GpuDType;
+  weight: GpuTensor;
+  bias: GpuTensor | undefined;
+  act: Activation;
+  Cout: number;
+  coBase: number;
+  Cin: number;
+  ciBase: number;
+  samples: number;
+  xBatchOff: number;
+  outBatchOff: number;
+  /** Adds to the partial sums an earlier pass wrote. */
+  accum: boolean;
+  /** The last pass: bias, activation and residual. */
+  epilogue: boolean;
+}
+
+function dispatchConv(rt: GpuRuntime, s: ConvShape, p: ConvPass): void {
+  const P = s.Ho * s.Wo;
+  const tilesP = Math.ceil(P / TILE_P);
+  const tilesC = Math.ceil(p.Cout / TILE_C);
+  const hasBias = p.epilogue && p.bias !== undefined;
+  const hasResidual = p.epilogue && p.residual !== undefined;
+  rt.dispatch(CONV, {
+    // Absent bias/residual slots still need a buffer; the shader does not declare them then.
+    bindings: [p.x, p.weight, p.bias ?? p.x, p.residual ?? p.x, p.out],
+    uniforms: {
+      Cin: p.Cin, H: s.H, W: s.W, Cout: p.Cout, Ho: s.Ho, Wo: s.Wo, batch: p.samples, tilesP, tilesC,
+      cinTotal: s.Cin, ciBase: p.ciBase, coBase: p.coBase, xBatchOff: p.xBatchOff, outBatchOff: p.outBatchOff,
+    },
+    defines: {
+      X_VEC: s.k === 1 && s.stride === 1 && s.pad === 0 && s.padEnd === 0 && (s.H * s.W) % 4 === 0,
+      OUT_VEC: P % 4 === 0,
+      HAS_BIAS: hasBias,
+      HAS_RESIDUAL: hasResidual,
+      ACCUM: p.accum,
+      EPILOGUE: p.epilogue,
+      X_F16: p.xDtype === 'f16',
+      R_F16: hasResidual && p.residualDtype === 'f16',
+      OUT_F16: p.outDtype === 'f16',
+      ...rt.storageDefines('W', p.weight),
+      ...(hasBias ? rt.storageDefines('BIAS', p.bias!) : {}),
+    },
+    constants: { KSIZE: s.k, STRIDE: s.stride, PAD: s.pad, ACT: ACTIVATION_CODE[p.act] },
+    workgroups: tilesP * tilesC * p.samples,
+  });
+}

@@ -1,10 +1,12 @@
-import '../src/element/index.js';
-import type { OmniDiffusionElement, OmniImageDetail } from '../src/element/index.js';
+import { defineOmniDiffusion, type OmniDiffusionElement, type OmniImageDetail } from '../src/element/index.js';
 import { DevicePanel } from './device-panel.js';
 import { byId, h } from './dom.js';
 import { Gallery, type ResultSettings } from './gallery.js';
 import { ModelPicker } from './model-picker.js';
 import { MODELS, customModel, type DemoModel } from './models.js';
+
+// Called, not left to the module's import: the package's `sideEffects` lets a production build drop an import kept only for its effect.
+defineOmniDiffusion();
 
 /**
  * The demo page: a form that drives one `<omni-diffusion>` element through its attributes,

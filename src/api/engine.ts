@@ -1,4 +1,3 @@
-import '../executors/builtins.js';
 import { AbortError, EngineClosedError, ExecutorDeadError, ExecutorUnavailableError, OmniDiffusionError, deserializeError, errorMessage } from './errors.js';
 import type { CollectiveRpcOptions, DiffusionExecutor } from '../executors/executor.js';
 import { resolveExecutor } from '../executors/registry.js';

@@ -1,13 +1,7 @@
 import { CliUsageError, formatUsage, parseArgs, type CliIO } from './args.js';
-import './commands/generate.js';
-import './commands/plan.js';
-import './commands/serve.js';
-import './commands/verify.js';
 import { packageVersion } from './package-root.js';
 import { commands } from './registry.js';
 import { isWebGpuUnavailable, WEBGPU_INSTALL_HINT } from './webgpu-hint.js';
-
-export { defineCommand } from './registry.js';
 
 /**
  * Exit codes: 0 success, 1 failure (a missing model, a failed generation, a FAIL verdict),

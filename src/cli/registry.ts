@@ -1,9 +1,13 @@
 import type { CommandSpec } from './args.js';
+import { generateCommand } from './commands/generate.js';
+import { planCommand } from './commands/plan.js';
+import { serveCommand } from './commands/serve.js';
+import { verifyCommand } from './commands/verify.js';
 
-/** The CLI's subcommands by name; each command module registers itself on import. */
-export const commands: Record<string, CommandSpec> = {};
-
-/** Registers a subcommand. */
-export function defineCommand(spec: CommandSpec): void {
-  commands[spec.name] = spec;
-}
+/**
+ * The CLI's subcommands by name, listed here rather than registered by each module on import:
+ * a bundler that trusts the package's `sideEffects` may drop an import kept only for its effect.
+ */
+export const commands: Readonly<Record<string, CommandSpec>> = Object.fromEntries(
+  [generateCommand, planCommand, serveCommand, verifyCommand].map((spec) => [spec.name, spec]),
+);

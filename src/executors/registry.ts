@@ -1,4 +1,5 @@
 import { ExecutorResolutionError, describeValue } from '../api/errors.js';
+import { BUILTIN_EXECUTORS } from './builtins.js';
 import type { DiffusionExecutorClass } from './executor.js';
 import { assertExecutorClass, isClass, type ExecutorSpec } from './spec.js';
 
@@ -21,7 +22,9 @@ interface Entry {
   configKeys: readonly string[] | undefined;
 }
 
-const registry = new Map<string, Entry>();
+// Seeded with the built-ins here, not by a module registering them on import: a bundler that
+// trusts the package's `sideEffects` may drop an import kept only for its effect.
+const registry = new Map<string, Entry>(BUILTIN_EXECUTORS.map((b) => [b.name, { cls: null, load: b.load, configKeys: b.configKeys }]));
 
 /**
  * Registers an executor under a shorthand name. `classOrLoader` is the class itself or a

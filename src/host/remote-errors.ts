@@ -1,14 +1,20 @@
 import { deserializeError, isSerializedError, serializeError } from '../api/error-transfer.js';
-// Every error class an engine host can throw registers itself on load; imported here so that
-// the caller's side of a worker knows them all when it rebuilds one (see `rebuildRemoteError`).
-import '../api/errors.js';
-import '../webgpu/errors.js';
-import '../io/errors.js';
-import '../models/errors.js';
-import '../models/tokenizer/errors.js';
-import '../plan/errors.js';
-import '../schedulers/errors.js';
-import './errors.js';
+import * as apiErrors from '../api/errors.js';
+import * as ioErrors from '../io/errors.js';
+import * as modelErrors from '../models/errors.js';
+import * as tokenizerErrors from '../models/tokenizer/errors.js';
+import * as planErrors from '../plan/errors.js';
+import * as schedulerErrors from '../schedulers/errors.js';
+import * as gpuErrors from '../webgpu/errors.js';
+import * as hostErrors from './errors.js';
+
+/**
+ * Every module whose error classes an engine host can throw. Each class registers itself when its
+ * module loads; the caller's side of a worker needs them all registered to rebuild one (see
+ * `rebuildRemoteError`). Held as values, not imported for effect: a bundler that trusts the
+ * package's `sideEffects` drops an import nothing reads, and with it the classes.
+ */
+export const HOST_ERROR_MODULES: readonly object[] = [apiErrors, gpuErrors, ioErrors, modelErrors, tokenizerErrors, planErrors, schedulerErrors, hostErrors];
 
 /**
  * `api` with each method throwing (or rejecting with) a `SerializedError` record instead of the
@@ -42,6 +48,8 @@ export function withSerializedErrors<T extends object>(api: T): T {
  * name, without its fields. Errors of an in-process host pass through as they are.
  */
 export function rebuildRemoteError(thrown: unknown): unknown {
+  // Reading the list here is what keeps its modules, and so their classes, in a bundle.
+  if (HOST_ERROR_MODULES.length === 0) return thrown;
   if (isSerializedError(thrown)) return deserializeError(thrown);
   if (thrown instanceof Error && Object.getPrototypeOf(thrown) === Error.prototype && thrown.name !== 'Error') {
     return deserializeError({ name: thrown.name, message: thrown.message, ...(thrown.stack ? { stack: thrown.stack } : {}) });

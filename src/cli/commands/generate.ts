@@ -9,7 +9,6 @@ import { ENGINE_OPTIONS, engineChoiceFrom, engineConfigOf, modelLabel, type Engi
 import { choiceOption, integerOption, numberOption, stringOption } from '../option-values.js';
 import { numberedPaths } from '../output-paths.js';
 import { formatSeconds, ProgressBar } from '../progress-bar.js';
-import { defineCommand } from '../registry.js';
 
 /** The TAESD repo `--decoder taesd` loads when `--taesd` does not name one (SD 1.x and 2.x latents). */
 export const DEFAULT_TAESD = 'madebyollin/taesd';
@@ -136,5 +135,3 @@ export const generateCommand: CommandSpec = {
     }
   },
 };
-
-defineCommand(generateCommand);

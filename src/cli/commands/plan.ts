@@ -6,7 +6,6 @@ import { PlanError } from '../../plan/errors.js';
 import { formatPlanReport } from '../../plan/format-report.js';
 import { planModel, type PlanConfigs } from '../../plan/plan-model.js';
 import { CliUsageError, type CommandSpec, type ParsedArgs } from '../args.js';
-import { defineCommand } from '../registry.js';
 
 /**
  * `omni-diffusion plan <model-dir>`: plans a whole generation's device memory and work from the
@@ -51,7 +50,6 @@ export const planCommand: CommandSpec = {
   },
 };
 
-defineCommand(planCommand);
 
 function positiveInt(args: ParsedArgs, name: string, fallback: number): number {
   const v = args.options[name] ?? fallback;

@@ -6,7 +6,6 @@ import { IMAGE_SERVER_DEFAULTS, type ImageServerOptions } from '../../server/ser
 import { CliUsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 import { ENGINE_OPTIONS, engineChoiceFrom, engineConfigOf, modelLabel, type EngineChoice } from '../engine-options.js';
 import { integerOption, stringOption } from '../option-values.js';
-import { defineCommand } from '../registry.js';
 
 /** Where `serve` also reads its API key, so that the key need not show in `ps`. */
 export const API_KEY_ENV = 'OMNI_DIFFUSION_API_KEY';
@@ -137,7 +136,6 @@ export const serveCommand: CommandSpec = {
   },
 };
 
-defineCommand(serveCommand);
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 

@@ -1,5 +1,4 @@
 import type { CommandSpec } from '../args.js';
-import { defineCommand } from '../registry.js';
 
 /** What `omni-diffusion verify` prints: where the fixture checks went. */
 export const VERIFY_MOVED =
@@ -23,5 +22,3 @@ export const verifyCommand: CommandSpec = {
     return Promise.resolve(1);
   },
 };
-
-defineCommand(verifyCommand);

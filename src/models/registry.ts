@@ -29,6 +29,19 @@ export interface ComponentConfigs {
   taesd_decoder: AutoencoderTinyConfig;
 }
 
+/**
+ * The config fields each kind's `scaleFactor` reads. A runner that does not build the model
+ * (the onnx executor, whose networks onnxruntime runs) reads only these from an export's
+ * optional, often partial config, and gets the factor from the same formula.
+ */
+export interface ComponentScaleFields {
+  unet: Pick<UNetConfig, 'blockOutChannels'>;
+  text_encoder: object;
+  vae_decoder: Pick<AutoencoderKLConfig, 'blockOutChannels'>;
+  vae_encoder: Pick<AutoencoderKLConfig, 'blockOutChannels'>;
+  taesd_decoder: Pick<AutoencoderTinyConfig, 'decoderBlockOutChannels'>;
+}
+
 /** The model each kind builds, on tensors `T`. */
 export interface ComponentModels<T extends TensorLike> {
   unet: UNet2DConditionModel<T>;
@@ -54,7 +67,7 @@ export interface ComponentSpec<K extends ComponentKind> {
    * Pixels per latent pixel: the image-to-latent factor of a VAE or TAESD, the total
    * downsampling of a UNet (image sides must be multiples of it), 1 for a text encoder.
    */
-  scaleFactor(config: ComponentConfigs[K]): number;
+  scaleFactor(config: ComponentScaleFields[K]): number;
   /** Keys the checkpoint holds that this model never uses: streamed past, never uploaded. Null: all are used. */
   readonly unusedKey: ((key: string) => boolean) | null;
 }

@@ -1,3 +1,5 @@
+import { RequestValidationError } from '../api/errors.js';
+import { ModelConfigError } from '../models/errors.js';
 import type { Rng } from '../schedulers/rng.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import type { DiffusionComponents, EncodedImage } from './components.js';
@@ -23,6 +25,10 @@ export interface Img2ImgInit {
  *    backend (the GPU's scheduler-step kernel).
  *
  * A pixel-space model (no VAE) starts from the image itself, with no posterior draw.
+ *
+ * An init image that is not of the job's size, or that these components cannot start from (no
+ * encoder, a pixel-space UNet that does not denoise RGB), fails with `RequestValidationError`
+ * naming `image`; a VAE whose latents are not the UNet's, with `ModelConfigError`.
  */
 export async function img2imgLatents<T>(
   components: DiffusionComponents<T>,
@@ -36,8 +42,13 @@ export async function img2imgLatents<T>(
   const [B, C, h, w] = shape;
   const perImage = C * h * w;
   const [H, W] = [h * components.vaeScaleFactor, w * components.vaeScaleFactor];
-  if (init.image.length !== 3 * H * W) throw new RangeError(`The init image holds ${init.image.length} values; [1, 3, ${H}, ${W}] needs ${3 * H * W}.`);
-  if (!components.encodeImage) throw new RangeError('This backend cannot encode images, so it runs text-to-image only.');
+  // The request's checks size the job by its image; a job built without them may still disagree.
+  if (init.image.length !== 3 * H * W) {
+    throw new RequestValidationError('image', init.image, `an image of the job's size ${W}x${H} ([1, 3, ${H}, ${W}], ${3 * H * W} values; it holds ${init.image.length})`);
+  }
+  if (!components.encodeImage) {
+    throw new RequestValidationError('image', init.image, 'absent: these components cannot encode an init image, so they run text-to-image only (img2img runs on the webgpu, multiproc and external executors)');
+  }
   const image = lat.fromArray(init.image, [1, 3, H, W]);
   let encoded: EncodedImage | null;
   try {
@@ -47,11 +58,16 @@ export async function img2imgLatents<T>(
   }
   const x0 = new Float32Array(B * perImage);
   if (encoded === null) {
-    if (init.image.length !== perImage) throw new RangeError(`A pixel-space model denoises [${C}, ${h}, ${w}]; the init image is [3, ${H}, ${W}].`);
+    if (init.image.length !== perImage) {
+      throw new RequestValidationError('image', init.image, `absent: this model has no VAE and its UNet denoises [${C}, ${h}, ${w}], not an RGB image [3, ${H}, ${W}], so it cannot start from one`);
+    }
     for (let b = 0; b < B; b++) x0.set(init.image, b * perImage);
   } else {
     const { posterior, scalingFactor, shiftFactor } = encoded;
-    if (posterior.mean.length !== perImage) throw new RangeError(`The VAE encodes the image to [${posterior.shape}]; the UNet denoises [1, ${C}, ${h}, ${w}].`);
+    if (posterior.mean.length !== perImage) {
+      // The model's two configs disagree: vae/config.json's latent_channels is not the UNet's in_channels.
+      throw new ModelConfigError('vae/config.json', 'latent_channels', posterior.shape[1], `${C}, the in_channels of unet/config.json: the VAE encodes the image to [${posterior.shape.join(', ')}], the UNet denoises [1, ${C}, ${h}, ${w}]`);
+    }
     rngs.forEach((rng, b) => {
       const z = posterior.sample(rng.randn(perImage));
       x0.set(

@@ -30,9 +30,25 @@ export interface JobCapabilities {
   decoderHint?: string;
   /** Whether it runs img2img (`image`). */
   img2img: boolean;
+  /** Why it does not, where the reason is the model's rather than the executor's (an `AutoencoderTiny` in `vae/`). */
+  img2imgHint?: string;
   /** Latent channels and the VAE's downscale, to check the size of `latents`. */
   latentChannels: number;
   vaeScaleFactor: number;
+}
+
+/**
+ * Refuses, by the field's name (`RequestValidationError`), an init image or a decoder the
+ * executor cannot honour. `resolveJob` checks every request with it; a pipeline checks the jobs
+ * it is handed with it too, so a caller that builds a job without `resolveJob` gets the same error.
+ */
+export function checkCapabilities(job: { image?: unknown; decoder: DecoderKind }, c: JobCapabilities): void {
+  if (job.image !== undefined && !c.img2img) {
+    throw new RequestValidationError('image', job.image, `absent: ${c.img2imgHint ?? `the ${c.executor} executor runs text-to-image only`}`);
+  }
+  if (!c.decoders.includes(job.decoder)) {
+    throw new RequestValidationError('decoder', job.decoder, `one of ${c.decoders.map((k) => `'${k}'`).join(', ')}${c.decoderHint ? ` (${c.decoderHint})` : ''}`);
+  }
 }
 
 /** A job with its scheduler picked: what `StableDiffusionPipeline.generate` and `runTextToImage` run. */
@@ -58,13 +74,8 @@ export function randomSeed(random: () => number = Math.random): number {
  */
 export function resolveJob(request: JobRequest, defaults: ModelDefaults, capabilities: JobCapabilities): ResolvedJob {
   const c = capabilities;
-  if (request.image !== undefined && !c.img2img) {
-    throw new RequestValidationError('image', request.image, `absent: the ${c.executor} executor runs text-to-image only`);
-  }
   const decoder = request.decoder ?? 'vae';
-  if (!c.decoders.includes(decoder)) {
-    throw new RequestValidationError('decoder', decoder, `one of ${c.decoders.map((k) => `'${k}'`).join(', ')}${c.decoderHint ? ` (${c.decoderHint})` : ''}`);
-  }
+  checkCapabilities({ image: request.image, decoder }, c);
   const height = request.height ?? request.image?.height ?? defaults.height;
   const width = request.width ?? request.image?.width ?? defaults.width;
   const numImages = request.numOutputsPerPrompt;

@@ -31,7 +31,7 @@ import type { DiffusionComponents } from './components.js';
 import { DeviceFitCheck } from './fit-check.js';
 import { latentPreview } from './images.js';
 import { pipelineDefaults, type ModelDefaults } from './model-defaults.js';
-import type { JobCapabilities } from './resolve-job.js';
+import { checkCapabilities, type JobCapabilities } from './resolve-job.js';
 import { runTextToImage, type TextToImageHooks, type TextToImageJob, type TextToImageResult } from './text-to-image.js';
 
 export interface PipelineLoadOptions {
@@ -50,7 +50,7 @@ export interface PipelineLoadOptions {
 }
 
 const TAESD_MISSING = 'decoder "taesd" needs a TAESD model: set the config field `taesd` to its repo.';
-const TINY_VAE_IMG2IMG = "img2img needs a VAE encoder, and this model's vae/ is an AutoencoderTiny, whose encoder omni-diffusion does not run.";
+const TINY_VAE_IMG2IMG = "this model's vae/ is an AutoencoderTiny, whose encoder omni-diffusion does not run; img2img needs a model whose vae/ is an AutoencoderKL";
 
 /** Streams a component's weights straight into device tensors (one tensor in host memory at a time). */
 async function streamComponent(
@@ -195,7 +195,9 @@ export class StableDiffusionPipeline {
    */
   #imageEncoder(vae: LoadedVae, signal: AbortSignal | undefined): Promise<AutoencoderKLEncoder<GpuTensor>> {
     const config = vae.encoderConfig;
-    if (!config) return Promise.reject(new RangeError(TINY_VAE_IMG2IMG));
+    // Not a user's error: `generate` refuses img2img on an AutoencoderTiny VAE before any work
+    // (`RequestValidationError` naming `image`), so only a broken caller inside the pipeline gets here.
+    if (!config) return Promise.reject(new RangeError(`#imageEncoder called without an AutoencoderKL encoder: ${TINY_VAE_IMG2IMG}.`));
     if (!this.#encoder) {
       const ops = this.ops;
       const options = { dtype: this.dtype, ...(signal ? { signal } : {}) };
@@ -220,6 +222,7 @@ export class StableDiffusionPipeline {
       decoderHint: TAESD_MISSING,
       // An AutoencoderTiny in vae/ decodes only: its encoder is not run.
       img2img: this.vae === null || this.vae.encoderConfig !== null,
+      ...(this.vae && !this.vae.encoderConfig ? { img2imgHint: TINY_VAE_IMG2IMG } : {}),
       latentChannels: this.unetConfig.inChannels,
       vaeScaleFactor: this.vae?.scale ?? 1,
     };
@@ -238,7 +241,8 @@ export class StableDiffusionPipeline {
     const condEmbedding = timeCond !== null ? guidanceScaleEmbedding(job.guidanceScale - 1, timeCond) : null;
     // Its img2img takes the low-noise part of the distillation schedule (LatentConsistencyModelImg2ImgPipeline).
     const loopJob: TextToImageJob = condEmbedding ? { ...job, guidanceScale: 1, strengthSchedule: 'lcm' } : job;
-    if (job.decoder === 'taesd' && !this.taesd) throw new RangeError(TAESD_MISSING);
+    // The executors' `resolveJob` has checked this already; callers that build jobs themselves get the same error.
+    checkCapabilities({ image: job.init?.image, decoder: job.decoder }, this.capabilities);
     const images = job.numImages;
     this.fit.check({
       width: job.width,
@@ -268,7 +272,8 @@ export class StableDiffusionPipeline {
     };
     const decode = (x: GpuTensor, decoder: DecoderKind): GpuTensor => {
       if (decoder === 'taesd') {
-        if (!taesd) throw new RangeError(TAESD_MISSING);
+        // Not a user's error: `generate` refused decoder 'taesd' without a TAESD above (`RequestValidationError` naming `decoder`).
+        if (!taesd) throw new RangeError(`decode called with decoder 'taesd' on a pipeline without one: ${TAESD_MISSING}`);
         const out = taesd.decode(x);
         const img = ops.scale(out, 0.5, 0.5);
         ops.release(out);

@@ -111,6 +111,10 @@ export async function runTextToImage<T>(
     if (eta > 0 && scheduler.className !== 'DDIMScheduler') {
       throw new RequestValidationError('eta', eta, `0 with ${scheduler.className} (only DDIMScheduler adds noise by eta; pick scheduler "ddim")`);
     }
+    // `resolveJob` checks a request's latents; a job built without it (tools, tests) gets the same error, before any work.
+    if (job.latents && !job.init && job.latents.length !== B * perImage) {
+      throw new RequestValidationError('latents', job.latents, `${B * perImage} values, the shape [${shape.join(', ')}] of the initial noise`);
+    }
     // img2img's schedule comes first, so a strength that leaves no step fails before any GPU work.
     const img2imgTimesteps = job.init ? setStrengthTimesteps(scheduler, job.numInferenceSteps, job.init.strength, job.strengthSchedule) : null;
     const prompts = cfg ? [...Array<string>(B).fill(job.negativePrompt ?? ''), ...Array<string>(B).fill(job.prompt)] : Array<string>(B).fill(job.prompt);
@@ -141,9 +145,6 @@ export async function runTextToImage<T>(
     } else {
       scheduler.setTimesteps(job.numInferenceSteps);
       const noise = job.latents ?? drawNoise(rngs, perImage);
-      if (noise.length !== B * perImage) {
-        throw new RangeError(`Initial latents hold ${noise.length} values; [${shape.join(', ')}] needs ${B * perImage}.`);
-      }
       const scaled = Float32Array.from(noise, (v) => v * scheduler.initNoiseSigma);
       latents = keep(lat.fromArray(scaled, shape));
       timesteps = [...scheduler.timesteps];

@@ -1,8 +1,9 @@
 import { loadOnnxStableDiffusion, type LoadOnnxOptions } from '../../src/executors/onnx/components.js';
 import { FixtureError } from '../../src/io/errors.js';
 import { loadFixture, type FixtureTensor, type PipelineFixture, type Tolerance } from './fixture/fixture.js';
+import { pipelineFixtureRequest } from './fixture/request.js';
 import type { DiffusionComponents } from '../../src/pipelines/components.js';
-import { runTextToImage } from '../../src/pipelines/text-to-image.js';
+import { runTextToImage, type TextToImageJob } from '../../src/pipelines/text-to-image.js';
 import type { HostTensor } from '../../src/schedulers/latents.js';
 import { createScheduler } from '../../src/schedulers/registry.js';
 import { compareTensors, type CompareResult } from './compare.js';
@@ -74,19 +75,10 @@ export async function runOnnxPipelineFixture(fixture: string | PipelineFixture, 
     };
     const noise = tensor('initial_noise').data;
     const scheduler = createScheduler<HostTensor>(fx.scheduler, model.schedulerConfig);
-    const result = await runTextToImage(components, (prompts) => model.tokenizer.call(prompts), scheduler, {
-      prompt: fx.prompt,
-      negativePrompt: fx.negativePrompt,
-      numInferenceSteps: fx.numInferenceSteps,
-      guidanceScale: fx.guidanceScale,
-      height: fx.height,
-      width: fx.width,
-      seed: 0,
-      numImages: fx.numImages,
-      decoder: 'vae',
-      returnTrajectoryLatents: true,
-      latents: Float32Array.from(noise),
-    });
+    // The fixture's request as the job the executor would resolve it to (the fixture fixes every field but the seed).
+    const { numOutputsPerPrompt: numImages, ...settings } = pipelineFixtureRequest(fx, noise);
+    const job: TextToImageJob = { ...settings, numImages, seed: 0, decoder: 'vae', returnTrajectoryLatents: true };
+    const result = await runTextToImage(components, (prompts) => model.tokenizer.call(prompts), scheduler, job);
     const trajectory = result.trajectoryLatents ?? [];
     recorded.set('initial_latents', Float32Array.from(noise, (v) => v * scheduler.initNoiseSigma));
     trajectory.forEach((latents, i) => recorded.set(`latents_step_${i}`, latents));

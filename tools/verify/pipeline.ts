@@ -4,6 +4,7 @@ import type { DiffusionOutput } from '../../src/api/output.js';
 import type { ExecutorSpec } from '../../src/executors/spec.js';
 import { FixtureError } from '../../src/io/errors.js';
 import { loadFixture, type FixtureTensor, type PipelineFixture, type Tolerance } from './fixture/fixture.js';
+import { pipelineFixtureRequest } from './fixture/request.js';
 import { LocalFolderSource } from '../../src/io/sources/local-folder-source.js';
 import { compareTensors, type CompareResult } from './compare.js';
 
@@ -58,19 +59,7 @@ export async function runPipelineFixture(fixture: string | PipelineFixture, opti
   const engine = await DiffusionEngine.create({ executorClass: options.executorClass ?? 'webgpu', modelNameOrPath: model, dtype: 'f32', ...options.config });
   let output: DiffusionOutput;
   try {
-    output = await engine.generate({
-      prompt: fx.prompt,
-      negativePrompt: fx.negativePrompt,
-      guidanceScale: fx.guidanceScale,
-      numInferenceSteps: fx.numInferenceSteps,
-      height: fx.height,
-      width: fx.width,
-      numOutputsPerPrompt: fx.numImages,
-      latents: Float32Array.from(tensor('initial_noise').data),
-      returnTrajectoryLatents: true,
-      returnIntermediates: true,
-      seed: 0,
-    });
+    output = await engine.generate({ ...pipelineFixtureRequest(fx, tensor('initial_noise').data), returnTrajectoryLatents: true, returnIntermediates: true, seed: 0 });
   } finally {
     await engine.close();
   }

@@ -2,8 +2,10 @@ import type { DecoderKind } from '../../api/request.js';
 import type { JsonObject } from '../../io/diffusers-repo.js';
 import type { FetchFileOptions, ModelSource } from '../../io/sources/model-source.js';
 import type { CLIPTokenizer } from '../../models/tokenizer/clip-tokenizer.js';
+import { DEFAULT_SAMPLE_SIZE } from '../../models/unet/config.js';
 import type { DiffusionComponents } from '../../pipelines/components.js';
 import { hostLatents, type HostTensor } from '../../schedulers/latents.js';
+import { RequestValidationError } from '../../api/errors.js';
 import { OnnxModelSignatureError } from './errors.js';
 import { ONNX_NETWORK_FILES, readOnnxStableDiffusion, type OnnxNetwork, type OnnxStableDiffusionFiles } from './layout.js';
 import {
@@ -18,8 +20,8 @@ import {
   type OrtTensor,
 } from './session.js';
 
-/** `sample_size` of SD 1.x, SD 2.x-base and SD-Turbo UNets (512 px), used when the export has no `unet/config.json`. */
-export const DEFAULT_SAMPLE_SIZE = 64;
+/** Why a request for another decoder than the model's VAE is refused. */
+export const ONNX_DECODER_HINT = "the onnx executor decodes with the model's VAE only; it has no TAESD";
 
 /** The inputs and outputs of the published ONNX Stable Diffusion exports. */
 const SIGNATURES: Record<OnnxNetwork, OnnxSignature> = {
@@ -65,6 +67,7 @@ export class OnnxDiffusionComponents implements DiffusionComponents<HostTensor> 
     this.executionProvider = ep;
     this.vaeScalingFactor = files.vaeScalingFactor;
     this.vaeScaleFactor = files.vaeScaleFactor;
+    // An export without `unet/config.json` gets the size a UNet config without `sample_size` gets.
     this.sampleSize = files.sampleSize ?? DEFAULT_SAMPLE_SIZE;
     const unetInputs = sessions.unet.session.inputMetadata;
     const channels = unetInputs?.find((m) => m.name === 'sample')?.shape?.[1];
@@ -125,7 +128,8 @@ export class OnnxDiffusionComponents implements DiffusionComponents<HostTensor> 
   }
 
   async decode(latents: HostTensor, decoder: DecoderKind): Promise<HostTensor> {
-    if (decoder !== 'vae') throw new RangeError(`The onnx executor decodes with the model's VAE only; decoder "${decoder}" is not available.`);
+    // The executor refuses it by name before any work (`resolveJob`); a caller running the loop itself gets the same error.
+    if (decoder !== 'vae') throw new RequestValidationError('decoder', decoder, `'vae' (${ONNX_DECODER_HINT})`);
     const start = performance.now();
     const scaled = Float32Array.from(latents.data, (v) => v / this.vaeScalingFactor);
     const out = await this.#run('vaeDecoder', { latent_sample: new this.#ort.Tensor('float32', scaled, latents.shape) }, 'sample');

@@ -9,7 +9,7 @@ import { runTextToImage } from '../../pipelines/text-to-image.js';
 import type { HostTensor } from '../../schedulers/latents.js';
 import { createScheduler } from '../../schedulers/registry.js';
 import { DiffusionExecutor } from '../executor.js';
-import { loadOnnxStableDiffusion, type OnnxStableDiffusion } from './components.js';
+import { loadOnnxStableDiffusion, ONNX_DECODER_HINT, type OnnxStableDiffusion } from './components.js';
 import { ONNX_OPTION_KEYS, readOnnxOptions } from './options.js';
 import type { OnnxExecutionProvider } from './session.js';
 
@@ -112,7 +112,7 @@ export class OnnxDiffusionExecutor extends DiffusionExecutor {
       const job = resolveJob(jobRequestOf(request), this.#defaults!, {
         executor: 'onnx',
         decoders: components.decoders,
-        decoderHint: 'the onnx executor has no TAESD',
+        decoderHint: ONNX_DECODER_HINT,
         img2img: false,
         latentChannels: components.latentChannels,
         vaeScaleFactor: components.vaeScaleFactor,

@@ -7,6 +7,8 @@ import type { CLIPTokenizer } from '../../models/tokenizer/clip-tokenizer.js';
 import { loadCLIPTokenizer } from '../../models/tokenizer/load.js';
 import { describeValue } from '../../api/errors.js';
 import { CONFIG_LIMITS } from '../../models/config-reader.js';
+import { COMPONENTS } from '../../models/registry.js';
+import { DEFAULT_SCALING_FACTOR } from '../../models/vae/config.js';
 import { OnnxModelFileError } from './errors.js';
 
 /** The three networks of an ONNX Stable Diffusion export, by their path in the repo. */
@@ -19,8 +21,11 @@ export const ONNX_NETWORK_FILES = {
 /** Which of the three networks. */
 export type OnnxNetwork = keyof typeof ONNX_NETWORK_FILES;
 
-/** `scaling_factor` of SD 1.x/2.x VAEs, used when the export carries no `vae_decoder/config.json`. */
-export const DEFAULT_VAE_SCALING_FACTOR = 0.18215;
+/**
+ * `block_out_channels` of SD 1.x/2.x VAEs, taken when the export carries no
+ * `vae_decoder/config.json` (diffusers' ONNX pipeline assumes their factor 8 throughout).
+ */
+const SD_VAE_BLOCK_OUT_CHANNELS = [128, 256, 512, 512];
 
 /** Largest single-file ONNX network read: one protobuf message holds at most 2 GiB. */
 const MAX_ONNX_FILE_BYTES = 2 ** 31;
@@ -34,9 +39,9 @@ export interface OnnxStableDiffusionFiles {
   tokenizer: CLIPTokenizer;
   /** `scheduler/scheduler_config.json`, read leniently. */
   schedulerConfig: JsonObject;
-  /** `scaling_factor` of `vae_decoder/config.json`, else {@link DEFAULT_VAE_SCALING_FACTOR}. */
+  /** `scaling_factor` of `vae_decoder/config.json`, else the `AutoencoderKL` default (SD's 0.18215). */
   vaeScalingFactor: number;
-  /** Image pixels per latent pixel: 2^(blocks − 1) from `vae_decoder/config.json`'s `block_out_channels`, else 8. */
+  /** Image pixels per latent pixel: the VAE's factor (`COMPONENTS.vae_decoder.scaleFactor`) from `vae_decoder/config.json`'s `block_out_channels`, else SD's 8. */
   vaeScaleFactor: number;
   /** `sample_size` of `unet/config.json`, or null when the export has no UNet config. */
   sampleSize: number | null;
@@ -78,8 +83,8 @@ export async function readOnnxStableDiffusion(source: ModelSource, options: Fetc
     networks: { textEncoder, unet, vaeDecoder },
     tokenizer,
     schedulerConfig: jsonObject(parseLenientJson(schedulerText, `${source.id}/${schedulerPath}`), source, schedulerPath),
-    vaeScalingFactor: positiveNumber(vaeConfig, 'scaling_factor', source, 'vae_decoder/config.json') ?? DEFAULT_VAE_SCALING_FACTOR,
-    vaeScaleFactor: vaeScaleFactor(vaeConfig, source),
+    vaeScalingFactor: positiveNumber(vaeConfig, 'scaling_factor', source, 'vae_decoder/config.json') ?? DEFAULT_SCALING_FACTOR,
+    vaeScaleFactor: COMPONENTS.vae_decoder.scaleFactor({ blockOutChannels: vaeBlockOutChannels(vaeConfig, source) }),
     sampleSize: positiveNumber(unetConfig, 'sample_size', source, 'unet/config.json', CONFIG_LIMITS.maxSampleSize),
   };
 }
@@ -111,13 +116,22 @@ function positiveNumber(config: JsonObject | null, key: string, source: ModelSou
   return value;
 }
 
-function vaeScaleFactor(config: JsonObject | null, source: ModelSource): number {
+/**
+ * The VAE's `block_out_channels`, the one field its scale factor is computed from. Read alone,
+ * not through the registry's whole-config parser: onnxruntime runs the network, so the fields
+ * that only our own VAE needs (block types, group counts, ...) may be absent or anything.
+ */
+function vaeBlockOutChannels(config: JsonObject | null, source: ModelSource): number[] {
   const blocks = config?.block_out_channels;
-  if (blocks === undefined || blocks === null) return 8;
-  if (!Array.isArray(blocks) || blocks.length === 0) {
-    throw new OnnxModelFileError('vae_decoder/config.json', source.id, `${source.id}/vae_decoder/config.json: "block_out_channels" is ${JSON.stringify(blocks)}; expected a non-empty list.`);
+  if (blocks === undefined || blocks === null) return SD_VAE_BLOCK_OUT_CHANNELS;
+  if (!Array.isArray(blocks) || blocks.length === 0 || blocks.length > CONFIG_LIMITS.maxListLength || !blocks.every((c) => Number.isInteger(c) && (c as number) > 0)) {
+    throw new OnnxModelFileError(
+      'vae_decoder/config.json',
+      source.id,
+      `${source.id}/vae_decoder/config.json: "block_out_channels" is ${describeValue(blocks)}; expected a non-empty list of at most ${CONFIG_LIMITS.maxListLength} positive integers.`,
+    );
   }
-  return 2 ** (blocks.length - 1);
+  return blocks as number[];
 }
 
 /** Points at the likely mistake when `model_index.json` describes a PyTorch (safetensors) repo. */

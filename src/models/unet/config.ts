@@ -5,6 +5,9 @@ export const UP_BLOCK_TYPES = ['CrossAttnUpBlock2D', 'UpBlock2D'] as const;
 export type DownBlockType = (typeof DOWN_BLOCK_TYPES)[number];
 export type UpBlockType = (typeof UP_BLOCK_TYPES)[number];
 
+/** `sample_size` when a config leaves it out: SD 1.x's, SD 2.x-base's and SD-Turbo's 64 latent pixels (512 px). */
+export const DEFAULT_SAMPLE_SIZE = 64;
+
 /** The fields of a diffusers `UNet2DConditionModel` config that shape the math, validated. */
 export interface UNetConfig {
   inChannels: number;
@@ -98,8 +101,9 @@ export function parseUNetConfig(json: unknown, fileName: string): UNetConfig {
     upcastAttention: r.bool('upcast_attention', false),
     flipSinToCos: r.bool('flip_sin_to_cos', true),
     freqShift: r.int('freq_shift', 0, { min: 0 }),
-    timeCondProjDim: r.intOrNull('time_cond_proj_dim'),
-    sampleSize: r.int('sample_size', 64, { max: CONFIG_LIMITS.maxSampleSize }),
+    // LCM's guidance embedding is sin/cos over dim // 2 frequencies spaced by 1/(dim // 2 − 1): at least 4.
+    timeCondProjDim: r.intOrNull('time_cond_proj_dim', { min: 4 }),
+    sampleSize: r.int('sample_size', DEFAULT_SAMPLE_SIZE, { max: CONFIG_LIMITS.maxSampleSize }),
   };
   blockOutChannels.forEach((c, i) => {
     if (c % config.normNumGroups !== 0) r.fail(`block_out_channels[${i}]`, c, `a multiple of norm_num_groups (${config.normNumGroups})`);

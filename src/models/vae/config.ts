@@ -1,5 +1,8 @@
 import { CONFIG_LIMITS, ConfigReader } from '../config-reader.js';
 
+/** `scaling_factor` when a config leaves it out: diffusers' `AutoencoderKL` default, SD 1.x/2.x's. */
+export const DEFAULT_SCALING_FACTOR = 0.18215;
+
 /** The fields of a diffusers `AutoencoderKL` config that shape encoding and decoding, validated. */
 export interface AutoencoderKLConfig {
   /** Image channels the encoder takes. */
@@ -46,7 +49,7 @@ export function parseAutoencoderKLConfig(json: unknown, fileName: string): Autoe
     blockOutChannels,
     layersPerBlock: r.int('layers_per_block', 1, { max: CONFIG_LIMITS.maxBlockRepeats }),
     normNumGroups: r.int('norm_num_groups', 32),
-    scalingFactor: r.number('scaling_factor', 0.18215),
+    scalingFactor: r.number('scaling_factor', DEFAULT_SCALING_FACTOR),
     shiftFactor: r.number('shift_factor', 0),
     useQuantConv: r.bool('use_quant_conv', true),
     usePostQuantConv: r.bool('use_post_quant_conv', true),

@@ -53,10 +53,11 @@ describe('a Stable Diffusion model whose vae/ is an AutoencoderTiny (webgpu, Nod
     const engine = engines[0]!;
     const image = { width: 64, height: 64, data: new Uint8ClampedArray(64 * 64 * 4).fill(128) };
     const failure = await engine.generate({ ...request, image }).then(
-      (out) => out.error,
-      (err: unknown) => String(err),
+      () => expect.fail('expected img2img to be refused'),
+      (err: unknown) => err as Error,
     );
-    // Refused before any work: by the job check (the pipeline declares no img2img) or the device plan.
-    expect(failure).toMatch(/AutoencoderTiny|text-to-image only/);
+    // Refused before any work by the job check (the pipeline declares no img2img), saying why and what runs it.
+    expect(failure).toMatchObject({ name: 'RequestValidationError', code: 'REQUEST_INVALID', field: 'image' });
+    expect(failure.message).toMatch(/expected absent: this model's vae\/ is an AutoencoderTiny, whose encoder omni-diffusion does not run; img2img needs a model whose vae\/ is an AutoencoderKL\.$/);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DiffusionRequest, type DiffusionRequestInit } from '../../../src/api/request.js';
 import type { ModelDefaults } from '../../../src/pipelines/model-defaults.js';
-import { jobRequestOf, randomSeed, resolveJob, type JobCapabilities } from '../../../src/pipelines/resolve-job.js';
+import { checkCapabilities, jobRequestOf, randomSeed, resolveJob, type JobCapabilities } from '../../../src/pipelines/resolve-job.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const defaults: ModelDefaults = { steps: 20, guidanceScale: 7.5, height: 64, width: 64, scheduler: 'PNDMScheduler' };
 const caps: JobCapabilities = { executor: 'test', decoders: ['vae'], decoderHint: 'no TAESD here', img2img: true, latentChannels: 4, vaeScaleFactor: 8 };
@@ -43,5 +44,25 @@ describe('resolveJob', () => {
     expect(() => resolve({ prompt: 'p', decoder: 'taesd' })).toThrow(/DiffusionRequest\.decoder.*'vae' \(no TAESD here\)/);
     expect(() => resolve({ prompt: 'p', latents: new Float32Array(3) })).toThrow(/latents.*256 values, the shape \[1, 4, 8, 8\]/);
     expect(resolve({ prompt: 'p', latents: new Float32Array(256) }).latents).toHaveLength(256);
+  });
+
+  it("says why img2img is refused where the reason is the model's, not the executor's", () => {
+    const image = { width: 8, height: 8, data: new Uint8ClampedArray(8 * 8 * 4) };
+    const err = thrown(() => resolve({ prompt: 'p', image }, { ...caps, img2img: false, img2imgHint: "this model's vae/ is an AutoencoderTiny" }));
+    expect(err).toMatchObject({ name: 'RequestValidationError', code: 'REQUEST_INVALID', field: 'image' });
+    expect(err.message).toMatch(/expected absent: this model's vae\/ is an AutoencoderTiny\.$/);
+    expect(thrown(() => resolve({ prompt: 'p', image }, { ...caps, img2img: false })).message).toMatch(/expected absent: the test executor runs text-to-image only\.$/);
+  });
+});
+
+describe('checkCapabilities', () => {
+  it('refuses a job built without resolveJob as resolveJob refuses the request, naming the field', () => {
+    const decoder = thrown(() => checkCapabilities({ decoder: 'taesd' }, caps));
+    expect(decoder).toMatchObject({ name: 'RequestValidationError', code: 'REQUEST_INVALID', field: 'decoder', value: 'taesd' });
+    expect(decoder.message).toBe(`Invalid DiffusionRequest.decoder = "taesd": expected one of 'vae' (no TAESD here).`);
+    const image = thrown(() => checkCapabilities({ image: new Float32Array(3), decoder: 'vae' }, { ...caps, img2img: false }));
+    expect(image).toMatchObject({ name: 'RequestValidationError', field: 'image' });
+    expect(() => checkCapabilities({ image: undefined, decoder: 'vae' }, { ...caps, img2img: false })).not.toThrow();
+    expect(() => checkCapabilities({ image: new Float32Array(3), decoder: 'taesd' }, { ...caps, decoders: ['vae', 'taesd'] })).not.toThrow();
   });
 });

@@ -6,6 +6,7 @@ import type { Browser } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFixture, type PipelineFixture } from '../../../../tools/verify/fixture/fixture.js';
+import { pipelineFixtureRequest } from '../../../../tools/verify/fixture/request.js';
 import { compareTensors, formatComparison } from '../../../../tools/verify/compare.js';
 import { fixturePath } from '../../../helpers/fixtures.js';
 import { collectErrors, launchChromium, startPageServer } from '../../helpers/browser.js';
@@ -77,18 +78,8 @@ describe('the onnx executor in Chromium', () => {
     });
     await page.goto(`${pageUrl}/test/e2e/executors/onnx/onnx-page.html`);
     await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
-    const request = {
-      prompt: fx.prompt,
-      negativePrompt: fx.negativePrompt,
-      numInferenceSteps: fx.numInferenceSteps,
-      guidanceScale: fx.guidanceScale,
-      height: fx.height,
-      width: fx.width,
-      numOutputsPerPrompt: fx.numImages,
-      seed: 5,
-      latents: noise,
-      returnTrajectoryLatents: true,
-    };
+    // The noise as a plain array: the request crosses into the page as JSON.
+    const request = { ...pipelineFixtureRequest(fx, noise), latents: noise, seed: 5, returnTrajectoryLatents: true };
     const result = (await page.evaluate(
       ([url, req]) => (window as unknown as { runOnnx: (u: string, r: unknown) => Promise<unknown> }).runOnnx(url as string, req),
       [models.url, request] as const,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OnnxDiffusionExecutor } from '../../../../src/executors/onnx/executor.js';
 import { DiffusionEngine, type DiffusionImage, type DiffusionOutput, type DiffusionRequestInit } from '../../../../src/index.js';
 import { loadFixture, type FixtureTensor, type PipelineFixture } from '../../../../tools/verify/fixture/fixture.js';
+import { pipelineFixtureRequest } from '../../../../tools/verify/fixture/request.js';
 import { compareTensors, formatComparison } from '../../../../tools/verify/compare.js';
 import { fixturePath } from '../../../helpers/fixtures.js';
 
@@ -29,20 +30,9 @@ function tensor(name: string): Float32Array {
   return t.data;
 }
 
-/** The fixture's request: its prompt, settings and initial noise. */
+/** The fixture's request (its prompt, settings and initial noise, as verify runs it), with `extra`. */
 function fixtureRequest(extra: Partial<DiffusionRequestInit> = {}): DiffusionRequestInit {
-  return {
-    prompt: fx.prompt,
-    negativePrompt: fx.negativePrompt,
-    numInferenceSteps: fx.numInferenceSteps,
-    guidanceScale: fx.guidanceScale,
-    height: fx.height,
-    width: fx.width,
-    numOutputsPerPrompt: fx.numImages,
-    latents: Float32Array.from(tensor('initial_noise')),
-    seed: 7,
-    ...extra,
-  };
+  return { ...pipelineFixtureRequest(fx, tensor('initial_noise')), seed: 7, ...extra };
 }
 
 /** RGBA8 images → [B, 3, H, W] floats in [0, 1], the layout of the fixture's `image`. */

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DiffusionEngine } from '../../../../src/index.js';
 import { OnnxModelFileError } from '../../../../src/executors/onnx/errors.js';
-import { DEFAULT_VAE_SCALING_FACTOR, readOnnxStableDiffusion } from '../../../../src/executors/onnx/layout.js';
+import { readOnnxStableDiffusion } from '../../../../src/executors/onnx/layout.js';
+import { COMPONENTS } from '../../../../src/models/registry.js';
+import { DEFAULT_SCALING_FACTOR } from '../../../../src/models/vae/config.js';
 import { loadFixture, type PipelineFixture } from '../../../../tools/verify/fixture/fixture.js';
 import { LocalFolderSource } from '../../../../src/io/sources/local-folder-source.js';
 import { fixturePath } from '../../../helpers/fixtures.js';
@@ -50,7 +52,7 @@ describe('readOnnxStableDiffusion', () => {
     const files = await readOnnxStableDiffusion(new LocalFolderSource(fixturePath('pipeline-sdturbo-tiny-onnx')));
     expect(files.modelIndex?._class_name).toBe('OnnxStableDiffusionPipeline');
     expect(files.schedulerConfig._class_name).toBe('EulerDiscreteScheduler');
-    expect(files.vaeScalingFactor).toBe(DEFAULT_VAE_SCALING_FACTOR);
+    expect(files.vaeScalingFactor).toBe(DEFAULT_SCALING_FACTOR);
     expect(files.vaeScaleFactor).toBe(8);
     expect(files.sampleSize).toBeNull();
     for (const bytes of Object.values(files.networks)) expect(bytes.byteLength).toBeGreaterThan(0);
@@ -118,6 +120,24 @@ describe('readOnnxStableDiffusion', () => {
   it('rejects a VAE config whose scaling_factor is not a positive number, naming file and key', async () => {
     const dir = await modelFolder([], { 'vae_decoder/config.json': JSON.stringify({ scaling_factor: 'big' }) });
     await expect(readOnnxStableDiffusion(new LocalFolderSource(dir))).rejects.toThrow(/vae_decoder\/config\.json: "scaling_factor" is "big"/);
+  });
+
+  it.each([[[]], [[8, 'wide']], [Array(65).fill(8)]])('rejects a VAE config whose block_out_channels is %j, naming file and key', async (blocks) => {
+    const dir = await modelFolder([], { 'vae_decoder/config.json': JSON.stringify({ block_out_channels: blocks }) });
+    const err = await readOnnxStableDiffusion(new LocalFolderSource(dir)).then(
+      () => expect.fail('expected a refusal'),
+      (e: unknown) => e as Error,
+    );
+    expect(err).toMatchObject({ name: 'OnnxModelFileError', code: 'ONNX_MODEL_FILE', file: 'vae_decoder/config.json' });
+    expect(err.message).toMatch(/vae_decoder\/config\.json: "block_out_channels" is array\(\d+\); expected a non-empty list of at most 64 positive integers/);
+  });
+
+  it("scales as the registry's VAE does, reading only block_out_channels of a full diffusers VAE config", async () => {
+    const full = { _class_name: 'AutoencoderKL', block_out_channels: [128, 256, 512, 512], down_block_types: Array(4).fill('DownEncoderBlock2D'), up_block_types: Array(4).fill('UpDecoderBlock2D'), norm_num_groups: 32, scaling_factor: 0.18215 };
+    const dir = await modelFolder([], { 'vae_decoder/config.json': JSON.stringify(full) });
+    const files = await readOnnxStableDiffusion(new LocalFolderSource(dir));
+    expect(files.vaeScaleFactor).toBe(COMPONENTS.vae_decoder.scaleFactor(COMPONENTS.vae_decoder.parseConfig(full, 'vae/config.json')));
+    expect(files.vaeScaleFactor).toBe(8);
   });
 
   it('rejects a sample_size past the bound every loader shares (1024 latents), naming file and limit', async () => {

@@ -32,6 +32,12 @@ describe('parseUNetConfig', () => {
     expect(c.timeCondProjDim).toBe(32);
   });
 
+  it('rejects a time_cond_proj_dim too small for the guidance embedding (sin and cos over at least 2 frequencies)', () => {
+    const err = rejection({ ...lcm, time_cond_proj_dim: 3 });
+    expect(err).toMatchObject({ name: 'ModelConfigError', code: 'MODEL_CONFIG_INVALID', field: 'time_cond_proj_dim', value: 3 });
+    expect(err.message).toContain('an integer from 4 to');
+  });
+
   it('prefers num_attention_heads over attention_head_dim when it is set', () => {
     expect(parseUNetConfig({ ...sd21, num_attention_heads: [1, 2, 4, 8] }, 'config.json').headsPerBlock).toEqual([1, 2, 4, 8]);
   });

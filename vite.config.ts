@@ -9,6 +9,7 @@ import { defineConfig } from 'vite';
 const external = [
   'comlink',
   'fast-png',
+  /^@noble\/hashes\//,
   'webgpu',
   'onnxruntime-web',
   /^onnxruntime-web\//,

@@ -205,22 +205,17 @@ generator.addEventListener('progress', (event) => {
   if (event.detail.step === event.detail.total) void refreshMemory();
 });
 
-// Model loading is the one slow wait the element can't measure: show the download meter.
-new MutationObserver(() => {
-  if (generator.getAttribute('state') === 'loading' && generator.engine === null) {
-    const model = picker.selected;
-    const done = new Promise<void>((resolve) => {
-      const watch = new MutationObserver(() => {
-        if (generator.getAttribute('state') !== 'loading') {
-          watch.disconnect();
-          resolve();
-        }
-      });
-      watch.observe(generator, { attributes: true, attributeFilter: ['state'] });
-    });
-    picker.trackLoad(model, done);
-  }
-}).observe(generator, { attributes: true, attributeFilter: ['state'] });
+// The model's load, from the engine's load events: download bytes, speed and time left on the model's card.
+let loadingModel: DemoModel | null = null;
+generator.addEventListener('loadprogress', (event) => {
+  if (event.detail.status === 'resolve') loadingModel = picker.selected;
+  if (loadingModel) picker.showLoad(loadingModel, event.detail);
+  if (event.detail.status === 'ready') loadingModel = null;
+});
+generator.addEventListener('error', () => {
+  loadingModel = null;
+  picker.endLoad();
+});
 
 byId<HTMLButtonElement>('randomize').addEventListener('click', () => {
   seed.value = String(randomSeed());

@@ -1,8 +1,6 @@
 import { formatMs, h } from './dom.js';
+import type { LoadProgress } from '../src/api/load-progress.js';
 import { formatBytes, type DemoModel } from './models.js';
-
-/** How often the download meter samples storage use. */
-const METER_INTERVAL_MS = 500;
 
 interface Card {
   model: DemoModel;
@@ -13,11 +11,12 @@ interface Card {
 
 /**
  * The model picker: one radio card per model with its download size, and its state (bundled,
- * cached, not downloaded, or a live download meter while it loads).
+ * cached, not downloaded, or a live download meter while it loads, fed by the engine's load events).
  */
 export class ModelPicker {
   readonly #cards: Card[] = [];
-  #metering: ReturnType<typeof setInterval> | null = null;
+  /** The card of the load in progress, and the bytes it read from the cache. */
+  #loading: { card: Card; cached: number } | null = null;
 
   constructor(container: HTMLElement, models: DemoModel[], selectedId: string, onChange: (model: DemoModel) => void) {
     for (const model of models) {
@@ -69,36 +68,58 @@ export class ModelPicker {
   }
 
   /**
-   * Shows a download meter for `model` until `done` settles. The engine downloads in its
-   * worker straight into Cache Storage, so the meter follows the origin's storage use: bytes
-   * written so far and the rate.
+   * Shows `model`'s load from the engine's load events (`loadprogress` of the element): the
+   * download's bytes, speed and time left on its card, then the upload and compile phases, and
+   * the total once `ready`.
    */
-  trackLoad(model: DemoModel, done: Promise<unknown>): void {
+  showLoad(model: DemoModel, event: LoadProgress): void {
     const card = this.#cards.find((c) => c.model === model);
-    if (!card || model.bundled || model.downloadBytes === 0 || !navigator.storage?.estimate) return;
-    if (this.#metering !== null) clearInterval(this.#metering);
-    const started = performance.now();
-    let baseline: number | null = null;
-    card.meter.hidden = false;
-    card.meter.max = model.downloadBytes;
-    card.meter.value = 0;
-    const tick = async () => {
-      const { usage = 0 } = await navigator.storage.estimate();
-      baseline ??= usage;
-      const bytes = Math.max(0, usage - baseline);
-      const seconds = (performance.now() - started) / 1000;
-      card.meter.value = Math.min(bytes, model.downloadBytes);
-      card.status.textContent = `Downloading ${formatBytes(bytes)} of ≈ ${formatBytes(model.downloadBytes)} · ${formatBytes(bytes / Math.max(seconds, 0.001))}/s`;
-    };
-    void tick();
-    this.#metering = setInterval(() => void tick(), METER_INTERVAL_MS);
-    void done.finally(() => {
-      if (this.#metering !== null) clearInterval(this.#metering);
-      this.#metering = null;
-      card.meter.hidden = true;
-      card.status.textContent = `Loaded in ${formatMs(performance.now() - started)}`;
-      setTimeout(() => void this.refreshCached(), 3000);
-    });
+    if (!card) return;
+    switch (event.status) {
+      case 'resolve':
+        this.#loading = { card, cached: 0 };
+        card.meter.hidden = false;
+        card.meter.removeAttribute('value');
+        card.status.textContent = event.totalBytes !== null ? `Loading ${formatBytes(event.totalBytes)}…` : 'Loading…';
+        return;
+      case 'download': {
+        const { overallLoaded: loaded, overallTotal: total, bytesPerSecond: rate } = event;
+        card.meter.hidden = false;
+        if (total !== null && total > 0) {
+          card.meter.max = total;
+          card.meter.value = loaded;
+        }
+        const left = total !== null && rate > 0 ? ` · ${formatMs((1000 * (total - loaded)) / rate)} left` : '';
+        card.status.textContent = `Downloading ${formatBytes(loaded)}${total !== null ? ` of ${formatBytes(total)}` : ''} · ${formatBytes(rate)}/s${left}`;
+        return;
+      }
+      case 'cached':
+        if (this.#loading?.card === card) this.#loading.cached += event.bytes;
+        card.status.textContent = `From the cache: ${formatBytes(this.#loading?.cached ?? event.bytes)}`;
+        return;
+      case 'upload':
+        card.status.textContent = `Moving ${formatBytes(event.loaded)} to the GPU…`;
+        return;
+      case 'compile':
+        card.status.textContent = 'Compiling GPU pipelines…';
+        return;
+      case 'ready':
+        this.#loading = null;
+        card.meter.hidden = true;
+        card.status.textContent = `Loaded in ${formatMs(event.timings.totalMs)}${event.downloadedBytes > 0 ? ` (downloaded ${formatBytes(event.downloadedBytes)})` : ''}`;
+        setTimeout(() => void this.refreshCached(), 3000);
+        return;
+    }
+  }
+
+  /** Hides a load's meter when it failed (no `ready` comes). */
+  endLoad(): void {
+    const loading = this.#loading;
+    this.#loading = null;
+    if (loading) {
+      loading.card.meter.hidden = true;
+      void this.refreshCached();
+    }
   }
 }
 

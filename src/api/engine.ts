@@ -1,9 +1,23 @@
 import { AbortError, EngineClosedError, ExecutorDeadError, ExecutorUnavailableError, OmniDiffusionError, deserializeError, errorMessage } from './errors.js';
-import type { CollectiveRpcOptions, DiffusionExecutor } from '../executors/executor.js';
+import { setLoadProgressListener, type CollectiveRpcOptions, type DiffusionExecutor } from '../executors/executor.js';
 import { resolveExecutor } from '../executors/registry.js';
 import { DiffusionConfig, type DiffusionConfigOptions } from './config.js';
 import { errorInfoOf, failedOutput, type DiffusionOutput } from './output.js';
 import { DiffusionRequest, type DiffusionRequestInit } from './request.js';
+import type { LoadProgressCallback, LoadReadyEvent } from './load-progress.js';
+import { safeLoadProgressCallback } from './load-progress-tracker.js';
+
+/** Options of `DiffusionEngine.create` that are about this call, not the engine's config. */
+export interface DiffusionEngineCreateOptions {
+  /**
+   * Receives the load's progress: `resolve`, then `download`/`cached` per weight file, `upload`,
+   * `compile`, and `ready` last (see `LoadProgress`), also from a worker. The `multiproc`
+   * executor reports its first host's download and upload events; its `ready` comes once every
+   * host has loaded. An executor that loads nothing (`http`) reports `ready` only. A callback that
+   * throws is reported once with `console.warn` and never breaks the load.
+   */
+  onLoadProgress?: LoadProgressCallback;
+}
 
 /**
  * The entry point: owns one executor, chosen from `config.executorClass` (or a fallback), and
@@ -35,17 +49,32 @@ export class DiffusionEngine {
   /**
    * Resolves the executor, constructs it and awaits its initialisation. When that throws
    * `ExecutorUnavailableError`, each `fallback` is tried in order; other errors are thrown as is.
+   *
+   * ```ts
+   * const engine = await DiffusionEngine.create(config, {
+   *   onLoadProgress: (e) => { if (e.status === 'download') bar.set(e.overallLoaded, e.overallTotal); },
+   * });
+   * ```
    */
-  static async create(config: DiffusionConfig | DiffusionConfigOptions = {}): Promise<DiffusionEngine> {
+  static async create(config: DiffusionConfig | DiffusionConfigOptions = {}, options: DiffusionEngineCreateOptions = {}): Promise<DiffusionEngine> {
+    const started = performance.now();
     const cfg = config instanceof DiffusionConfig ? config : new DiffusionConfig(config);
+    if (options.onLoadProgress !== undefined && typeof options.onLoadProgress !== 'function') {
+      throw new TypeError(`DiffusionEngine.create: onLoadProgress must be a function, got ${typeof options.onLoadProgress}.`);
+    }
+    const report = options.onLoadProgress ? safeLoadProgressCallback(options.onLoadProgress) : null;
     const specs = [cfg.executorClass, ...cfg.fallback];
     const reasons: string[] = [];
     for (const spec of specs) {
       const { cls, name } = await resolveExecutor(spec);
       const executor = new cls(cfg);
+      // The executor's own `ready` is held back: the engine sends the one `ready`, after init has resolved.
+      let ready: LoadReadyEvent | null = null;
+      if (report) setLoadProgressListener(executor, (event) => (event.status === 'ready' ? (ready = event) : report(event)));
       try {
         await executor.initExecutor();
       } catch (err) {
+        setLoadProgressListener(executor, null);
         await executor.close().catch(() => undefined);
         if (err instanceof ExecutorUnavailableError || (err as Error | null)?.name === 'ExecutorUnavailableError') {
           reasons.push(`${name}: ${(err as Error).message}`);
@@ -53,6 +82,8 @@ export class DiffusionEngine {
         }
         throw err;
       }
+      setLoadProgressListener(executor, null);
+      report?.(readyEvent(ready, performance.now() - started));
       return new DiffusionEngine(cfg, executor, name, reasons.length > 0 ? reasons.join('; ') : null);
     }
     throw new ExecutorUnavailableError(
@@ -161,6 +192,17 @@ export class DiffusionEngine {
     if (this.#closing) throw new EngineClosedError('The DiffusionEngine is closed; create a new one.');
     if (this.#dead) throw new ExecutorDeadError(`The executor "${this.executorName}" is dead: ${errorMessage(this.#dead)}`);
   }
+}
+
+/** The `ready` the engine sends: the executor's, if it made one, with the total from `create`'s start. */
+function readyEvent(fromExecutor: LoadReadyEvent | null, totalMs: number): LoadReadyEvent {
+  const timings = fromExecutor?.timings ?? { resolveMs: 0, downloadMs: 0, uploadMs: 0, compileMs: 0, totalMs };
+  return {
+    status: 'ready',
+    timings: { ...timings, totalMs },
+    downloadedBytes: fromExecutor?.downloadedBytes ?? 0,
+    cachedBytes: fromExecutor?.cachedBytes ?? 0,
+  };
 }
 
 function abortReason(signal: AbortSignal): Error {

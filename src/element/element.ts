@@ -12,6 +12,8 @@ import {
   type ObservedAttribute,
 } from './attributes.js';
 import { acquireEngine, type EngineKey, type EngineLease } from './engine-registry.js';
+import { loadStatusOf } from './load-status.js';
+import type { LoadProgress } from '../api/load-progress.js';
 import type { OmniDiffusionEventMap, OmniErrorDetail, OmniFallbackDetail, OmniImageDetail, OmniProgressDetail } from './events.js';
 import { drawImage, imageToPngBlob } from './image-blob.js';
 import { loadInitImage } from './init-image.js';
@@ -53,7 +55,7 @@ export interface OmniDiffusionElement extends ReflectedProperties {
  * pixels or an `ImageBitmap`), `strength` (img2img, in (0, 1]), `autogenerate`.
  *
  * Events (`CustomEvent`, typed by {@link OmniDiffusionEventMap}): `progress`, `image`, `error`,
- * `fallback`. Elements with the same model, executor and endpoint share one engine.
+ * `fallback`, `loadprogress` (the model's `LoadProgress` events). Elements with the same model, executor and endpoint share one engine.
  */
 export class OmniDiffusionElement extends HTMLElement {
   static readonly observedAttributes: readonly string[] = OBSERVED_ATTRIBUTES;
@@ -162,7 +164,9 @@ export class OmniDiffusionElement extends HTMLElement {
       this.#setState('loading', 'Loading model…');
       this.#parts.progress.removeAttribute('value');
       this.#parts.stepCount.textContent = '';
-      const engine = await this.#engineFor(key);
+      const engine = await this.#engineFor(key, (e) => {
+        if (run === this.#run) this.#onLoadProgress(e);
+      });
       const loadMs = performance.now() - started;
       if (run !== this.#run) return null;
       this.#announceFallback(engine, key);
@@ -227,9 +231,9 @@ export class OmniDiffusionElement extends HTMLElement {
     this.#setState('cancelled', 'Cancelled');
   }
 
-  async #engineFor(key: EngineKey): Promise<DiffusionEngine> {
+  async #engineFor(key: EngineKey, onLoadProgress: (event: LoadProgress) => void): Promise<DiffusionEngine> {
     if (this.#lease && JSON.stringify(this.#lease.key) !== JSON.stringify(key)) this.#releaseEngine();
-    this.#lease ??= acquireEngine(key);
+    this.#lease ??= acquireEngine(key, undefined, onLoadProgress);
     const lease = this.#lease;
     try {
       const engine = await lease.engine;
@@ -259,6 +263,22 @@ export class OmniDiffusionElement extends HTMLElement {
     if (this.#announcedFallback === engine) return;
     this.#announcedFallback = engine;
     this.#dispatch('fallback', { requested: key.executor, executor: engine.executorName, reason: engine.fallbackReason } satisfies OmniFallbackDetail);
+  }
+
+  /** The load's phase in the (announced) status, its bytes, speed and time left beside it, and the bar. */
+  #onLoadProgress(event: LoadProgress): void {
+    this.#dispatch('loadprogress', event);
+    const view = loadStatusOf(event);
+    if (!view || this.#state !== 'loading') return;
+    const { progress, stepCount } = this.#parts;
+    if (view.value !== null && view.max !== null && view.max > 0) {
+      progress.max = view.max;
+      progress.value = view.value;
+    } else {
+      progress.removeAttribute('value');
+    }
+    stepCount.textContent = view.detail;
+    if (this.#parts.status.textContent !== view.status) this.#setStatus(view.status);
   }
 
   #onProgress(p: DiffusionProgress): void {

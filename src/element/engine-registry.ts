@@ -1,5 +1,6 @@
 import type { DiffusionConfigOptions, DTypeOption } from '../api/config.js';
-import { DiffusionEngine } from '../api/engine.js';
+import { DiffusionEngine, type DiffusionEngineCreateOptions } from '../api/engine.js';
+import type { LoadProgress, LoadProgressCallback } from '../api/load-progress.js';
 
 /** What makes two elements able to share an engine. */
 export interface EngineKey {
@@ -22,11 +23,20 @@ export interface EngineLease {
 }
 
 /** Creates an engine from config options (tests swap it for a fake). */
-export type EngineFactory = (options: DiffusionConfigOptions) => Promise<DiffusionEngine>;
+export type EngineFactory = (options: DiffusionConfigOptions, createOptions?: DiffusionEngineCreateOptions) => Promise<DiffusionEngine>;
 
 interface Entry {
   engine: Promise<DiffusionEngine>;
   refs: number;
+  load: LoadFanOut;
+}
+
+/** One load's events, handed to every lease that listens. */
+interface LoadFanOut {
+  /** One per lease that gave a listener. */
+  listeners: Set<LoadProgressCallback>;
+  /** The last event, so an element that joins a load in progress shows where it stands. */
+  last: LoadProgress | null;
 }
 
 const entries = new Map<string, Entry>();
@@ -58,12 +68,23 @@ export function engineOptionsOf(key: EngineKey): DiffusionConfigOptions {
  * closed when the last reference is released. A failed creation is forgotten, so the next
  * acquire tries again.
  */
-export function acquireEngine(key: EngineKey, create: EngineFactory = (o) => DiffusionEngine.create(o)): EngineLease {
+export function acquireEngine(key: EngineKey, create: EngineFactory = (o, c) => DiffusionEngine.create(o, c), onLoadProgress?: LoadProgressCallback): EngineLease {
   const id = keyString(key);
   let entry = entries.get(id);
   if (!entry) {
-    const created = create(engineOptionsOf(key));
-    const fresh: Entry = { engine: created, refs: 0 };
+    const load: LoadFanOut = { listeners: new Set(), last: null };
+    const created = create(engineOptionsOf(key), {
+      onLoadProgress: (event) => {
+        load.last = event;
+        for (const listener of [...load.listeners]) listener(event);
+      },
+    });
+    const fresh: Entry = { engine: created, refs: 0, load };
+    // Once loaded, nobody needs the load's listeners (nor the elements they hold).
+    created.then(
+      () => load.listeners.clear(),
+      () => load.listeners.clear(),
+    );
     created.catch(() => {
       if (entries.get(id) === fresh) entries.delete(id);
     });
@@ -72,6 +93,10 @@ export function acquireEngine(key: EngineKey, create: EngineFactory = (o) => Dif
   }
   entry.refs++;
   const held = entry;
+  if (onLoadProgress) {
+    held.load.listeners.add(onLoadProgress);
+    if (held.load.last && held.load.last.status !== 'ready') onLoadProgress(held.load.last);
+  }
   let released = false;
   return {
     key,
@@ -79,6 +104,7 @@ export function acquireEngine(key: EngineKey, create: EngineFactory = (o) => Dif
     release() {
       if (released) return;
       released = true;
+      if (onLoadProgress) held.load.listeners.delete(onLoadProgress);
       held.refs--;
       if (held.refs > 0) return;
       if (entries.get(id) === held) entries.delete(id);

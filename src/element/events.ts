@@ -1,4 +1,5 @@
 import type { DiffusionImage } from '../api/image.js';
+import type { LoadProgress } from '../api/load-progress.js';
 import type { DiffusionOutput } from '../api/output.js';
 
 /** `progress`: one denoising step finished. */
@@ -59,4 +60,6 @@ export interface OmniDiffusionEventMap {
   image: CustomEvent<OmniImageDetail>;
   error: CustomEvent<OmniErrorDetail>;
   fallback: CustomEvent<OmniFallbackDetail>;
+  /** The model's load, one event per `LoadProgress` of `DiffusionEngine.create` (also to elements sharing the load). */
+  loadprogress: CustomEvent<LoadProgress>;
 }

@@ -2,6 +2,19 @@ import type { DiffusionConfig } from '../api/config.js';
 import type { DiffusionOutput } from '../api/output.js';
 import type { DiffusionRequest } from '../api/request.js';
 import { TimeoutError } from '../api/errors.js';
+import type { LoadProgress, LoadProgressCallback } from '../api/load-progress.js';
+
+/** Where each executor's load events go: set by `DiffusionEngine.create` before `initExecutor`. */
+const loadListeners = new WeakMap<DiffusionExecutor, LoadProgressCallback>();
+
+/**
+ * Routes `executor`'s load events (`reportLoadProgress`) to `listener`; null stops them. For the
+ * engine, not the public API: an executor only reports, it never chooses the listener.
+ */
+export function setLoadProgressListener(executor: DiffusionExecutor, listener: LoadProgressCallback | null): void {
+  if (listener) loadListeners.set(executor, listener);
+  else loadListeners.delete(executor);
+}
 
 /** Options of `collectiveRpc`. */
 export interface CollectiveRpcOptions {
@@ -34,6 +47,21 @@ export abstract class DiffusionExecutor {
 
   constructor(config: DiffusionConfig) {
     this.config = config;
+  }
+
+  /**
+   * Reports a load event to the `onLoadProgress` of `DiffusionEngine.create` (a no-op without
+   * one). Call it from `initExecutor` as weights arrive; the engine sends `ready` itself once
+   * `initExecutor` resolves (a `ready` reported here gives its timings), so an executor that
+   * loads nothing reports nothing.
+   */
+  protected reportLoadProgress(event: LoadProgress): void {
+    loadListeners.get(this)?.(event);
+  }
+
+  /** The listener `reportLoadProgress` calls, for executors that hand it on (to an engine host); null without one. */
+  protected get loadProgressListener(): LoadProgressCallback | null {
+    return loadListeners.get(this) ?? null;
   }
 
   /** Prepares the executor. Throw `ExecutorUnavailableError` to let the engine fall back. */

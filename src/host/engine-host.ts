@@ -1,5 +1,7 @@
 import type { DiffusionImage } from '../api/image.js';
 import { AbortError, ConfigValidationError, ExecutorUnavailableError } from '../api/errors.js';
+import type { LoadProgress, LoadProgressCallback } from '../api/load-progress.js';
+import { LoadProgressTracker } from '../api/load-progress-tracker.js';
 import { GpuContext } from '../webgpu/device.js';
 import { GpuDeviceLostError } from '../webgpu/errors.js';
 import type { GpuFault } from '../webgpu/fault.js';
@@ -28,7 +30,7 @@ export class EngineHost implements EngineHostApi {
   #inFlight = 0;
   #info: HostInfo | null = null;
 
-  async load(spec: ModelSpec): Promise<HostInfo> {
+  async load(spec: ModelSpec, onLoadProgress?: LoadProgressCallback): Promise<HostInfo> {
     if (!spec.modelNameOrPath) throw new ConfigValidationError('modelNameOrPath', spec.modelNameOrPath, 'a Hub id, URL or local folder');
     this.#spec = spec;
     // A source object is the caller's own (synthetic weights, say): read as it is, never cached.
@@ -38,16 +40,53 @@ export class EngineHost implements EngineHostApi {
     this.#ctx.onLost((event) => {
       this.#lost = new GpuDeviceLostError(event.reason, event.message);
     });
-    return this.#loadPipeline();
+    if (!onLoadProgress) return this.#loadPipeline(null);
+    // Across a channel each call returns a promise that settles once the caller has run it; the
+    // events travel on their own port, so `ready`'s answer is awaited before load() answers on
+    // this one: every event then reaches the caller before the load's result.
+    let last: unknown;
+    const emit = (event: LoadProgress): void => {
+      try {
+        last = onLoadProgress(event);
+        (last as Promise<void> | undefined)?.catch?.(() => undefined);
+      } catch {
+        // The caller's callback is its own business; a load never fails for it.
+      }
+    };
+    const tracker = new LoadProgressTracker(emit);
+    const info = await this.#loadPipeline(tracker);
+    tracker.ready();
+    await Promise.resolve(last).catch(() => undefined);
+    return info;
   }
 
-  async #loadPipeline(): Promise<HostInfo> {
+  /** Loads the model onto the device; `tracker` (null: nobody listens) sees its files, bytes, uploads and compiles. */
+  async #loadPipeline(tracker: LoadProgressTracker | null): Promise<HostInfo> {
     const ctx = this.#ctx!;
     const dtype = this.#spec!.dtype === 'auto' ? (ctx.capabilities.shaderF16 ? 'f16' : 'f32') : this.#spec!.dtype;
     this.#pipeline?.release();
     const wanted = this.#spec!.activations ?? 'auto';
     const activations = wanted === 'auto' ? (dtype === 'f16' && ctx.capabilities.shaderF16 ? 'f16' : 'f32') : wanted;
-    this.#pipeline = await StableDiffusionPipeline.load(this.#source!, ctx.runtime, { dtype, taesd: this.#taesd, variant: this.#spec!.variant ?? null, activations });
+    const compiledBefore = ctx.runtime.stats.pipelinesCompiled;
+    this.#pipeline = await StableDiffusionPipeline.load(this.#source!, ctx.runtime, {
+      dtype,
+      taesd: this.#taesd,
+      variant: this.#spec!.variant ?? null,
+      activations,
+      ...(tracker
+        ? {
+            onProgress: (p) => tracker.bytes(p),
+            onWeightFiles: (files) => tracker.resolve(files),
+            onUpload: (bytes) => tracker.upload(bytes),
+          }
+        : {}),
+    });
+    if (tracker) {
+      tracker.flushUpload();
+      // Kernels compile on first use; what the load itself needed (weight conversions) is counted here.
+      const compiled = ctx.runtime.stats.pipelinesCompiled - compiledBefore;
+      tracker.compile(compiled, compiled);
+    }
     const info = ctx.adapter.info;
     this.#info = {
       adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter',
@@ -68,7 +107,7 @@ export class EngineHost implements EngineHostApi {
     this.#pipeline = null;
     await this.#ctx!.recreate();
     this.#lost = null;
-    await this.#loadPipeline();
+    await this.#loadPipeline(null);
   }
 
   async generate(request: WireRequest, onProgress?: (p: WireProgress) => void): Promise<WireResult> {

@@ -2,6 +2,7 @@ import * as Comlink from 'comlink';
 import type { DiffusionOutput } from '../api/output.js';
 import { failedOutput } from '../api/output.js';
 import type { DiffusionProgress, DiffusionRequest } from '../api/request.js';
+import type { LoadProgressCallback } from '../api/load-progress.js';
 import { AbortError, ConfigValidationError, EngineClosedError, OmniDiffusionError } from '../api/errors.js';
 import { rebuildRemoteError } from './remote-errors.js';
 import { NO_HOST_MEMORY, type EngineHostApi, type HostInfo, type HostMemory, type ModelSpec, type WireProgress, type WireRequest } from './protocol.js';
@@ -76,8 +77,11 @@ export class HostConnection {
     return this.#launched?.remote ?? false;
   }
 
-  /** Launches the host and loads the model on it. */
-  async start(): Promise<HostInfo> {
+  /**
+   * Launches the host and loads the model on it, reporting the load to `onLoadProgress` (the
+   * first start only: a host relaunched after a crash reloads quietly).
+   */
+  async start(onLoadProgress?: LoadProgressCallback | null): Promise<HostInfo> {
     const launched = await this.#launch();
     this.#launched = launched;
     try {
@@ -85,7 +89,8 @@ export class HostConnection {
       if (launched.remote && this.#spec.source) {
         throw new ConfigValidationError('modelNameOrPath', this.#spec.modelNameOrPath, 'a Hub id, URL or path string when the engine host runs in a worker (a ModelSource object works in-process only: Node, or `worker: false`)');
       }
-      this.#info = await this.guard(launched.host.load(this.#spec));
+      const listener = onLoadProgress ?? undefined;
+      this.#info = await this.guard(launched.host.load(this.#spec, listener && launched.remote ? Comlink.proxy(listener) : listener));
     } catch (err) {
       this.#launched = null;
       launched.kill();

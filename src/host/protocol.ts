@@ -3,6 +3,7 @@ import type { GpuLimits } from '../webgpu/limits.js';
 import type { DTypeOption } from '../api/config.js';
 import type { DiffusionImage } from '../api/image.js';
 import type { DiffusionIntermediates, DiffusionMetrics } from '../api/output.js';
+import type { LoadProgressCallback } from '../api/load-progress.js';
 import type { ModelSource } from '../io/sources/model-source.js';
 import type { ModelDefaults } from '../pipelines/model-defaults.js';
 import type { JobRequest } from '../pipelines/resolve-job.js';
@@ -85,7 +86,11 @@ export const NO_HOST_MEMORY: Readonly<HostMemory> = Object.freeze({ liveBytes: 0
 
 /** The interface of the engine host, in-process or behind a worker (comlink). */
 export interface EngineHostApi {
-  load(spec: ModelSpec): Promise<HostInfo>;
+  /**
+   * Loads the model; `onLoadProgress` (a comlink proxy across a channel) receives its load events,
+   * `ready` last. A host that already serves the model (a shared one) may send none.
+   */
+  load(spec: ModelSpec, onLoadProgress?: LoadProgressCallback): Promise<HostInfo>;
   generate(request: WireRequest, onProgress?: (p: WireProgress) => void): Promise<WireResult>;
   cancel(requestId: string): void;
   memory(): HostMemory;

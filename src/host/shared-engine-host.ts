@@ -1,4 +1,5 @@
 import { AbortError, ExecutorUnavailableError } from '../api/errors.js';
+import type { LoadProgressCallback } from '../api/load-progress.js';
 import { SharedHostModelMismatchError } from './errors.js';
 import { NO_HOST_MEMORY, type EngineHostApi, type HostInfo, type HostMemory, type ModelSpec, type WireProgress, type WireRequest, type WireResult } from './protocol.js';
 
@@ -56,8 +57,8 @@ export class SharedEngineHost {
     const id = ++this.#nextClient;
     const key = (requestId: string): string => `${id}:${requestId}`;
     return {
-      load: async (spec) => {
-        const info = await this.#load(spec);
+      load: async (spec, onLoadProgress) => {
+        const info = await this.#load(spec, onLoadProgress);
         this.#attached.add(id);
         return info;
       },
@@ -71,7 +72,8 @@ export class SharedEngineHost {
     };
   }
 
-  #load(spec: ModelSpec): Promise<HostInfo> {
+  /** Only the client whose call starts the load gets its events; one that joins a load in progress gets none. */
+  #load(spec: ModelSpec, onLoadProgress?: LoadProgressCallback): Promise<HostInfo> {
     if (this.#loading && this.#spec) {
       if (sameSpec(this.#spec, spec)) return this.#loading;
       return Promise.reject(
@@ -84,7 +86,7 @@ export class SharedEngineHost {
     this.#host = host;
     this.#spec = spec;
     this.#loads++;
-    const loading = host.load(spec);
+    const loading = host.load(spec, onLoadProgress);
     this.#loading = loading;
     // A failed load must not stick: the next client (or retry) loads afresh.
     loading.catch(() => {

@@ -3,6 +3,13 @@ export interface ByteProgress {
   file: string;
   loaded: number;
   total: number | null;
+  /**
+   * Where the bytes come from: `network` (a download), `cache` (the model cache: a load event
+   * `cached`, not a download), `local` (a folder, `File` or `Blob`). Absent: not known (`network`).
+   */
+  origin?: 'network' | 'cache' | 'local';
+  /** Bytes already stored by an interrupted download that this read resumed; counted in `loaded`. */
+  resumedBytes?: number;
 }
 
 /** Receives byte-level progress. */
@@ -144,13 +151,15 @@ function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
 
 /**
  * Passes a stream through unchanged, calling `onProgress` after every chunk and once at the end
- * (so a consumer always sees the final count, even for an empty file).
+ * (so a consumer always sees the final count, even for an empty file). `tags` (the bytes'
+ * origin, resumed bytes) are copied into every event.
  */
 export function withProgress(
   stream: ReadableStream<Uint8Array>,
   file: string,
   total: number | null,
   onProgress: ProgressCallback,
+  tags: Pick<ByteProgress, 'origin' | 'resumedBytes'> = {},
 ): ReadableStream<Uint8Array> {
   let loaded = 0;
   return stream.pipeThrough(
@@ -158,10 +167,10 @@ export function withProgress(
       transform(chunk, controller) {
         loaded += chunk.byteLength;
         controller.enqueue(chunk);
-        onProgress({ file, loaded, total });
+        onProgress({ file, loaded, total, ...tags });
       },
       flush() {
-        onProgress({ file, loaded, total: total ?? loaded });
+        onProgress({ file, loaded, total: total ?? loaded, ...tags });
       },
     }),
   );

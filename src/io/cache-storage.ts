@@ -1,11 +1,20 @@
 import type { ByteStream } from './byte-source.js';
-import type { CacheWriter, ModelCache } from './cache.js';
+import type { CacheWriteOptions, CacheWriter, ModelCache } from './cache.js';
+import type { CachedModelInfo } from './cache-manage.js';
 import { CacheError, CacheQuotaError } from './errors.js';
 
 /** Cache Storage entries need http(s) URLs; this origin is never fetched, it only names entries. */
 const KEY_ORIGIN = 'https://omni-diffusion.cache/';
 
-/** Model files cached in the browser's Cache Storage (`caches.open(name)`). */
+/** Headers stored with each entry so the cache can be listed by model. */
+const MODEL_HEADER = 'x-omni-model';
+const STORED_HEADER = 'x-omni-stored';
+
+/**
+ * Model files cached in the browser's Cache Storage (`caches.open(name)`). Not resumable (an
+ * entry is all or nothing) and not locked; it lists, deletes and clears by model through headers
+ * stored with each entry (`lastUsed` is when the entry was stored: reads do not update it).
+ */
 export class CacheStorageCache implements ModelCache {
   private opened: Promise<Cache> | null = null;
 
@@ -38,11 +47,15 @@ export class CacheStorageCache implements ModelCache {
     return { stream: response.body, size: Number.isSafeInteger(length) && response.headers.has('content-length') ? length : null };
   }
 
-  async createWriter(key: string, size: number | null): Promise<CacheWriter> {
+  async createWriter(key: string, size: number | null, options: CacheWriteOptions = {}): Promise<CacheWriter> {
     const cache = await this.open(key);
     const pipe = new TransformStream<Uint8Array, Uint8Array>();
     const writer = pipe.writable.getWriter();
     const headers: Record<string, string> = size === null ? {} : { 'content-length': String(size) };
+    if (options.model !== undefined && key.startsWith(`${options.model}/`)) {
+      headers[MODEL_HEADER] = encodeURIComponent(options.model);
+      headers[STORED_HEADER] = new Date().toISOString();
+    }
     const put = cache.put(this.requestOf(key), new Response(pipe.readable, { headers }));
     // put() settles only after the whole body is read; a quota failure shows up there, and
     // writes must not wait forever on a body nobody reads any more.
@@ -83,6 +96,45 @@ export class CacheStorageCache implements ModelCache {
   async delete(key: string): Promise<void> {
     const cache = await this.open(key);
     await cache.delete(this.requestOf(key));
+  }
+
+  async listModels(): Promise<CachedModelInfo[]> {
+    const models = new Map<string, CachedModelInfo>();
+    for (const { request, model, response } of await this.entries()) {
+      const info = models.get(model) ?? { id: model, files: [], bytes: 0, lastUsed: null };
+      models.set(model, info);
+      const key = new URL(request.url).pathname.slice(1).split('/').map(decodeURIComponent).join('/');
+      const bytes = Number(response.headers.get('content-length') ?? 0) || 0;
+      info.files.push({ path: key.slice(model.length + 1), bytes, complete: true });
+      info.bytes += bytes;
+      const stored = Date.parse(response.headers.get(STORED_HEADER) ?? '');
+      if (Number.isFinite(stored) && (info.lastUsed === null || stored > info.lastUsed.getTime())) info.lastUsed = new Date(stored);
+    }
+    return [...models.values()];
+  }
+
+  async deleteModel(id: string): Promise<void> {
+    const cache = await this.open(id);
+    for (const entry of await this.entries()) if (entry.model === id) await cache.delete(entry.request);
+  }
+
+  async clear(): Promise<void> {
+    for (const model of await this.listModels()) await this.deleteModel(model.id);
+  }
+
+  /** Every entry stored with a model id (entries of older versions have none and are left alone). */
+  private async entries(): Promise<{ request: Request; model: string; response: Response }[]> {
+    const cache = await this.open('');
+    const out: { request: Request; model: string; response: Response }[] = [];
+    for (const request of await cache.keys()) {
+      const response = await cache.match(request);
+      const model = response?.headers.get(MODEL_HEADER);
+      // The body is not read: only the headers matter. Not awaited: a tee()d body settles its
+      // cancel only once every branch is cancelled.
+      response?.body?.cancel().catch(() => undefined);
+      if (response && model) out.push({ request, model: decodeURIComponent(model), response });
+    }
+    return out;
   }
 }
 

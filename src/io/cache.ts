@@ -1,39 +1,97 @@
 import type { ByteStream } from './byte-source.js';
+import type { CachedModelInfo } from './cache-manage.js';
 import { CacheStorageCache } from './cache-storage.js';
 import { NodeFolderCache } from './cache-node.js';
-import { CacheError } from './errors.js';
-import { BaseModelSource, type ModelSource } from './sources/model-source.js';
+import { OpfsModelCache } from './cache-opfs.js';
+import { verifiedWriteThrough } from './download-stream.js';
+import { BaseModelSource, type FileStat, type ModelSource, type OpenedFile } from './sources/model-source.js';
+import { supportsRange, type RangeResponse } from './sources/range-source.js';
 
 /** Receives one file's bytes; nothing is visible in the cache before `commit`. */
 export interface CacheWriter {
   write(chunk: Uint8Array): Promise<void>;
+  /** Makes the file visible as complete. Call only once its size and hash have been checked. */
   commit(): Promise<void>;
-  /** Drops what was written (the download failed or was cancelled). */
+  /** Drops what was written (the bytes are corrupt, or the store cannot resume). */
   abort(): Promise<void>;
+  /**
+   * Stops writing but keeps the bytes for a later resume (a network error, a cancelled load, a
+   * full disk). Stores that cannot resume leave it out, and `abort` is used instead.
+   */
+  suspend?(): Promise<void>;
+}
+
+/** What `createWriter` is told of the file, kept with its partial bytes for a resume. */
+export interface CacheWriteOptions {
+  /** The model id (the source's `id`) the key belongs to, so the store can list and delete by model. */
+  model?: string;
+  /** Lower-case hex SHA-256 the server stated. */
+  sha256?: string | null;
+  /** A strong ETag or Last-Modified, sent back as `If-Range` on a resume. */
+  validator?: string | null;
+  /** Append to the partial bytes already stored, which must be this many (a resumed download); else start afresh. */
+  resumeFrom?: number;
+}
+
+/** The bytes an interrupted download left in the store, and what is known of the whole file. */
+export interface PartialDownload {
+  bytes: number;
+  size: number | null;
+  sha256: string | null;
+  validator: string | null;
+  /** Reads the stored bytes (the first `bytes` of the file). */
+  open(): Promise<ByteStream>;
+}
+
+/** A held lock on one key; `release` is idempotent. */
+export interface CacheLock {
+  release(): Promise<void>;
+  /** The download moved bytes: keeps a lock that expires when its holder stalls from expiring. */
+  touch?(): void;
 }
 
 /**
  * A store of downloaded model files, keyed by `<source id>/<path>`. Implementations:
- * `CacheStorageCache` (browser Cache Storage) and `NodeFolderCache` (a folder on disk).
- * Errors are `CacheError`s; running out of space is a `CacheQuotaError`.
+ * `NodeFolderCache` (a folder on disk: resumable, locked, listable), `OpfsModelCache` (the
+ * browser's Origin Private File System: resumable, Web Locks, listable) and `CacheStorageCache`
+ * (browser Cache Storage, the fallback: all or nothing). Errors are `CacheError`s; running out of space is a
+ * `CacheQuotaError` (`StorageQuotaError` with the bytes needed and available, where known).
  */
 export interface ModelCache {
   /** The cached file, or null on a miss. */
   get(key: string): Promise<ByteStream | null>;
-  createWriter(key: string, size: number | null): Promise<CacheWriter>;
+  createWriter(key: string, size: number | null, options?: CacheWriteOptions): Promise<CacheWriter>;
   delete(key: string): Promise<void>;
+  /** Resumable stores: what an interrupted download of `key` left, or null. */
+  partial?(key: string): Promise<PartialDownload | null>;
+  /** Stores shared between processes or tabs: waits until this caller alone may write `key`. */
+  lock?(key: string, signal?: AbortSignal): Promise<CacheLock>;
+  /** The models in the store. */
+  listModels?(): Promise<CachedModelInfo[]>;
+  /** Deletes every file of the model with exactly this id (complete and partial). */
+  deleteModel?(id: string): Promise<void>;
+  /** Deletes every model. */
+  clear?(): Promise<void>;
 }
 
-/** Cache Storage where the page has it (browsers, workers), else the Node cache folder. */
+/**
+ * The store for this runtime: in a browser (window or worker) the Origin Private File System,
+ * else Cache Storage where OPFS is missing; in Node the cache folder.
+ */
 export function defaultModelCache(): ModelCache {
+  if (OpfsModelCache.isSupported()) return new OpfsModelCache();
   return typeof globalThis.caches === 'undefined' ? new NodeFolderCache() : new CacheStorageCache();
 }
 
 /**
  * Serves files from `cache` when present; otherwise fetches them from `inner` and writes them
- * to the cache while they stream to the caller. A file enters the cache only once fully read,
- * so a cancelled or failed download leaves nothing behind. A cache write failure fails the read
- * (a `CacheQuotaError` when out of space) rather than being swallowed.
+ * to the cache while they stream to the caller. A file enters the cache only once fully read and
+ * checked: its size against the stated one, its SHA-256 when the server gives it (else the bytes
+ * are deleted and the read fails with `CorruptDownloadError`). An interrupted download keeps its
+ * bytes in a resumable store, and the next read resumes it with HTTP `Range` (its bytes then come
+ * first from the store, then from the network). Where the store locks, two loads of one file
+ * download it once: the second waits and reads the committed file. A cache write failure fails
+ * the read (a `CacheQuotaError` when out of space) rather than being swallowed.
  */
 export class CachedModelSource extends BaseModelSource {
   readonly id: string;
@@ -46,67 +104,104 @@ export class CachedModelSource extends BaseModelSource {
     this.id = inner.id;
   }
 
-  /** The cache key of a model path. */
+  /** The cache key of a model path: the source id (a Hub id holds repo and revision) and the path. */
   keyOf(path: string): string {
     return `${this.inner.id}/${path}`;
   }
 
-  protected async open(path: string, signal: AbortSignal | undefined): Promise<ByteStream> {
+  protected async open(path: string, signal: AbortSignal | undefined): Promise<OpenedFile> {
     const key = this.keyOf(path);
     const hit = await this.cache.get(key);
-    if (hit) return hit;
-    const file = await this.inner.fetchFile(path, signal ? { signal } : {});
-    let writer: CacheWriter;
+    if (hit) return { ...hit, origin: 'cache' };
+    const lock = this.cache.lock ? await this.cache.lock(key, signal) : null;
     try {
-      writer = await this.cache.createWriter(key, file.size);
+      if (lock) {
+        // Another load may have stored the file while this one waited for the lock.
+        const stored = await this.cache.get(key);
+        if (stored) {
+          await lock.release();
+          return { ...stored, origin: 'cache' };
+        }
+      }
+      const hooks = { onSettle: () => lock?.release() ?? Promise.resolve(), onActivity: () => lock?.touch?.() };
+      return await this.download(path, key, signal, hooks);
     } catch (err) {
-      await file.stream.cancel(err).catch(() => undefined);
+      await lock?.release();
       throw err;
     }
-    return { stream: writeThrough(file, writer, key), size: file.size };
   }
-}
 
-function writeThrough(source: ByteStream, writer: CacheWriter, key: string): ReadableStream<Uint8Array> {
-  const reader = source.stream.getReader();
-  let written = 0;
-  let settled = false;
-  const settle = async (commit: boolean) => {
-    if (settled) return;
-    settled = true;
-    if (commit) await writer.commit();
-    else await writer.abort().catch(() => undefined);
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          await settle(true);
-          controller.close();
-          return;
-        }
-        await writer.write(value);
-        written += value.byteLength;
-        controller.enqueue(value);
-      } catch (err) {
-        await settle(false);
-        reader.cancel(err).catch(() => undefined);
-        controller.error(err instanceof CacheError ? err : wrapUnknown(err, key));
+  /** The stored size on a hit, else what the inner source says (nothing is downloaded). */
+  protected override async statPath(path: string, signal: AbortSignal | undefined): Promise<FileStat> {
+    const hit = await this.cache.get(this.keyOf(path));
+    if (hit) {
+      hit.stream.cancel().catch(() => undefined);
+      return { size: hit.size };
+    }
+    return this.inner.stat ? this.inner.stat(path, signal ? { signal } : {}) : { size: null };
+  }
+
+  private async download(
+    path: string,
+    key: string,
+    signal: AbortSignal | undefined,
+    hooks: { onSettle: () => Promise<void>; onActivity: () => void },
+  ): Promise<OpenedFile> {
+    const model = this.inner.id;
+    if (!supportsRange(this.inner)) {
+      const file = await this.inner.fetchFile(path, signal ? { signal } : {});
+      const writer = await this.createWriter(key, file.size, { model }, file.stream);
+      const expected = { size: file.size, sha256: null };
+      const stream = verifiedWriteThrough({ body: file.stream, writer, key, path, location: model, expected, ...hooks, ...(signal ? { signal } : {}) });
+      return { stream, size: file.size, origin: 'network' };
+    }
+    const partial = this.cache.partial ? await this.cache.partial(key) : null;
+    const resumable = partial !== null && partial.bytes > 0 && (partial.validator !== null || partial.sha256 !== null);
+    const start = resumable ? partial.bytes : 0;
+    let response: RangeResponse;
+    if (resumable && partial.size !== null && start === partial.size) {
+      // Every byte is stored (the last load stopped before its check): check them, fetch nothing.
+      const empty = new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+      response = { stream: empty, offset: start, size: partial.size, sha256: partial.sha256, validator: partial.validator, location: model };
+    } else {
+      response = await this.inner.fetchRange(path, { start, ifRange: partial?.validator ?? null, ...(signal ? { signal } : {}) });
+      if (response.offset > 0 && partial && partial.size !== null && response.size !== null && partial.size !== response.size) {
+        // The validator matched but the size moved: trust neither, start afresh.
+        response.stream.cancel().catch(() => undefined);
+        response = await this.inner.fetchRange(path, { start: 0, ...(signal ? { signal } : {}) });
       }
-    },
-    async cancel(reason) {
-      // A reader that stops right after the last byte of a file of known size (as the
-      // safetensors reader does) has still seen the whole file: keep it.
-      const complete = source.size !== null && written === source.size;
-      // Not awaited, as a tee()d source settles its cancel only when all its branches cancel.
-      reader.cancel(reason).catch(() => undefined);
-      await settle(complete).catch(() => undefined);
-    },
-  });
-}
+    }
+    const resumed = response.offset > 0 && partial ? response.offset : 0;
+    // Opened before the writer appends, so it reads exactly the bytes stored so far.
+    const prefix = resumed > 0 && partial ? await partial.open() : null;
+    const options = { model, sha256: response.sha256, validator: response.validator, ...(resumed > 0 ? { resumeFrom: resumed } : {}) };
+    const writer = await this.createWriter(key, response.size, options, response.stream, prefix?.stream);
+    const expected = { size: response.size, sha256: response.sha256 };
+    const stream = verifiedWriteThrough({
+      ...(prefix ? { prefix: prefix.stream } : {}),
+      body: response.stream,
+      writer,
+      key,
+      path,
+      location: response.location,
+      expected,
+      ...hooks,
+      ...(signal ? { signal } : {}),
+    });
+    return { stream, size: response.size, origin: 'network', ...(resumed > 0 ? { resumedBytes: resumed } : {}) };
+  }
 
-function wrapUnknown(err: unknown, key: string): unknown {
-  // Errors from the network side keep their own type; only anonymous failures become CacheErrors.
-  return err instanceof Error ? err : new CacheError(key, `Caching ${key} failed: ${String(err)}`);
+  private async createWriter(
+    key: string,
+    size: number | null,
+    options: CacheWriteOptions,
+    ...streams: (ReadableStream<Uint8Array> | undefined)[]
+  ): Promise<CacheWriter> {
+    try {
+      return await this.cache.createWriter(key, size, options);
+    } catch (err) {
+      for (const s of streams) s?.cancel(err).catch(() => undefined);
+      throw err;
+    }
+  }
 }

@@ -146,6 +146,59 @@ export class CacheQuotaError extends CacheError {
   }
 }
 
+/**
+ * The storage ran out of room while a model file was being stored (a full disk in Node, the
+ * origin's quota in a browser). `needed` is what the file still needed and `available` what the
+ * store had left, each null when unknown. The bytes already stored are kept, so the next load
+ * resumes the download from there. Code `STORAGE_QUOTA`.
+ */
+export class StorageQuotaError extends CacheQuotaError {
+  static {
+    registerErrorClass(this, 'StorageQuotaError', 'STORAGE_QUOTA');
+  }
+
+  readonly needed: number | null;
+  readonly available: number | null;
+  constructor(key: string, needed: number | null, available: number | null, message: string, options?: { cause?: unknown }) {
+    super(key, message, options);
+    this.needed = needed;
+    this.available = available;
+  }
+}
+
+/**
+ * A downloaded file is not the file the server stated: its size differs from `Content-Length`
+ * (or the Hub's size), or its SHA-256 from the one the Hub gives for LFS files. The bytes are
+ * deleted, never used as complete; loading again downloads the file afresh. Code `DOWNLOAD_CORRUPT`.
+ */
+export class CorruptDownloadError extends ModelSourceError {
+  static {
+    registerErrorClass(this, 'CorruptDownloadError', 'DOWNLOAD_CORRUPT');
+  }
+
+  readonly expectedSize: number | null;
+  readonly actualSize: number;
+  /** Lower-case hex SHA-256s; `actualSha256` is null when the size already differed or no hash was computed. */
+  readonly expectedSha256: string | null;
+  readonly actualSha256: string | null;
+  constructor(
+    path: string,
+    location: string,
+    expected: { size: number | null; sha256: string | null },
+    actual: { size: number; sha256: string | null },
+  ) {
+    const what =
+      expected.size !== null && expected.size !== actual.size
+        ? `${actual.size} bytes arrived where the server stated ${expected.size}`
+        : `its SHA-256 is ${actual.sha256 ?? '?'} where the server stated ${expected.sha256 ?? '?'}`;
+    super(path, location, `The download of "${path}" from ${location} is corrupt: ${what}. It was deleted; loading again downloads it afresh.`);
+    this.expectedSize = expected.size;
+    this.actualSize = actual.size;
+    this.expectedSha256 = expected.sha256;
+    this.actualSha256 = actual.sha256;
+  }
+}
+
 /** Base of the errors raised while building a model from its weights. Code `STATE_DICT`. */
 export class StateDictError extends OmniDiffusionError {
   static {

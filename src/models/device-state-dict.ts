@@ -14,6 +14,8 @@ export interface DeviceStreamOptions {
   /** Keys the component never uses (e.g. the VAE's `encoder.`): streamed past, not uploaded. */
   skip?: (name: string) => boolean;
   onProgress?: ProgressCallback;
+  /** Bytes of the checkpoint written to the device so far, reported piece by piece (skipped and integer tensors are not counted). */
+  onUpload?: (bytes: number) => void;
   signal?: AbortSignal;
 }
 
@@ -105,7 +107,12 @@ export async function streamStateDictToDevice<T extends TensorLike>(
             if (tensor) pieces.set(e.name, new PieceWriter(ops, tensor, e.dtype as SafetensorsDType, e.end - e.begin, options.dtype === 'f16'));
           }
         },
-        onTensorChunk: (name, byteOffset, bytes) => pieces.get(name)?.push(byteOffset, bytes),
+        onTensorChunk: (name, byteOffset, bytes) => {
+          const piece = pieces.get(name);
+          if (!piece) return;
+          piece.push(byteOffset, bytes);
+          options.onUpload?.(bytes.byteLength);
+        },
       });
     } else {
       await streamSafetensors(source, {
@@ -116,6 +123,7 @@ export async function streamStateDictToDevice<T extends TensorLike>(
             entry: { name: t.name, dtype: t.dtype, shape: t.shape, data: new Float32Array(0) },
             tensor: upload ? ops.upload(t.data as Float32Array, t.shape, options.dtype) : null,
           });
+          if (upload) options.onUpload?.((t.data as Float32Array).length * DTYPE_BYTES[t.dtype]);
         },
       });
     }

@@ -32,6 +32,7 @@ import { DeviceFitCheck } from './fit-check.js';
 import { latentPreview } from './images.js';
 import { pipelineDefaults, type ModelDefaults } from './model-defaults.js';
 import { checkCapabilities, type JobCapabilities } from './resolve-job.js';
+import { resolveWeightFiles, type WeightFile } from './weight-files.js';
 import { runTextToImage, type TextToImageHooks, type TextToImageJob, type TextToImageResult } from './text-to-image.js';
 
 export interface PipelineLoadOptions {
@@ -42,6 +43,10 @@ export interface PipelineLoadOptions {
   signal?: AbortSignal;
   /** Bytes of each weight file as they arrive. */
   onProgress?: ProgressCallback;
+  /** The weight files the load will read (model-relative, as `onProgress` names them), once the configs are read and before any weight is. */
+  onWeightFiles?: (files: WeightFile[]) => void;
+  /** Weight bytes written to the device, as each piece is. */
+  onUpload?: (bytes: number) => void;
   /**
    * How the text encoder and UNet (and a VAE without `force_upcast`) store activations:
    * `f16` halves their memory and needs shader-f16. Default `f32`.
@@ -67,6 +72,7 @@ async function streamComponent(
     dtype: options.dtype,
     ...(skip ? { skip } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onUpload ? { onUpload: options.onUpload } : {}),
   });
 }
 
@@ -148,6 +154,10 @@ export class StableDiffusionPipeline {
         vaeScale,
       );
       fit.checkModel();
+      if (options.onWeightFiles) {
+        const components = ['text_encoder', 'unet', ...(vaeComponent ? ['vae'] : [])];
+        options.onWeightFiles(await resolveWeightFiles(repo, components, signal));
+      }
 
       const textEncoder = build(await streamComponent(repo, 'text_encoder', ops, options, COMPONENTS.text_encoder.unusedKey), (d) =>
         COMPONENTS.text_encoder.load(ops, clipConfig, d, { dtype: options.dtype }),

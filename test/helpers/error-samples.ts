@@ -18,6 +18,8 @@ import { GpuDeviceLostError, GpuValidationError, ShaderPreprocessError, TensorRe
 import {
   CacheError,
   CacheQuotaError,
+  CorruptDownloadError,
+  StorageQuotaError,
   DiffusersRepoError,
   FileReadError,
   FileTooLargeError,
@@ -103,6 +105,8 @@ export function errorSamples(): Array<[ErrorClass, Error]> {
     [ModelFileNotFoundError, new ModelFileNotFoundError('unet/config.json', 'https://example.org/m', 'HTTP 404', 404)],
     [CacheError, new CacheError('key', 'write failed')],
     [CacheQuotaError, new CacheQuotaError('key', 'quota exceeded')],
+    [StorageQuotaError, new StorageQuotaError('key', 1000, 10, 'disk full')],
+    [CorruptDownloadError, new CorruptDownloadError('unet/w.safetensors', 'http://127.0.0.1/m/', { size: 10, sha256: null }, { size: 9, sha256: null })],
     [StateDictError, new StateDictError('w.safetensors', 'bad')],
     [MissingWeightError, new MissingWeightError('w.safetensors', 'conv.bias', 'missing')],
     [WeightShapeError, new WeightShapeError('w.safetensors', 'conv.weight', [4, 3], [3, 4], 'shape')],

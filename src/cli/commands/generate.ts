@@ -8,6 +8,7 @@ import { CliUsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 import { ENGINE_OPTIONS, engineChoiceFrom, engineConfigOf, modelLabel, type EngineChoice } from '../engine-options.js';
 import { choiceOption, integerOption, numberOption, stringOption } from '../option-values.js';
 import { numberedPaths } from '../output-paths.js';
+import { LoadBar } from '../load-bar.js';
 import { formatSeconds, ProgressBar } from '../progress-bar.js';
 
 /** The TAESD repo `--decoder taesd` loads when `--taesd` does not name one (SD 1.x and 2.x latents). */
@@ -100,7 +101,10 @@ export const generateCommand: CommandSpec = {
     const started = performance.now();
     const config = await engineConfigOf(options.engine);
     io.err(`Loading ${modelLabel(options.engine)} on ${options.engine.executor}...\n`);
-    const engine = await DiffusionEngine.create({ ...config, ...(options.taesd === null ? {} : { taesd: options.taesd }) });
+    const loadBar = new LoadBar(io.err, io.errIsTTY === true);
+    const engine = await DiffusionEngine.create({ ...config, ...(options.taesd === null ? {} : { taesd: options.taesd }) }, { onLoadProgress: (e) => loadBar.update(e) }).finally(() =>
+      loadBar.finish(),
+    );
     try {
       if (engine.fallbackReason !== null) io.err(`Running on ${engine.executorName}: ${engine.fallbackReason}\n`);
       const loadedMs = performance.now() - started;

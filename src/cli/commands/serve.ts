@@ -5,6 +5,7 @@ import { createImageServer } from '../../server/image-server.js';
 import { IMAGE_SERVER_DEFAULTS, type ImageServerOptions } from '../../server/server-options.js';
 import { CliUsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 import { ENGINE_OPTIONS, engineChoiceFrom, engineConfigOf, modelLabel, type EngineChoice } from '../engine-options.js';
+import { LoadBar } from '../load-bar.js';
 import { integerOption, stringOption } from '../option-values.js';
 
 /** Where `serve` also reads its API key, so that the key need not show in `ps`. */
@@ -110,7 +111,9 @@ export const serveCommand: CommandSpec = {
     // In a thread, a generation never holds up the server's event loop (see ServeOptions.engineThread).
     const config = engineConfig.executorClass === 'webgpu' ? { ...engineConfig, worker: options.engineThread } : engineConfig;
     const stop = stopSignal(io.signal);
-    const loading = DiffusionEngine.create(config);
+    const loadBar = new LoadBar(io.err, io.errIsTTY === true);
+    const loading = DiffusionEngine.create(config, { onLoadProgress: (e) => loadBar.update(e) });
+    loading.finally(() => loadBar.finish()).catch(() => undefined);
     const server = createImageServer(loading, { ...options.server, log: (line) => io.err(`${line}\n`) });
     try {
       const url = await server.listen(options.port, options.host);

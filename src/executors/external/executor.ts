@@ -43,7 +43,8 @@ export class ExternalDiffusionExecutor extends DiffusionExecutor {
     const launcher = this.#launcher();
     const spec = modelSpecOf(this.config, 'external');
     this.#connection = new HostConnection(launcher, spec, { preview: readWebGPUOptions(this.config).preview });
-    await this.#connection.start();
+    // A shared host that already serves the model sends no events: only the engine's `ready` follows.
+    await this.#connection.start(this.loadProgressListener);
   }
 
   #launcher(): HostLauncher {

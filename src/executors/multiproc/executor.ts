@@ -51,7 +51,11 @@ export class MultiProcDiffusionExecutor extends DiffusionExecutor {
         }),
     );
     // Settle every start before failing, so `shutdown` sees each host that did come up.
-    const started = await Promise.allSettled(this.#connections.map((c) => c.start()));
+    // One stream, not n interleaved ones: host 0's events stand for the pool (every host reads the
+    // same files, and after the first download the others read them from the cache). The engine
+    // sends `ready` once every host has loaded.
+    const listener = this.loadProgressListener;
+    const started = await Promise.allSettled(this.#connections.map((c, i) => c.start(i === 0 ? listener : null)));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
     this.#pool = new HostPool(this.#connections);

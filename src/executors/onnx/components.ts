@@ -80,13 +80,15 @@ export class OnnxDiffusionComponents implements DiffusionComponents<HostTensor> 
    * Creates and checks the three sessions on `ep`. Throws `OnnxModelSignatureError` naming the
    * model file when a network has other inputs or outputs than an SD export.
    */
-  static async create(ort: OrtApi, files: OnnxStableDiffusionFiles, ep: OnnxExecutionProvider): Promise<OnnxDiffusionComponents> {
+  static async create(ort: OrtApi, files: OnnxStableDiffusionFiles, ep: OnnxExecutionProvider, onSession?: (done: number, total: number) => void): Promise<OnnxDiffusionComponents> {
     const names = Object.keys(ONNX_NETWORK_FILES) as OnnxNetwork[];
     // One at a time: sessions of large models each hold a copy of the weights while they initialise.
     const sessions: Partial<Record<OnnxNetwork, CheckedSession>> = {};
+    onSession?.(0, names.length);
     try {
       for (const name of names) {
         sessions[name] = await createCheckedSession(ort, files.networks[name], ONNX_NETWORK_FILES[name], ep, SIGNATURES[name]);
+        onSession?.(Object.keys(sessions).length, names.length);
       }
     } catch (err) {
       await Promise.allSettled(Object.values(sessions).map((s) => s.session.release()));
@@ -186,6 +188,8 @@ export interface OnnxStableDiffusion {
 export interface LoadOnnxOptions extends FetchFileOptions {
   /** Force an EP; left out, WebGPU where the browser has it, else wasm. */
   executionProvider?: OnnxExecutionProvider;
+  /** After each session is created (the `compile` phase of a load): `done` of `total`. */
+  onSession?: (done: number, total: number) => void;
 }
 
 /**
@@ -197,8 +201,8 @@ export interface LoadOnnxOptions extends FetchFileOptions {
 export async function loadOnnxStableDiffusion(source: ModelSource, options: LoadOnnxOptions = {}): Promise<OnnxStableDiffusion> {
   const ort = await loadOrt();
   const ep = await chooseExecutionProvider(options.executionProvider);
-  const { executionProvider: _ep, ...fetchOptions } = options;
+  const { executionProvider: _ep, onSession, ...fetchOptions } = options;
   const files = await readOnnxStableDiffusion(source, fetchOptions);
-  const components = await OnnxDiffusionComponents.create(ort, files, ep);
+  const components = await OnnxDiffusionComponents.create(ort, files, ep, onSession);
   return { components, tokenizer: files.tokenizer, schedulerConfig: files.schedulerConfig, modelIndex: files.modelIndex };
 }

@@ -2,6 +2,8 @@ import { failedOutput, type DiffusionMetrics, type DiffusionOutput } from '../..
 import type { DiffusionRequest } from '../../api/request.js';
 import { AbortError, EngineClosedError, ExecutorUnavailableError, OmniDiffusionError } from '../../api/errors.js';
 import { cachedModelSource } from '../../io/sources/cached-source.js';
+import { LoadProgressTracker } from '../../api/load-progress-tracker.js';
+import { fileSizes } from '../../pipelines/weight-files.js';
 import { toRgbaImages } from '../../pipelines/images.js';
 import { pipelineDefaults, type ModelDefaults } from '../../pipelines/model-defaults.js';
 import { jobRequestOf, resolveJob } from '../../pipelines/resolve-job.js';
@@ -9,7 +11,8 @@ import { runTextToImage } from '../../pipelines/text-to-image.js';
 import type { HostTensor } from '../../schedulers/latents.js';
 import { createScheduler } from '../../schedulers/registry.js';
 import { DiffusionExecutor } from '../executor.js';
-import { loadOnnxStableDiffusion, ONNX_DECODER_HINT, type OnnxStableDiffusion } from './components.js';
+import { loadOnnxStableDiffusion, ONNX_DECODER_HINT, type LoadOnnxOptions, type OnnxStableDiffusion } from './components.js';
+import { ONNX_NETWORK_FILES } from './layout.js';
 import { ONNX_OPTION_KEYS, readOnnxOptions } from './options.js';
 import type { OnnxExecutionProvider } from './session.js';
 
@@ -50,7 +53,20 @@ export class OnnxDiffusionExecutor extends DiffusionExecutor {
     if (!name) throw new ExecutorUnavailableError('The onnx executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or folder of an ONNX export).');
     const options = readOnnxOptions(this.config.onnx);
     const source = typeof name === 'string' ? await cachedModelSource(name) : name;
-    const model = await loadOnnxStableDiffusion(source, { ...options, signal: this.#shutdown.signal });
+    const listener = this.loadProgressListener;
+    const tracker = listener ? new LoadProgressTracker(listener) : null;
+    let progress: Pick<LoadOnnxOptions, 'onProgress' | 'onSession'> = {};
+    if (tracker) {
+      tracker.resolve(await fileSizes(source, Object.values(ONNX_NETWORK_FILES), this.#shutdown.signal));
+      // Session creation is this executor's compile phase: onnxruntime builds its kernels there.
+      let compileStart: number | null = null;
+      progress = {
+        onProgress: (p) => tracker.bytes(p),
+        onSession: (done, total) => tracker.compile(done, total, performance.now() - (compileStart ??= performance.now())),
+      };
+    }
+    const model = await loadOnnxStableDiffusion(source, { ...options, ...progress, signal: this.#shutdown.signal });
+    tracker?.ready();
     const c = model.components;
     // An ONNX export carries no LCM guidance embedding input: guidance is never embedded here.
     this.#defaults = pipelineDefaults(model.modelIndex, { sampleSize: c.sampleSize, timeCondProjDim: null }, model.schedulerConfig, c.vaeScaleFactor, source.id);

@@ -38,7 +38,7 @@ export class WebGPUDiffusionExecutor extends DiffusionExecutor {
     const spec = modelSpecOf(this.config, 'webgpu');
     const { worker, preview } = readWebGPUOptions(this.config);
     this.#connection = new HostConnection(() => launchEngineHost({ worker, name: 'omni-diffusion' }), spec, { preview });
-    await this.#connection.start();
+    await this.#connection.start(this.loadProgressListener);
   }
 
   executeModel(requests: DiffusionRequest[]): Promise<DiffusionOutput[]> {

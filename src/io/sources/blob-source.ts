@@ -1,7 +1,6 @@
-import type { ByteStream } from '../byte-source.js';
 import { openByteSource } from '../byte-source.js';
 import { ModelFileNotFoundError } from '../errors.js';
-import { BaseModelSource, normalizeModelPath } from './model-source.js';
+import { BaseModelSource, normalizeModelPath, type FileStat, type OpenedFile } from './model-source.js';
 
 /**
  * A model whose files the page already holds as `Blob`s or `File`s (a directory picker, a drop),
@@ -37,9 +36,17 @@ export class BlobSource extends BaseModelSource {
     return [...this.files.keys()];
   }
 
-  protected async open(path: string): Promise<ByteStream> {
+  protected async open(path: string): Promise<OpenedFile> {
+    return { ...(await openByteSource(this.blob(path))), origin: 'local' };
+  }
+
+  protected override async statPath(path: string): Promise<FileStat> {
+    return { size: this.blob(path).size };
+  }
+
+  private blob(path: string): Blob {
     const blob = this.files.get(path);
     if (!blob) throw new ModelFileNotFoundError(path, this.id, `The selected files have no "${path}".`);
-    return openByteSource(blob);
+    return blob;
   }
 }

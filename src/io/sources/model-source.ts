@@ -1,4 +1,4 @@
-import { readAllBytes, withProgress, type ByteStream, type ProgressCallback } from '../byte-source.js';
+import { readAllBytes, withProgress, type ByteProgress, type ByteStream, type ProgressCallback } from '../byte-source.js';
 import { FileTooLargeError, ModelSourceError } from '../errors.js';
 
 /**
@@ -26,6 +26,21 @@ export interface FetchFileOptions {
   maxBytes?: number;
 }
 
+/** What `ModelSource.stat` tells of a file without reading it. */
+export interface FileStat {
+  /** Bytes, or null when the source cannot tell without reading the file. */
+  size: number | null;
+  /** Lower-case hex SHA-256 of the content, when the server states it (Hub LFS files). */
+  sha256?: string;
+}
+
+/** A file as a source opened it, with where its bytes come from (see `ByteProgress.origin`). */
+export interface OpenedFile extends ByteStream {
+  origin?: ByteProgress['origin'];
+  /** Bytes of an interrupted download that this read resumed from (they come from the cache). */
+  resumedBytes?: number;
+}
+
 /**
  * Where a model's files come from: the Hugging Face Hub, any base URL, a local folder, or
  * browser `File`s. Paths are relative to the model root, `/`-separated (`unet/config.json`).
@@ -37,6 +52,12 @@ export interface ModelSource {
   fetchFile(path: string, options?: FetchFileOptions): Promise<ByteStream>;
   /** Reads a whole file as UTF-8 text, up to `options.maxBytes` (`FileTooLargeError` past it). */
   readText(path: string, options?: FetchFileOptions): Promise<string>;
+  /**
+   * The file's size (and SHA-256 when the server states it) without reading it: a HEAD request
+   * for URL and Hub sources, `fs.stat` for folders. Optional: callers must cope without it.
+   * Throws `ModelFileNotFoundError` when the model has no such file.
+   */
+  stat?(path: string, options?: { signal?: AbortSignal }): Promise<FileStat>;
 }
 
 /** Whether `value` is a `ModelSource` (any object with a string `id`, `fetchFile` and `readText`). */
@@ -54,13 +75,27 @@ export abstract class BaseModelSource implements ModelSource {
   abstract readonly id: string;
 
   /** Opens a path that `normalizeModelPath` has already checked. */
-  protected abstract open(path: string, signal: AbortSignal | undefined): Promise<ByteStream>;
+  protected abstract open(path: string, signal: AbortSignal | undefined): Promise<OpenedFile>;
 
   async fetchFile(path: string, options: FetchFileOptions = {}): Promise<ByteStream> {
     const checked = normalizeModelPath(path, this.id);
     const file = await this.open(checked, options.signal);
-    if (!options.onProgress) return file;
-    return { stream: withProgress(file.stream, checked, file.size, options.onProgress), size: file.size };
+    const plain = { stream: file.stream, size: file.size };
+    if (!options.onProgress) return plain;
+    const tags = { ...(file.origin ? { origin: file.origin } : {}), ...(file.resumedBytes ? { resumedBytes: file.resumedBytes } : {}) };
+    return { stream: withProgress(file.stream, checked, file.size, options.onProgress, tags), size: file.size };
+  }
+
+  async stat(path: string, options: { signal?: AbortSignal } = {}): Promise<FileStat> {
+    return this.statPath(normalizeModelPath(path, this.id), options.signal);
+  }
+
+  /** `stat` of a checked path; by default opens the file for its size and reads nothing. */
+  protected async statPath(path: string, signal: AbortSignal | undefined): Promise<FileStat> {
+    const file = await this.open(path, signal);
+    // Not awaited: a tee()d body settles its cancel only once every branch is cancelled.
+    file.stream.cancel().catch(() => undefined);
+    return { size: file.size };
   }
 
   async readText(path: string, options: FetchFileOptions = {}): Promise<string> {

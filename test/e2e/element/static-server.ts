@@ -20,7 +20,8 @@ const TYPES: Record<string, string> = {
  */
 export class StaticServer {
   readonly url: string;
-  readonly requests: string[] = [];
+  /** Every request's path, and its method (`HEAD` asks a size; `GET` downloads). */
+  readonly requests: { path: string; method: string }[] = [];
   readonly #server: Server;
 
   private constructor(server: Server) {
@@ -32,7 +33,7 @@ export class StaticServer {
     let self: StaticServer | null = null;
     const server = createServer((req, res) => {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-      self?.requests.push(path);
+      self?.requests.push({ path, method: req.method ?? 'GET' });
       const proxied = Object.entries(proxy).find(([prefix]) => path.startsWith(prefix));
       if (proxied) {
         const [prefix, target] = proxied;
@@ -67,9 +68,9 @@ export class StaticServer {
     return self;
   }
 
-  /** How many requests hit paths ending with `suffix`. */
+  /** How many downloads (`GET`s) hit paths ending with `suffix`; a `HEAD` that asks a file's size is not one. */
   count(suffix: string): number {
-    return this.requests.filter((p) => p.endsWith(suffix)).length;
+    return this.requests.filter((r) => r.method === 'GET' && r.path.endsWith(suffix)).length;
   }
 
   close(): Promise<void> {

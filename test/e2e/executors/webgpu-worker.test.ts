@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoadProgress, LoadReadyEvent, LoadResolveEvent } from '../../../src/index.js';
 import { openaiImagesResponder } from '../../helpers/fake-image-api.js';
 import { FaultServer } from '../../helpers/fault-server.js';
 import { fixtureUrlPath, launchChromium, startPageServer } from '../helpers/browser.js';
@@ -13,6 +14,38 @@ const openEnginePage = (browser: Browser, url: string): Promise<{ page: Page; er
 
 const call = <K extends keyof EnginePage & string>(page: Page, name: K, ...args: Parameters<EnginePage[K]>) =>
   callPageModule<EnginePage, K>(page, 'enginePage', name, ...(args as never));
+
+/**
+ * The load events from the engine's worker, in order: `resolve` first naming the weight files,
+ * each file then downloaded (its bytes growing to its size) or served from the cache, weights
+ * uploaded, and `ready` last with the bytes counted.
+ */
+function checkLoadEvents(events: LoadProgress[]): void {
+  console.log(`chromium load events: ${events.map((e) => e.status).join(' ')}`);
+  const statuses = events.map((e) => e.status);
+  expect(statuses[0]).toBe('resolve');
+  expect(statuses.at(-1)).toBe('ready');
+  expect(statuses.filter((s) => s === 'ready')).toHaveLength(1);
+  const resolve = events[0] as LoadResolveEvent;
+  expect(resolve.files.length).toBeGreaterThan(0);
+  const lastUpload = statuses.lastIndexOf('upload');
+  expect(lastUpload).toBeGreaterThan(0);
+  const seen = new Map<string, number>();
+  for (const e of events) {
+    if (e.status === 'download') {
+      expect(e.loaded, e.file).toBeGreaterThanOrEqual(seen.get(e.file) ?? 0);
+      seen.set(e.file, e.loaded);
+    }
+    if (e.status === 'cached') seen.set(e.file, e.bytes);
+  }
+  for (const { file, bytes } of resolve.files) {
+    expect(seen.has(file), `no download or cached event for ${file}`).toBe(true);
+    if (bytes !== null) expect(seen.get(file), file).toBe(bytes);
+  }
+  const ready = events.at(-1) as LoadReadyEvent;
+  expect(ready.downloadedBytes + ready.cachedBytes).toBe([...seen.values()].reduce((a, b) => a + b, 0));
+  expect(ready.timings.totalMs).toBeGreaterThan(0);
+}
 
 describe('browser e2e: the webgpu executor in a worker', () => {
   let server: ViteDevServer;
@@ -38,6 +71,7 @@ describe('browser e2e: the webgpu executor in a worker', () => {
     const { page, errors } = await openEnginePage(browser, url);
     const created = await call(page, 'create', { modelNameOrPath: `${url}${fixtureUrlPath('pipeline-sdturbo-tiny')}`, dtype: 'f32', preview: true });
     expect(created).toEqual({ executorName: 'webgpu', fallbackReason: null });
+    checkLoadEvents(await call(page, 'loadProgress'));
 
     const first = await call(page, 'generate', { numInferenceSteps: 3, guidanceScale: 0, seed: 1, width: 64, height: 64 });
     expect(first.error).toBeNull();

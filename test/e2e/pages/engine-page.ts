@@ -1,11 +1,18 @@
-import { DiffusionEngine, type DiffusionConfigOptions, type DiffusionOutput } from '../../../src/index.js';
+import { DiffusionEngine, type DiffusionConfigOptions, type DiffusionOutput, type LoadProgress } from '../../../src/index.js';
 
 let engine: DiffusionEngine | null = null;
+let loadEvents: LoadProgress[] = [];
 
-/** Creates the page's engine; resolves with where it runs. */
+/** Creates the page's engine, recording its load events; resolves with where it runs. */
 export async function create(options: DiffusionConfigOptions): Promise<{ executorName: string; fallbackReason: string | null }> {
-  engine = await DiffusionEngine.create(options);
+  loadEvents = [];
+  engine = await DiffusionEngine.create(options, { onLoadProgress: (e) => loadEvents.push(e) });
   return { executorName: engine.executorName, fallbackReason: engine.fallbackReason };
+}
+
+/** The load events of the last `create`, as they arrived (plain data: they cross back as JSON). */
+export function loadProgress(): LoadProgress[] {
+  return loadEvents;
 }
 
 /** Summary of an output that crosses back to the test as JSON. */

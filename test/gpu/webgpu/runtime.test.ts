@@ -191,6 +191,7 @@ fn busy(@builtin(global_invocation_id) g: vec3<u32>) {
 });
 
 test('the wait estimate follows the work: it drops when steps get shorter, and other work is measured afresh', async () => {
+  const HEAVY = 8_000_000;
   const ctx = await gpuContext();
   const rt = new GpuRuntime(ctx.device, ctx.capabilities, { hostPolling: true });
   const out = rt.upload(new Float32Array(256), [256]);
@@ -198,7 +199,9 @@ test('the wait estimate follows the work: it drops when steps get shorter, and o
     rt.dispatch(BUSY, { bindings: [out], uniforms: { n }, workgroups: 4 });
     return rt.syncPrevious();
   };
-  for (let i = 0; i < 4; i++) await step(2_000_000);
+  // Heavy enough (~0.4 s a step on lavapipe) that a loaded machine's scheduling noise, tens of
+  // ms on a trivial submission, stays well under the quarter of it the checks below allow.
+  for (let i = 0; i < 4; i++) await step(HEAVY);
   const heavy = rt.gpuWaitEstimateMs!;
   expect(heavy).toBeGreaterThan(5);
   // Were oversleeps measured as GPU time, a stale estimate would make every short step sleep
@@ -206,7 +209,7 @@ test('the wait estimate follows the work: it drops when steps get shorter, and o
   for (let i = 0; i < 8; i++) await step(1);
   expect(rt.gpuWaitEstimateMs!).toBeLessThan(heavy / 4);
 
-  for (let i = 0; i < 4; i++) await step(2_000_000);
+  for (let i = 0; i < 4; i++) await step(HEAVY);
   const again = rt.gpuWaitEstimateMs!;
   // Work with other dispatch and workgroup counts (another model or size) must not sleep on
   // this estimate: its first measured wait would then be most of `again`.

@@ -111,7 +111,7 @@ describe('CachedModelSource', () => {
     expect(hit?.size).toBe(bytes.byteLength);
   });
 
-  it('keeps nothing of a download that was cancelled half way', async () => {
+  it('stores nothing as complete of a download cancelled half way, keeping its bytes only as a resumable partial', async () => {
     const dir = tempDir();
     const cache = new NodeFolderCache(dir);
     const source = new CachedModelSource(new UrlSource(`${server.url}/sd15`), cache);
@@ -120,8 +120,9 @@ describe('CachedModelSource', () => {
     await reader.read();
     await reader.cancel();
     expect(await cache.get(source.keyOf('unet/diffusion_pytorch_model.safetensors'))).toBeNull();
-    const leftovers = readdirSync(dir, { recursive: true }).filter((p) => String(p).includes('.partial-'));
-    expect(leftovers).toEqual([]);
+    const leftovers = readdirSync(dir, { recursive: true }).map(String);
+    expect(leftovers.filter((p) => p.includes('.partial-') || p.endsWith('%lock'))).toEqual([]);
+    expect(leftovers.filter((p) => p.endsWith('diffusion_pytorch_model.safetensors%partial'))).toHaveLength(1);
   });
 
   it('fails the read with CacheQuotaError when Cache Storage is out of quota', async () => {

@@ -27,7 +27,7 @@ describe('UrlSource', () => {
     expect(file.size).toBe(expected.byteLength);
     const bytes = await readAllBytes(file.stream);
     expect(Buffer.from(bytes).equals(expected)).toBe(true);
-    expect(progress.at(-1)).toEqual({ file: 'unet/diffusion_pytorch_model.safetensors', loaded: expected.byteLength, total: expected.byteLength });
+    expect(progress.at(-1)).toEqual({ file: 'unet/diffusion_pytorch_model.safetensors', loaded: expected.byteLength, total: expected.byteLength, origin: 'network' });
     expect(server.requests.at(-1)!.path).toBe('/models/sd15/unet/diffusion_pytorch_model.safetensors');
   });
 

@@ -1,0 +1,65 @@
+import type { DiffusersRepo } from '../io/diffusers-repo.js';
+import { ModelFileNotFoundError } from '../io/errors.js';
+import type { ModelSource } from '../io/sources/model-source.js';
+
+/** A weight file a load will read, with its size when the source can state it. */
+export interface WeightFile {
+  file: string;
+  bytes: number | null;
+}
+
+/** `ModelSource.stat`, which sources may have (HEAD, fs.stat, a Blob's size, the cache's record). */
+type Stat = (path: string, options?: { signal?: AbortSignal }) => Promise<{ size: number | null }>;
+
+function statOf(source: ModelSource): Stat | null {
+  const stat = (source as { stat?: unknown }).stat;
+  return typeof stat === 'function' ? (stat as Stat).bind(source) : null;
+}
+
+/** The sizes of `paths` where `source` has `stat` and states them; null for the rest (a missing file included). */
+export async function fileSizes(source: ModelSource, paths: readonly string[], signal?: AbortSignal): Promise<WeightFile[]> {
+  const stat = statOf(source);
+  return Promise.all(
+    paths.map(async (file) => {
+      if (!stat) return { file, bytes: null };
+      const bytes = await stat(file, signal ? { signal } : {}).then(
+        (s) => s.size,
+        () => null,
+      );
+      return { file, bytes };
+    }),
+  );
+}
+
+/**
+ * The weights files of `components`, as `DiffusersRepo.openWeights` will pick them: with a
+ * source that has `stat`, the first candidate that exists and its size; without one, the first
+ * candidate (the variant's file, or the plain one) with an unknown size. Only for progress: a
+ * stat that fails for another reason leaves the size unknown rather than failing the load.
+ */
+export async function resolveWeightFiles(repo: DiffusersRepo, components: readonly string[], signal?: AbortSignal): Promise<WeightFile[]> {
+  const stat = statOf(repo.source);
+  const files: WeightFile[] = [];
+  for (const name of components) {
+    const candidates = repo.weightCandidates(name);
+    if (!stat) {
+      files.push({ file: candidates[0]!, bytes: null });
+      continue;
+    }
+    let found: WeightFile | null = null;
+    for (const path of candidates) {
+      try {
+        const { size } = await stat(path, signal ? { signal } : {});
+        found = { file: path, bytes: size };
+        break;
+      } catch (err) {
+        if (err instanceof ModelFileNotFoundError) continue;
+        found = { file: path, bytes: null };
+        break;
+      }
+    }
+    // None found: openWeights will fail with its own error naming every candidate.
+    files.push(found ?? { file: candidates[0]!, bytes: null });
+  }
+  return files;
+}

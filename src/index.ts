@@ -35,6 +35,7 @@ export type { SafetensorsEntry, SafetensorsHeader, SafetensorsTensor } from './i
 export type { ByteProgress, ByteSource, ProgressCallback } from './io/byte-source.js';
 export type { FetchFileOptions, FileStat, ModelSource } from './io/sources/model-source.js';
 export type { RangeModelSource, RangeRequest, RangeResponse } from './io/sources/range-source.js';
+export type { PinnableModelSource } from './io/sources/pinnable-source.js';
 export { UrlSource } from './io/sources/url-source.js';
 export { HubSource } from './io/sources/hub-source.js';
 export type { HubSourceOptions } from './io/sources/hub-source.js';

@@ -1,4 +1,5 @@
-import { defaultModelCache, type ModelCache } from './cache.js';
+import { readAllBytes } from './byte-source.js';
+import { defaultModelCache, REF_SUFFIX, type ModelCache } from './cache.js';
 import { CacheError } from './errors.js';
 
 /** One file of a cached model. */
@@ -12,7 +13,7 @@ export interface CachedFileInfo {
 
 /** A model in the cache, as `listCachedModels` reports it. */
 export interface CachedModelInfo {
-  /** The model's cache id: its source's `id` (`hf/huggingface.co/owner/name@main`, a base URL). */
+  /** The model's cache id: its source's `id` (a base URL; for the Hub the commit loaded, `hf/huggingface.co/owner/name@<commit>`). */
   id: string;
   files: CachedFileInfo[];
   /** Bytes of all its files, complete and partial. */
@@ -38,15 +39,47 @@ export async function listCachedModels(options: CacheManageOptions = {}): Promis
 /**
  * Deletes a cached model and resolves with the ids deleted (empty when none matched). `model` is
  * a cache id as `listCachedModels` gives it, or a Hub repo id (`owner/name`, every revision) or
- * `owner/name@revision`.
+ * `owner/name@revision`. Hub files are stored under the commit a branch named when they were
+ * loaded (`owner/name@<commit>`); `owner/name@main` deletes the commit `main` named at the last
+ * load, and forgets that `main` named it.
  */
 export async function deleteCachedModel(model: string, options: CacheManageOptions = {}): Promise<string[]> {
   const cache = options.cache ?? defaultModelCache();
   if (!cache.listModels || !cache.deleteModel) throw unsupported(cache, 'delete a model');
-  const ids = (await cache.listModels()).map((m) => m.id).filter((id) => matchesModel(id, model));
+  const all = (await cache.listModels()).map((m) => m.id);
+  const refs = await refsNamedBy(cache, all, model);
+  const ids = all.filter((id) => matchesModel(id, model) || refs.some((r) => r.commitId === id));
   for (const id of ids) await cache.deleteModel(id);
+  for (const r of refs) await cache.delete(r.key);
   return ids;
 }
+
+/**
+ * For a query `owner/name@<branch>`: the stored refs (`hf/<host>/owner/name@<branch>%ref`, one per
+ * Hub host the cache holds the repo from) and the cache id of the commit each names.
+ */
+async function refsNamedBy(cache: ModelCache, ids: string[], query: string): Promise<{ key: string; commitId: string }[]> {
+  const at = query.lastIndexOf('@');
+  if (at <= 0 || query.startsWith('hf/')) return [];
+  const repo = query.slice(0, at);
+  const hosts = new Set<string>();
+  for (const id of ids) {
+    const hub = HUB_ID.exec(id);
+    if (hub && hub[2] === repo) hosts.add(hub[1]!);
+  }
+  const out: { key: string; commitId: string }[] = [];
+  for (const host of hosts) {
+    const key = `hf/${host}/${query}${REF_SUFFIX}`;
+    const hit = await cache.get(key).catch(() => null);
+    if (!hit) continue;
+    const commit = new TextDecoder().decode(await readAllBytes(hit.stream, undefined, { maxBytes: 1024, file: key })).trim();
+    if (commit) out.push({ key, commitId: `hf/${host}/${repo}@${commit}` });
+  }
+  return out;
+}
+
+/** A Hub cache id: `hf/<host>/<repo>@<revision or commit>`. */
+const HUB_ID = /^hf\/([^/]+)\/(.+)@([^@/]+)$/;
 
 /** Deletes every cached model. */
 export async function clearModelCache(options: CacheManageOptions = {}): Promise<void> {
@@ -58,9 +91,9 @@ export async function clearModelCache(options: CacheManageOptions = {}): Promise
 /** Whether the cache id `id` is what `query` names: the id itself, or a Hub `owner/name[@revision]`. */
 export function matchesModel(id: string, query: string): boolean {
   if (id === query) return true;
-  const hub = /^hf\/[^/]+\/(.+)@([^@/]+)$/.exec(id);
+  const hub = HUB_ID.exec(id);
   if (!hub) return false;
-  return query === hub[1] || query === `${hub[1]}@${hub[2]}`;
+  return query === hub[2] || query === `${hub[2]}@${hub[3]}`;
 }
 
 function unsupported(cache: ModelCache, what: string): CacheError {

@@ -1,11 +1,16 @@
-import type { ByteStream } from './byte-source.js';
+import { readAllBytes, type ByteStream } from './byte-source.js';
 import type { CachedModelInfo } from './cache-manage.js';
 import { CacheStorageCache } from './cache-storage.js';
 import { NodeFolderCache } from './cache-node.js';
 import { OpfsModelCache } from './cache-opfs.js';
 import { verifiedWriteThrough } from './download-stream.js';
+import { ModelSourceError } from './errors.js';
 import { BaseModelSource, type FileStat, type ModelSource, type OpenedFile } from './sources/model-source.js';
+import { isPinnable, type PinnableModelSource } from './sources/pinnable-source.js';
 import { supportsRange, type RangeResponse } from './sources/range-source.js';
+
+/** Suffix of the key that remembers the commit a movable revision named at the last load. */
+export const REF_SUFFIX = '%ref';
 
 /** Receives one file's bytes; nothing is visible in the cache before `commit`. */
 export interface CacheWriter {
@@ -92,9 +97,18 @@ export function defaultModelCache(): ModelCache {
  * first from the store, then from the network). Where the store locks, two loads of one file
  * download it once: the second waits and reads the committed file. A cache write failure fails
  * the read (a `CacheQuotaError` when out of space) rather than being swallowed.
+ *
+ * A source whose revision can move (`PinnableModelSource`: a Hub branch) is pinned at the first
+ * read to the commit the revision names then, and every file is keyed by and fetched from that
+ * commit: a moved branch gets new entries, and this source reads one commit even if the branch
+ * moves while it downloads (a new `CachedModelSource`, as each load makes, sees the move). The
+ * commit is remembered under `<id>%ref`, so offline (the server unreachable or failing with a
+ * 5xx) a cached model loads from the last known commit; a 4xx is never papered over.
  */
 export class CachedModelSource extends BaseModelSource {
   readonly id: string;
+  #bound: Promise<ModelSource> | null = null;
+  #boundId: string | null = null;
 
   constructor(
     readonly inner: ModelSource,
@@ -104,13 +118,82 @@ export class CachedModelSource extends BaseModelSource {
     this.id = inner.id;
   }
 
-  /** The cache key of a model path: the source id (a Hub id holds repo and revision) and the path. */
+  /**
+   * The cache key of a model path: the source id (a Hub id holds repo and revision; once the
+   * first read has pinned it, the commit) and the path.
+   */
   keyOf(path: string): string {
-    return `${this.inner.id}/${path}`;
+    return `${this.#boundId ?? this.inner.id}/${path}`;
+  }
+
+  /** The key remembering which commit the inner source's revision named at the last load. */
+  refKey(): string {
+    return this.inner.id + REF_SUFFIX;
+  }
+
+  /** The source files are read from: the inner one, pinned to a commit where it can be (once). */
+  private bound(path: string, signal: AbortSignal | undefined): Promise<ModelSource> {
+    const inner = this.inner;
+    if (!isPinnable(inner)) return Promise.resolve(inner);
+    if (!this.#bound) {
+      const bound = this.pin(inner, path, signal).then((source) => {
+        this.#boundId = source.id;
+        return source;
+      });
+      this.#bound = bound;
+      // A failed pin (offline with no ref, a missing file) is retried by the next read.
+      bound.catch(() => this.#bound === bound && (this.#bound = null));
+    }
+    return this.#bound;
+  }
+
+  private async pin(inner: PinnableModelSource, path: string, signal: AbortSignal | undefined): Promise<ModelSource> {
+    const stored = await this.readRef().catch(() => null);
+    let commit: string;
+    try {
+      commit = await inner.resolveRevision({ path, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      // Unreachable or failing server: the last known commit. A 4xx (missing, private, gated) is an answer.
+      const offline = err instanceof ModelSourceError && (err.status === null || err.status >= 500) && !signal?.aborted;
+      if (!offline || stored === null) throw err;
+      try {
+        return inner.atRevision(stored);
+      } catch {
+        throw err;
+      }
+    }
+    const pinned = inner.atRevision(commit);
+    if (pinned.id !== inner.id && stored !== commit) await this.writeRef(commit);
+    return pinned;
+  }
+
+  private async readRef(): Promise<string | null> {
+    const hit = await this.cache.get(this.refKey());
+    if (!hit) return null;
+    const text = new TextDecoder().decode(await readAllBytes(hit.stream, undefined, { maxBytes: 1024, file: this.refKey() })).trim();
+    return text === '' ? null : text;
+  }
+
+  /** Best effort: a ref that cannot be stored only costs the offline fallback, never the load. */
+  private async writeRef(commit: string): Promise<void> {
+    const bytes = new TextEncoder().encode(commit);
+    try {
+      const writer = await this.cache.createWriter(this.refKey(), bytes.byteLength);
+      try {
+        await writer.write(bytes);
+        await writer.commit();
+      } catch {
+        await writer.abort().catch(() => undefined);
+      }
+    } catch {
+      // Nothing to undo.
+    }
   }
 
   protected async open(path: string, signal: AbortSignal | undefined): Promise<OpenedFile> {
-    const key = this.keyOf(path);
+    // A plain source has nothing to pin: no await, so a read costs no extra turn.
+    const source = isPinnable(this.inner) ? await this.bound(path, signal) : this.inner;
+    const key = `${source.id}/${path}`;
     const hit = await this.cache.get(key);
     if (hit) return { ...hit, origin: 'cache' };
     const lock = this.cache.lock ? await this.cache.lock(key, signal) : null;
@@ -124,7 +207,7 @@ export class CachedModelSource extends BaseModelSource {
         }
       }
       const hooks = { onSettle: () => lock?.release() ?? Promise.resolve(), onActivity: () => lock?.touch?.() };
-      return await this.download(path, key, signal, hooks);
+      return await this.download(source, path, key, signal, hooks);
     } catch (err) {
       await lock?.release();
       throw err;
@@ -133,23 +216,25 @@ export class CachedModelSource extends BaseModelSource {
 
   /** The stored size on a hit, else what the inner source says (nothing is downloaded). */
   protected override async statPath(path: string, signal: AbortSignal | undefined): Promise<FileStat> {
-    const hit = await this.cache.get(this.keyOf(path));
+    const source = await this.bound(path, signal);
+    const hit = await this.cache.get(`${source.id}/${path}`);
     if (hit) {
       hit.stream.cancel().catch(() => undefined);
       return { size: hit.size };
     }
-    return this.inner.stat ? this.inner.stat(path, signal ? { signal } : {}) : { size: null };
+    return source.stat ? source.stat(path, signal ? { signal } : {}) : { size: null };
   }
 
   private async download(
+    inner: ModelSource,
     path: string,
     key: string,
     signal: AbortSignal | undefined,
     hooks: { onSettle: () => Promise<void>; onActivity: () => void },
   ): Promise<OpenedFile> {
-    const model = this.inner.id;
-    if (!supportsRange(this.inner)) {
-      const file = await this.inner.fetchFile(path, signal ? { signal } : {});
+    const model = inner.id;
+    if (!supportsRange(inner)) {
+      const file = await inner.fetchFile(path, signal ? { signal } : {});
       const writer = await this.createWriter(key, file.size, { model }, file.stream);
       const expected = { size: file.size, sha256: null };
       const stream = verifiedWriteThrough({ body: file.stream, writer, key, path, location: model, expected, ...hooks, ...(signal ? { signal } : {}) });
@@ -164,11 +249,11 @@ export class CachedModelSource extends BaseModelSource {
       const empty = new ReadableStream<Uint8Array>({ start: (c) => c.close() });
       response = { stream: empty, offset: start, size: partial.size, sha256: partial.sha256, validator: partial.validator, location: model };
     } else {
-      response = await this.inner.fetchRange(path, { start, ifRange: partial?.validator ?? null, ...(signal ? { signal } : {}) });
+      response = await inner.fetchRange(path, { start, ifRange: partial?.validator ?? null, ...(signal ? { signal } : {}) });
       if (response.offset > 0 && partial && partial.size !== null && response.size !== null && partial.size !== response.size) {
         // The validator matched but the size moved: trust neither, start afresh.
         response.stream.cancel().catch(() => undefined);
-        response = await this.inner.fetchRange(path, { start: 0, ...(signal ? { signal } : {}) });
+        response = await inner.fetchRange(path, { start: 0, ...(signal ? { signal } : {}) });
       }
     }
     const resumed = response.offset > 0 && partial ? response.offset : 0;

@@ -39,27 +39,21 @@ export async function fileSizes(source: ModelSource, paths: readonly string[], s
  */
 export async function resolveWeightFiles(repo: DiffusersRepo, components: readonly string[], signal?: AbortSignal): Promise<WeightFile[]> {
   const stat = statOf(repo.source);
-  const files: WeightFile[] = [];
-  for (const name of components) {
-    const candidates = repo.weightCandidates(name);
-    if (!stat) {
-      files.push({ file: candidates[0]!, bytes: null });
-      continue;
-    }
-    let found: WeightFile | null = null;
-    for (const path of candidates) {
-      try {
-        const { size } = await stat(path, signal ? { signal } : {});
-        found = { file: path, bytes: size };
-        break;
-      } catch (err) {
-        if (err instanceof ModelFileNotFoundError) continue;
-        found = { file: path, bytes: null };
-        break;
+  // Components in parallel: on the Hub each probe is a round trip, and they all precede the download.
+  return Promise.all(
+    components.map(async (name): Promise<WeightFile> => {
+      const candidates = repo.weightCandidates(name);
+      if (!stat) return { file: candidates[0]!, bytes: null };
+      for (const path of candidates) {
+        try {
+          const { size } = await stat(path, signal ? { signal } : {});
+          return { file: path, bytes: size };
+        } catch (err) {
+          if (!(err instanceof ModelFileNotFoundError)) return { file: path, bytes: null };
+        }
       }
-    }
-    // None found: openWeights will fail with its own error naming every candidate.
-    files.push(found ?? { file: candidates[0]!, bytes: null });
-  }
-  return files;
+      // None found: openWeights will fail with its own error naming every candidate.
+      return { file: candidates[0]!, bytes: null };
+    }),
+  );
 }

@@ -55,6 +55,7 @@ export class LoadProgressTracker {
   #uploadEmitted = 0;
   #lastUploadEmit = -Infinity;
   #compileMs = 0;
+  #lastCompileEmit = -Infinity;
   #ready = false;
 
   constructor(emit: LoadProgressCallback, options: LoadProgressTrackerOptions = {}) {
@@ -141,9 +142,16 @@ export class LoadProgressTracker {
     this.#sendUpload(this.#now());
   }
 
-  /** `done` of `total` GPU pipelines compiled; `elapsedMs` the time the compile phase took so far. */
+  /**
+   * `done` of `total` GPU pipelines compiled; `elapsedMs` the time the compile phase took so far.
+   * At most one event per `minIntervalMs`, besides the first and the last (`done === total`).
+   */
   compile(done: number, total: number | null, elapsedMs = 0): void {
     this.#compileMs = elapsedMs;
+    const now = this.#now();
+    const edge = this.#lastCompileEmit === -Infinity || done === total;
+    if (!edge && now - this.#lastCompileEmit < this.#interval) return;
+    this.#lastCompileEmit = now;
     this.#send({ status: 'compile', done, total });
   }
 

@@ -71,7 +71,7 @@ export class LoadBar {
         const parts = [`downloaded ${formatBytes(event.downloadedBytes)}`];
         if (event.cachedBytes > 0) parts.push(`cached ${formatBytes(event.cachedBytes)}`);
         this.#end();
-        this.#write(`Loaded in ${formatSeconds(t.totalMs / 1000)} (${parts.join(', ')}; download ${formatSeconds(t.downloadMs / 1000)}, upload ${formatSeconds(t.uploadMs / 1000)})\n`);
+        this.#write(`Loaded in ${formatSeconds(t.totalMs / 1000)} (${parts.join(', ')}; download ${formatSeconds(t.downloadMs / 1000)}, upload ${formatSeconds(t.uploadMs / 1000)}, compile ${formatSeconds(t.compileMs / 1000)})\n`);
         return;
       }
     }

@@ -32,7 +32,12 @@ export function loadStatusOf(event: LoadProgress): LoadStatus | null {
     case 'upload':
       return { status: 'Moving weights to the GPU…', detail: formatBytes(event.loaded), value: event.total !== null ? event.loaded : null, max: event.total };
     case 'compile':
-      return { status: 'Compiling GPU pipelines…', detail: event.total !== null ? `${event.done}/${event.total}` : String(event.done), value: null, max: null };
+      return {
+        status: 'Compiling GPU pipelines…',
+        detail: event.total !== null ? `${event.done}/${event.total}` : String(event.done),
+        value: event.total !== null ? event.done : null,
+        max: event.total,
+      };
     case 'ready':
       return null;
   }

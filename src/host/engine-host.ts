@@ -10,6 +10,7 @@ import { cachedModelSource } from '../io/sources/cached-source.js';
 import type { ModelSource } from '../io/sources/model-source.js';
 import { toRgbaImages } from '../pipelines/images.js';
 import { resolveJob } from '../pipelines/resolve-job.js';
+import { warmupJobs } from '../pipelines/warmup-jobs.js';
 import { StableDiffusionPipeline } from '../pipelines/stable-diffusion.js';
 import { NO_HOST_MEMORY, type EngineHostApi, type HostInfo, type HostMemory, type ModelSpec, type WireProgress, type WireRequest, type WireResult } from './protocol.js';
 
@@ -77,16 +78,17 @@ export class EngineHost implements EngineHostApi {
         ? {
             onProgress: (p) => tracker.bytes(p),
             onWeightFiles: (files) => tracker.resolve(files),
-            onUpload: (bytes) => tracker.upload(bytes),
+            onUpload: (bytes, total) => tracker.upload(bytes, total),
           }
         : {}),
     });
-    if (tracker) {
-      tracker.flushUpload();
-      // Kernels compile on first use; what the load itself needed (weight conversions) is counted here.
-      const compiled = ctx.runtime.stats.pipelinesCompiled - compiledBefore;
-      tracker.compile(compiled, compiled);
-    }
+    tracker?.flushUpload();
+    // Weight conversions compiled their kernels during the upload; they count in the phase too.
+    const converted = ctx.runtime.stats.pipelinesCompiled - compiledBefore;
+    const compileStart = performance.now();
+    await ctx.runtime.precompile(await this.#pipeline.kernelsFor(warmupJobs(this.#pipeline)), (done, total) =>
+      tracker?.compile(converted + done, converted + total, performance.now() - compileStart),
+    );
     const info = ctx.adapter.info;
     this.#info = {
       adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter',

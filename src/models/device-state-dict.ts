@@ -14,7 +14,10 @@ export interface DeviceStreamOptions {
   /** Keys the component never uses (e.g. the VAE's `encoder.`): streamed past, not uploaded. */
   skip?: (name: string) => boolean;
   onProgress?: ProgressCallback;
-  /** Bytes of the checkpoint written to the device so far, reported piece by piece (skipped and integer tensors are not counted). */
+  /**
+   * Device bytes written, piece by piece: elements times the size of `dtype` (an f32 checkpoint
+   * loaded as f16 writes half its bytes). Skipped and integer tensors are not written.
+   */
   onUpload?: (bytes: number) => void;
   signal?: AbortSignal;
 }
@@ -93,10 +96,13 @@ export async function streamStateDictToDevice<T extends TensorLike>(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   };
+  const deviceBytes = options.dtype === 'f16' ? 2 : 4;
   const wanted = (name: string, dtype: string): boolean => FLOAT_DTYPES.has(dtype) && !(options.skip?.(name) ?? false);
   try {
     if (canStream(ops)) {
       const pieces = new Map<string, PieceWriter<T>>();
+      /** Checkpoint bytes of each tensor streamed so far, to report device bytes. */
+      const streamed = new Map<string, number>();
       await streamSafetensors(source, {
         ...base,
         onHeader: (header) => {
@@ -111,7 +117,13 @@ export async function streamStateDictToDevice<T extends TensorLike>(
           const piece = pieces.get(name);
           if (!piece) return;
           piece.push(byteOffset, bytes);
-          options.onUpload?.(bytes.byteLength);
+          if (options.onUpload) {
+            // Whole elements only: a chunk may end inside one, whose bytes count with the next.
+            const [src, before] = [DTYPE_BYTES[piece.dtype], streamed.get(name) ?? 0];
+            const after = before + bytes.byteLength;
+            streamed.set(name, after);
+            options.onUpload((Math.floor(after / src) - Math.floor(before / src)) * deviceBytes);
+          }
         },
       });
     } else {
@@ -123,7 +135,7 @@ export async function streamStateDictToDevice<T extends TensorLike>(
             entry: { name: t.name, dtype: t.dtype, shape: t.shape, data: new Float32Array(0) },
             tensor: upload ? ops.upload(t.data as Float32Array, t.shape, options.dtype) : null,
           });
-          if (upload) options.onUpload?.((t.data as Float32Array).length * DTYPE_BYTES[t.dtype]);
+          if (upload) options.onUpload?.((t.data as Float32Array).length * deviceBytes);
         },
       });
     }
@@ -149,7 +161,8 @@ class PieceWriter<T extends TensorLike> {
   constructor(
     private readonly ops: StreamingUploadOps<T>,
     private readonly tensor: T,
-    private readonly dtype: SafetensorsDType,
+    /** The checkpoint's dtype of the tensor. */
+    readonly dtype: SafetensorsDType,
     private readonly bytes: number,
     half: boolean,
   ) {

@@ -68,6 +68,19 @@ export class DeviceFitCheck {
   }
 
   /**
+   * Device bytes of the weights a load writes: the parameters of the text encoder, the UNet, the
+   * VAE slot's decoder and a TAESD decoder, as the plan builds them from the configs, stored as
+   * the load's dtype. What `upload` progress counts up to.
+   */
+  weightBytes(): number {
+    const smallest = { width: this.#granularity, height: this.#granularity, batch: 1, images: 1, img2img: false };
+    const params = (r: PlanReport, names: readonly string[]): number => r.components.filter((c) => names.includes(c.name)).reduce((n, c) => n + c.parameters, 0);
+    let parameters = params(this.#report({ ...smallest, decoder: 'vae' }), ['text_encoder', 'unet', 'vae_decoder']);
+    if (this.#configs.taesd !== undefined) parameters += params(this.#report({ ...smallest, decoder: 'taesd' }), ['taesd_decoder']);
+    return parameters * (this.#dtype === 'f16' ? 2 : 4);
+  }
+
+  /**
    * Throws `DeviceLimitError` when `request` cannot run on this device, naming the component,
    * the tensor, its bytes, the limit and what to do instead. Sizes the UNet cannot divide are
    * not planned (the model reports them itself).

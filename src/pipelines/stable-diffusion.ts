@@ -1,11 +1,11 @@
 import type { DiffusionImage } from '../api/image.js';
 import type { DecoderKind } from '../api/request.js';
-import type { GpuRuntime } from '../webgpu/runtime.js';
+import { GpuRuntime } from '../webgpu/runtime.js';
 import type { GpuTensor } from '../webgpu/tensor.js';
 import { ExecutorUnavailableError } from '../api/errors.js';
 import { DiffusersRepo, type JsonObject } from '../io/diffusers-repo.js';
 import type { ModelSource } from '../io/sources/model-source.js';
-import type { ProgressCallback } from '../io/byte-source.js';
+import type { ByteProgress, ByteSource, ProgressCallback } from '../io/byte-source.js';
 import { parseLenientJson } from '../io/json.js';
 import { GpuOps } from '../webgpu/kernels/gpu-ops.js';
 import { DeviceStateDict, streamStateDictToDevice } from '../models/device-state-dict.js';
@@ -14,25 +14,27 @@ import { gpuLatentBackend } from '../webgpu/kernels/scheduler-step.js';
 import { asF32 } from '../webgpu/kernels/convert.js';
 import type { CLIPTextModel } from '../models/clip/clip-text-model.js';
 import { checkTokenizerFitsTextEncoder } from '../models/clip/config.js';
-import { COMPONENTS, loadVaeDecoder, parseVaeComponent, vaeLatentScaling, vaeScaleFactor } from '../models/registry.js';
+import { COMPONENTS, parseVaeComponent, vaeScaleFactor } from '../models/registry.js';
 import type { AutoencoderTinyDecoder } from '../models/taesd/autoencoder-tiny-decoder.js';
 import type { CLIPTokenizer } from '../models/tokenizer/clip-tokenizer.js';
 import { loadCLIPTokenizer } from '../models/tokenizer/load.js';
 import type { UNetConfig } from '../models/unet/config.js';
 import type { UNet2DConditionModel } from '../models/unet/unet-2d-condition.js';
-import type { AutoencoderKLDecoder } from '../models/vae/autoencoder-kl-decoder.js';
 import type { AutoencoderKLEncoder } from '../models/vae/autoencoder-kl-encoder.js';
-import type { AutoencoderKLConfig } from '../models/vae/config.js';
 import { DiagonalGaussian } from '../models/vae/diagonal-gaussian.js';
-import { maxBindingBytes } from '../plan/binding-limit.js';
 import { guidanceScaleEmbedding } from '../schedulers/guidance-embedding.js';
 import { createScheduler } from '../schedulers/registry.js';
 import type { DiffusionComponents } from './components.js';
 import { DeviceFitCheck } from './fit-check.js';
+import { DeviceLimitError } from '../plan/errors.js';
+import { ModelConfigError } from '../models/errors.js';
 import { latentPreview } from './images.js';
 import { pipelineDefaults, type ModelDefaults } from './model-defaults.js';
 import { checkCapabilities, type JobCapabilities } from './resolve-job.js';
-import { resolveWeightFiles, type WeightFile } from './weight-files.js';
+import { resolveWeightFiles, TAESD_PROGRESS_PREFIX, TAESD_WEIGHTS, type WeightFile } from './weight-files.js';
+import { buildPipelineModels, releasePipelineModels, type LoadedVae, type PipelineConfigs, type PipelineModels } from './pipeline-models.js';
+import { KernelSet } from '../webgpu/kernel-set.js';
+import { SyntheticStateDict } from '../plan/synthetic-weights.js';
 import { runTextToImage, type TextToImageHooks, type TextToImageJob, type TextToImageResult } from './text-to-image.js';
 
 export interface PipelineLoadOptions {
@@ -45,8 +47,11 @@ export interface PipelineLoadOptions {
   onProgress?: ProgressCallback;
   /** The weight files the load will read (model-relative, as `onProgress` names them), once the configs are read and before any weight is. */
   onWeightFiles?: (files: WeightFile[]) => void;
-  /** Weight bytes written to the device, as each piece is. */
-  onUpload?: (bytes: number) => void;
+  /**
+   * Weight bytes written to the device, as each piece is, and the `total` the load will write
+   * (planned from the configs; a checkpoint's float tensors no model uses would come on top).
+   */
+  onUpload?: (bytes: number, total: number) => void;
   /**
    * How the text encoder and UNet (and a VAE without `force_upcast`) store activations:
    * `f16` halves their memory and needs shader-f16. Default `f32`.
@@ -57,18 +62,22 @@ export interface PipelineLoadOptions {
 const TAESD_MISSING = 'decoder "taesd" needs a TAESD model: set the config field `taesd` to its repo.';
 const TINY_VAE_IMG2IMG = "this model's vae/ is an AutoencoderTiny, whose encoder omni-diffusion does not run; img2img needs a model whose vae/ is an AutoencoderKL";
 
-/** Streams a component's weights straight into device tensors (one tensor in host memory at a time). */
-async function streamComponent(
-  repo: DiffusersRepo,
-  name: string,
-  ops: GpuOps,
-  options: PipelineLoadOptions,
-  skip: ((key: string) => boolean) | null,
-): Promise<DeviceStateDict<GpuTensor>> {
-  const fetchOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
-  const { path, file } = await repo.openWeights(name, fetchOptions);
+/** How a checkpoint is streamed to the device: precision, cancellation, and who hears of its bytes. */
+interface StreamOptions {
+  dtype: TensorDType;
+  signal?: AbortSignal | undefined;
+  onProgress?: ProgressCallback | undefined;
+  onUpload?: ((bytes: number) => void) | undefined;
+}
+
+function fetchOptionsOf(options: StreamOptions): { signal?: AbortSignal; onProgress?: ProgressCallback } {
+  return { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+}
+
+/** Streams a checkpoint straight into device tensors (one piece in host memory at a time). */
+function streamCheckpoint(ops: GpuOps, file: ByteSource, name: string, options: StreamOptions, skip: ((key: string) => boolean) | null): Promise<DeviceStateDict<GpuTensor>> {
   return streamStateDictToDevice(ops, file, {
-    file: `${repo.source.id}/${path}`,
+    file: name,
     dtype: options.dtype,
     ...(skip ? { skip } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -76,23 +85,10 @@ async function streamComponent(
   });
 }
 
-/** Builds a model from a streamed checkpoint, then frees whatever it did not take. */
-function build<M>(dict: DeviceStateDict<GpuTensor>, load: (dict: DeviceStateDict<GpuTensor>) => M): M {
-  try {
-    return load(dict);
-  } finally {
-    dict.releaseUntaken();
-  }
-}
-
-/** The model's VAE slot: an `AutoencoderKL`, or an `AutoencoderTiny` as diffusers also accepts there. */
-interface LoadedVae {
-  model: AutoencoderKLDecoder<GpuTensor> | AutoencoderTinyDecoder<GpuTensor>;
-  /** How latents map into the decoder (see `vaeLatentScaling`). */
-  config: { scalingFactor: number; shiftFactor: number; forceUpcast: boolean };
-  /** The `AutoencoderKL` config its img2img encoder is built from; null for an `AutoencoderTiny`, whose encoder is not run. */
-  encoderConfig: AutoencoderKLConfig | null;
-  scale: number;
+/** Streams a component's weights (the file `DiffusersRepo.openWeights` picks). */
+async function streamComponent(repo: DiffusersRepo, name: string, ops: GpuOps, options: StreamOptions, skip: ((key: string) => boolean) | null): Promise<DeviceStateDict<GpuTensor>> {
+  const { path, file } = await repo.openWeights(name, fetchOptionsOf(options));
+  return streamCheckpoint(ops, file, `${repo.source.id}/${path}`, options, skip);
 }
 
 /**
@@ -103,23 +99,33 @@ interface LoadedVae {
  */
 export class StableDiffusionPipeline {
   #encoder: Promise<AutoencoderKLEncoder<GpuTensor>> | null = null;
+  private readonly textEncoder: CLIPTextModel<GpuTensor>;
+  private readonly unetModel: UNet2DConditionModel<GpuTensor>;
+  private readonly vae: LoadedVae | null;
+  private readonly taesd: AutoencoderTinyDecoder<GpuTensor> | null;
 
   private constructor(
     private readonly repo: DiffusersRepo,
     private readonly dtype: TensorDType,
     private readonly ops: GpuOps,
     private readonly tokenizer: CLIPTokenizer,
-    private readonly textEncoder: CLIPTextModel<GpuTensor>,
-    private readonly unetModel: UNet2DConditionModel<GpuTensor>,
-    private readonly unetConfig: UNetConfig,
-    private readonly vae: LoadedVae | null,
-    private readonly taesd: AutoencoderTinyDecoder<GpuTensor> | null,
+    private readonly configs: PipelineConfigs,
+    models: PipelineModels,
     private readonly schedulerConfig: JsonObject,
     private readonly fit: DeviceFitCheck,
     readonly defaults: ModelDefaults,
     /** How the text encoder and UNet store activations (see `PipelineLoadOptions.activations`). */
     readonly activations: 'f32' | 'f16',
-  ) {}
+  ) {
+    this.textEncoder = models.textEncoder;
+    this.unetModel = models.unet;
+    this.vae = models.vae;
+    this.taesd = models.taesd;
+  }
+
+  private get unetConfig(): UNetConfig {
+    return this.configs.unet;
+  }
 
   /**
    * Loads every component of the repo at `source` onto `runtime`. The configs are read first
@@ -133,70 +139,74 @@ export class StableDiffusionPipeline {
     const repo = await DiffusersRepo.open(source, { variant: options.variant ?? null });
     const ops = new GpuOps(runtime);
     const signal = options.signal;
-    const uploaded: Array<{ release(): void }> = [];
+    const tokenizer = await loadCLIPTokenizer(source, 'tokenizer', signal ? { signal } : {});
+    const clipJson = await repo.readConfig('text_encoder');
+    const clipConfig = COMPONENTS.text_encoder.parseConfig(clipJson, `${source.id}/text_encoder/config.json`);
+    checkTokenizerFitsTextEncoder(tokenizer.modelMaxLength, `${source.id}/tokenizer/tokenizer_config.json`, clipConfig, `${source.id}/text_encoder/config.json`);
+    const unetJson = await repo.readConfig('unet');
+    const unetConfig = COMPONENTS.unet.parseConfig(unetJson, `${source.id}/unet/config.json`);
+    const vaeJson = repo.hasComponent('vae') ? await repo.readConfig('vae') : null;
+    const vaeComponent = vaeJson && parseVaeComponent(vaeJson, `${source.id}/vae/config.json`);
+    const taesdSource = options.taesd ?? null;
+    const taesdJson = taesdSource && parseLenientJson(await taesdSource.readText('config.json'), `${taesdSource.id}/config.json`);
+    const taesdConfig = taesdSource && COMPONENTS.taesd_decoder.parseConfig(taesdJson, `${taesdSource.id}/config.json`);
+    if (taesdConfig && taesdConfig.latentChannels !== unetConfig.outChannels) {
+      const expected = `${unetConfig.outChannels}, the latent channels of ${source.id}'s UNet (unet/config.json out_channels), which TAESD decodes`;
+      throw new ModelConfigError(`${taesdSource!.id}/config.json`, 'latent_channels', taesdConfig.latentChannels, expected);
+    }
+    const configs: PipelineConfigs = { textEncoder: clipConfig, unet: unetConfig, vae: vaeComponent, taesd: taesdConfig };
+    const vaeScale = vaeComponent ? vaeScaleFactor(vaeComponent) : 1;
+    const fit = new DeviceFitCheck(
+      { unet: unetJson, textEncoder: clipJson, source: source.id, ...(vaeJson ? { vae: vaeJson } : {}), ...(taesdJson ? { taesd: taesdJson } : {}) },
+      runtime.capabilities,
+      options.dtype,
+      vaeScale,
+    );
+    fit.checkModel();
+    if (options.onWeightFiles) options.onWeightFiles(await resolveWeightFiles(repo, ['text_encoder', 'unet', ...(vaeComponent ? ['vae'] : [])], signal, taesdSource));
+    const onUpload = options.onUpload;
+    const uploadTotal = onUpload ? fit.weightBytes() : 0;
+    const stream: StreamOptions = { dtype: options.dtype, signal, onProgress: options.onProgress, onUpload: onUpload && ((bytes) => onUpload(bytes, uploadTotal)) };
+    const models = await buildPipelineModels(ops, configs, options.dtype, async (checkpoint, skip) => {
+      if (checkpoint !== 'taesd') return streamComponent(repo, checkpoint, ops, stream, skip);
+      // Progress names TAESD's file under `taesd/`, beside the model's own.
+      const onProgress = stream.onProgress;
+      const taesdStream = { ...stream, onProgress: onProgress && ((p: ByteProgress) => onProgress({ ...p, file: TAESD_PROGRESS_PREFIX + p.file })) };
+      return streamCheckpoint(ops, await taesdSource!.fetchFile(TAESD_WEIGHTS, fetchOptionsOf(taesdStream)), `${taesdSource!.id}/${TAESD_WEIGHTS}`, taesdStream, skip);
+    });
     try {
-      const tokenizer = await loadCLIPTokenizer(source, 'tokenizer', signal ? { signal } : {});
-      const clipJson = await repo.readConfig('text_encoder');
-      const clipConfig = COMPONENTS.text_encoder.parseConfig(clipJson, `${source.id}/text_encoder/config.json`);
-      checkTokenizerFitsTextEncoder(tokenizer.modelMaxLength, `${source.id}/tokenizer/tokenizer_config.json`, clipConfig, `${source.id}/text_encoder/config.json`);
-      const unetJson = await repo.readConfig('unet');
-      const unetConfig = COMPONENTS.unet.parseConfig(unetJson, `${source.id}/unet/config.json`);
-      const vaeJson = repo.hasComponent('vae') ? await repo.readConfig('vae') : null;
-      const vaeComponent = vaeJson && parseVaeComponent(vaeJson, `${source.id}/vae/config.json`);
-      const taesdSource = options.taesd ?? null;
-      const taesdJson = taesdSource && parseLenientJson(await taesdSource.readText('config.json'), `${taesdSource.id}/config.json`);
-      const taesdConfig = taesdSource && COMPONENTS.taesd_decoder.parseConfig(taesdJson, `${taesdSource.id}/config.json`);
-      const vaeScale = vaeComponent ? vaeScaleFactor(vaeComponent) : 1;
-      const fit = new DeviceFitCheck(
-        { unet: unetJson, textEncoder: clipJson, source: source.id, ...(vaeJson ? { vae: vaeJson } : {}), ...(taesdJson ? { taesd: taesdJson } : {}) },
-        runtime.capabilities,
-        options.dtype,
-        vaeScale,
-      );
-      fit.checkModel();
-      if (options.onWeightFiles) {
-        const components = ['text_encoder', 'unet', ...(vaeComponent ? ['vae'] : [])];
-        options.onWeightFiles(await resolveWeightFiles(repo, components, signal));
-      }
-
-      const textEncoder = build(await streamComponent(repo, 'text_encoder', ops, options, COMPONENTS.text_encoder.unusedKey), (d) =>
-        COMPONENTS.text_encoder.load(ops, clipConfig, d, { dtype: options.dtype }),
-      );
-      uploaded.push(textEncoder);
-      // The UNet splits its feed-forward to fit the device's bindings, as the plan above did.
-      const unetOptions = { dtype: options.dtype, maxBindingBytes: maxBindingBytes(runtime.limits) };
-      const unetModel = build(await streamComponent(repo, 'unet', ops, options, COMPONENTS.unet.unusedKey), (d) => COMPONENTS.unet.load(ops, unetConfig, d, unetOptions));
-      uploaded.push(unetModel);
-      let vae: StableDiffusionPipeline['vae'] = null;
-      if (vaeComponent) {
-        const component = vaeComponent;
-        const dict = await streamComponent(repo, 'vae', ops, options, COMPONENTS[component.kind].unusedKey);
-        const model = build(dict, (d) => loadVaeDecoder(ops, component, d, { dtype: options.dtype }));
-        uploaded.push(model);
-        const encoderConfig = component.kind === 'vae_decoder' ? component.config : null;
-        vae = { model, config: vaeLatentScaling(component), encoderConfig, scale: vaeScale };
-      }
-      let taesd: AutoencoderTinyDecoder<GpuTensor> | null = null;
-      if (taesdSource && taesdConfig) {
-        const cfg = taesdConfig;
-        const path = 'diffusion_pytorch_model.safetensors';
-        const dict = await streamStateDictToDevice(ops, await taesdSource.fetchFile(path, signal ? { signal } : {}), {
-          file: `${taesdSource.id}/${path}`,
-          dtype: options.dtype,
-          skip: COMPONENTS.taesd_decoder.unusedKey!,
-          ...(signal ? { signal } : {}),
-        });
-        taesd = build(dict, (d) => COMPONENTS.taesd_decoder.load(ops, cfg, d, { dtype: options.dtype }));
-        uploaded.push(taesd);
-      }
       const schedulerConfig = await repo.readConfig('scheduler');
-      const defaults = pipelineDefaults(repo.modelIndex.raw, unetConfig, schedulerConfig, vae?.scale ?? 1, source.id);
-      const activations = options.activations ?? 'f32';
-      return new StableDiffusionPipeline(repo, options.dtype, ops, tokenizer, textEncoder, unetModel, unetConfig, vae, taesd, schedulerConfig, fit, defaults, activations);
+      const defaults = pipelineDefaults(repo.modelIndex.raw, unetConfig, schedulerConfig, vaeScale, source.id);
+      return new StableDiffusionPipeline(repo, options.dtype, ops, tokenizer, configs, models, schedulerConfig, fit, defaults, options.activations ?? 'f32');
     } catch (err) {
-      for (const m of uploaded) m.release();
+      releasePipelineModels(models);
       throw err;
     }
+  }
+
+  /**
+   * The kernel specialisations `jobs` dispatch, found by a dry run: this pipeline rebuilt on a
+   * plan-mode runtime with the device's capabilities and generated weights (the same model code,
+   * no GPU work, no device memory), running each job. The engine host precompiles them during a
+   * load, its `compile` phase, so the first request at the model's default size compiles nothing.
+   * A job this device cannot run (`DeviceLimitError`) adds what it dispatched before it failed.
+   */
+  async kernelsFor(jobs: readonly TextToImageJob[]): Promise<KernelSet> {
+    const kernels = new KernelSet();
+    const caps = this.ops.runtime.capabilities;
+    const ops = new GpuOps(GpuRuntime.plan({ shaderF16: caps.shaderF16, subgroups: caps.subgroups, limits: caps.limits, kernels }));
+    const models = await buildPipelineModels(ops, this.configs, this.dtype, async (checkpoint) => new SyntheticStateDict(`${this.repo.source.id}/${checkpoint} (generated weights)`));
+    const twin = new StableDiffusionPipeline(this.repo, this.dtype, ops, this.tokenizer, this.configs, models, this.schedulerConfig, this.fit, this.defaults, this.activations);
+    try {
+      for (const job of jobs) {
+        await twin.generate(job).catch((err: unknown) => {
+          if (!(err instanceof DeviceLimitError)) throw err;
+        });
+      }
+    } finally {
+      twin.release();
+    }
+    return kernels;
   }
 
   /**
@@ -214,7 +224,13 @@ export class StableDiffusionPipeline {
       // Loaded inside a request's unit of work, kept after it: not the request's to give back if it fails.
       this.#encoder = ops.runtime
         .keep(() =>
-          streamComponent(this.repo, 'vae', ops, options, COMPONENTS.vae_encoder.unusedKey).then((dict) => build(dict, (d) => COMPONENTS.vae_encoder.load(ops, config, d, { dtype: this.dtype }))),
+          streamComponent(this.repo, 'vae', ops, options, COMPONENTS.vae_encoder.unusedKey).then((dict) => {
+            try {
+              return COMPONENTS.vae_encoder.load(ops, config, dict, { dtype: this.dtype });
+            } finally {
+              dict.releaseUntaken();
+            }
+          }),
         )
         .catch((err: unknown) => {
           this.#encoder = null;
@@ -365,9 +381,6 @@ export class StableDiffusionPipeline {
       () => undefined,
     );
     this.#encoder = null;
-    this.textEncoder.release();
-    this.unetModel.release();
-    this.vae?.model.release();
-    this.taesd?.release();
+    releasePipelineModels({ textEncoder: this.textEncoder, unet: this.unetModel, vae: this.vae, taesd: this.taesd });
   }
 }

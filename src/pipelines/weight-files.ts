@@ -31,16 +31,26 @@ export async function fileSizes(source: ModelSource, paths: readonly string[], s
   );
 }
 
+/** The TAESD checkpoint a pipeline reads from a TAESD repo. */
+export const TAESD_WEIGHTS = 'diffusion_pytorch_model.safetensors';
+
+/** How load progress names the TAESD checkpoint: under `taesd/`, beside the model's own components. */
+export const TAESD_PROGRESS_PREFIX = 'taesd/';
+
 /**
  * The weights files of `components`, as `DiffusersRepo.openWeights` will pick them: with a
  * source that has `stat`, the first candidate that exists and its size; without one, the first
  * candidate (the variant's file, or the plain one) with an unknown size. Only for progress: a
  * stat that fails for another reason leaves the size unknown rather than failing the load.
+ * A `taesd` repo adds its checkpoint, named `taesd/…` (`TAESD_PROGRESS_PREFIX`).
  */
-export async function resolveWeightFiles(repo: DiffusersRepo, components: readonly string[], signal?: AbortSignal): Promise<WeightFile[]> {
+export async function resolveWeightFiles(repo: DiffusersRepo, components: readonly string[], signal?: AbortSignal, taesd: ModelSource | null = null): Promise<WeightFile[]> {
   const stat = statOf(repo.source);
+  const taesdFile = taesd
+    ? fileSizes(taesd, [TAESD_WEIGHTS], signal).then(([f]) => [{ file: TAESD_PROGRESS_PREFIX + f!.file, bytes: f!.bytes }])
+    : Promise.resolve([]);
   // Components in parallel: on the Hub each probe is a round trip, and they all precede the download.
-  return Promise.all(
+  const files = Promise.all(
     components.map(async (name): Promise<WeightFile> => {
       const candidates = repo.weightCandidates(name);
       if (!stat) return { file: candidates[0]!, bytes: null };
@@ -56,4 +66,6 @@ export async function resolveWeightFiles(repo: DiffusersRepo, components: readon
       return { file: candidates[0]!, bytes: null };
     }),
   );
+  const [own, tiny] = await Promise.all([files, taesdFile]);
+  return [...own, ...tiny];
 }

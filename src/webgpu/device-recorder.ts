@@ -4,7 +4,8 @@ import { GpuDeviceLostError, GpuValidationError } from './errors.js';
 import type { GpuFaultKind } from './fault.js';
 import { Fences } from './fences.js';
 import { decodeHalf, encodeHalf } from './half.js';
-import { bindGroupLayout, getPipeline } from './kernel.js';
+import { bindGroupLayout, compilePipeline, getPipeline, hasPipeline } from './kernel.js';
+import type { KernelSpecialisation } from './kernel-set.js';
 import type { CheckedDispatch, CommandRecorder, RecorderCounts } from './recorder.js';
 import { align4, bytesPerElement, type GpuDType, type GpuTensor, type TensorChunk } from './tensor.js';
 import { UniformRing } from './uniform-ring.js';
@@ -40,7 +41,6 @@ export class DeviceRecorder implements CommandRecorder {
   constructor(
     private readonly device: GPUDevice,
     private readonly pool: BufferPool,
-    private readonly shaderF16: boolean,
     minUniformBufferOffsetAlignment: number,
     hostPolling: boolean,
   ) {
@@ -82,8 +82,7 @@ export class DeviceRecorder implements CommandRecorder {
     const device = this.#live();
     this.#submissionDispatches++;
     this.#submissionWorkgroups += d.grid[0] * d.grid[1] * d.grid[2];
-    const defines = { ...d.defines, SHADER_F16: this.shaderF16 };
-    const pipeline = getPipeline(device, d.kernel, defines, d.constants, () => this.#pipelinesCompiled++);
+    const pipeline = getPipeline(device, d.kernel, d.defines, d.constants, () => this.#pipelinesCompiled++);
     const uniform = this.#uniforms.slot(d.uniforms);
     const bindGroup = this.#bindGroups.get(device, bindGroupLayout(device, d.kernel), {
       uniform: uniform.buffer,
@@ -214,6 +213,26 @@ export class DeviceRecorder implements CommandRecorder {
 
   clearBindGroups(): void {
     this.#bindGroups.clear();
+  }
+
+  async precompile(kernels: Iterable<KernelSpecialisation>, onProgress?: (done: number, total: number) => void): Promise<number> {
+    const device = this.#live();
+    const missing = [...kernels].filter((k) => !hasPipeline(device, k.kernel, k.defines, k.constants));
+    let done = 0;
+    onProgress?.(0, missing.length);
+    // All at once: browsers compile async pipelines on their own threads, in parallel.
+    await Promise.all(
+      missing.map(async (k) => {
+        try {
+          if (await compilePipeline(device, k.kernel, k.defines, k.constants)) this.#pipelinesCompiled++;
+        } catch (err) {
+          const name = `${k.kernel.family}.${k.kernel.entryPoint}`;
+          throw new GpuValidationError(`Compiling kernel ${name} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        }
+        onProgress?.(++done, missing.length);
+      }),
+    );
+    return missing.length;
   }
 
   #endPass(): void {

@@ -114,6 +114,27 @@ export function bindGroupLayout(device: GPUDevice, def: KernelDef): GPUBindGroup
 /** `GPUShaderStage.COMPUTE`, spelled out for the same reason as `BufferUsage`. */
 const GPUShaderStageCompute = 0x4;
 
+/** The cached pipeline of a specialisation, or a new map entry's place for one. */
+function variantsOf(device: GPUDevice, def: KernelDef): Map<string, GPUComputePipeline> {
+  const k = kernelsOf(device);
+  let variants = k.pipelines.get(def);
+  if (!variants) {
+    variants = new Map();
+    k.pipelines.set(def, variants);
+  }
+  return variants;
+}
+
+function pipelineDescriptor(device: GPUDevice, def: KernelDef, defines: ShaderDefines, constants: Readonly<Record<string, number>>, key: string): GPUComputePipelineDescriptor {
+  const label = `${def.family}.${def.entryPoint}[${key}]`;
+  const module = device.createShaderModule({ label, code: kernelSource(def, defines) });
+  return {
+    label,
+    layout: device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout(device, def)] }),
+    compute: { module, entryPoint: def.entryPoint, constants: { ...constants } },
+  };
+}
+
 /**
  * The compiled pipeline of a specialisation, from the device's cache or compiled now.
  * `onCompile` is called only on a cache miss (the runtime counts compilations with it).
@@ -125,24 +146,34 @@ export function getPipeline(
   constants: Readonly<Record<string, number>>,
   onCompile: () => void,
 ): GPUComputePipeline {
-  const k = kernelsOf(device);
-  let variants = k.pipelines.get(def);
-  if (!variants) {
-    variants = new Map();
-    k.pipelines.set(def, variants);
-  }
+  const variants = variantsOf(device, def);
   const key = specialisationKey(defines, constants);
   let pipeline = variants.get(key);
   if (!pipeline) {
-    const label = `${def.family}.${def.entryPoint}[${key}]`;
-    const module = device.createShaderModule({ label, code: kernelSource(def, defines) });
-    pipeline = device.createComputePipeline({
-      label,
-      layout: device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout(device, def)] }),
-      compute: { module, entryPoint: def.entryPoint, constants: { ...constants } },
-    });
+    pipeline = device.createComputePipeline(pipelineDescriptor(device, def, defines, constants, key));
     variants.set(key, pipeline);
     onCompile();
   }
   return pipeline;
+}
+
+/** Whether the device's cache holds the specialisation already. */
+export function hasPipeline(device: GPUDevice, def: KernelDef, defines: ShaderDefines, constants: Readonly<Record<string, number>>): boolean {
+  return kernelsOf(device).pipelines.get(def)?.has(specialisationKey(defines, constants)) ?? false;
+}
+
+/**
+ * Compiles a specialisation into the device's cache without blocking the thread
+ * (`createComputePipelineAsync`: drivers compile off the main thread), so that `getPipeline`
+ * later finds it. Resolves true when it compiled one, false when the cache had it already.
+ */
+export async function compilePipeline(device: GPUDevice, def: KernelDef, defines: ShaderDefines, constants: Readonly<Record<string, number>>): Promise<boolean> {
+  const variants = variantsOf(device, def);
+  const key = specialisationKey(defines, constants);
+  if (variants.has(key)) return false;
+  const pipeline = await device.createComputePipelineAsync(pipelineDescriptor(device, def, defines, constants, key));
+  // A dispatch may have compiled it synchronously meanwhile; either pipeline is the same program.
+  if (variants.has(key)) return false;
+  variants.set(key, pipeline);
+  return true;
 }

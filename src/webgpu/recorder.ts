@@ -1,5 +1,6 @@
 import type { GpuFaultKind } from './fault.js';
 import type { KernelDef } from './kernel.js';
+import type { KernelSpecialisation } from './kernel-set.js';
 import type { ShaderDefines } from './preprocess.js';
 import type { GpuDType, GpuTensor, TensorChunk } from './tensor.js';
 
@@ -48,4 +49,9 @@ export interface CommandRecorder {
   injectDeviceFault(kind: Exclude<GpuFaultKind, 'shape' | 'host'>, chunk: TensorChunk | undefined): void;
   /** Forgets cached bind groups (their buffers are about to be destroyed). */
   clearBindGroups(): void;
+  /**
+   * Compiles the specialisations the device's cache lacks, off the thread where the driver can;
+   * `onProgress` sees `done` of the `total` it compiles. Resolves to that total.
+   */
+  precompile(kernels: Iterable<KernelSpecialisation>, onProgress?: (done: number, total: number) => void): Promise<number>;
 }

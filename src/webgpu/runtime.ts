@@ -6,6 +6,7 @@ import { GPU_FAULT_KINDS, type GpuFault } from './fault.js';
 import { foldWorkgroups, type KernelDef } from './kernel.js';
 import { DEFAULT_LIMITS, deviceCapabilities, MAX_STORAGE_BINDINGS, type GpuCapabilities, type GpuLimits } from './limits.js';
 import { PlanRecorder } from './plan-recorder.js';
+import type { KernelSet, KernelSpecialisation } from './kernel-set.js';
 import type { ShaderDefines } from './preprocess.js';
 import type { CommandRecorder } from './recorder.js';
 import { bytesPerElement, GpuTensor, numel, type GpuDType, type TensorChunk } from './tensor.js';
@@ -21,6 +22,8 @@ export interface PlanOptions {
   /** Plan as if the device had shader-f16 (affects only specialisation keys, not bytes). */
   shaderF16?: boolean;
   subgroups?: boolean;
+  /** Notes the specialisation of every dispatch here (a dry run's list for `precompile`). */
+  kernels?: KernelSet;
 }
 
 /** Counters of recorded work since the runtime was created. */
@@ -58,8 +61,9 @@ export interface RuntimeOptions {
    * binding): waits for the GPU then sleep before they poll. Default false.
    */
   hostPolling?: boolean;
+  /** Plan mode: notes the specialisation of every dispatch here, for a device runtime to `precompile`. */
+  kernels?: KernelSet;
 }
-
 
 /**
  * The runtime every kernel binding runs on: tensors, the buffer pool, the pipeline cache and the
@@ -88,7 +92,7 @@ export class GpuRuntime {
   readonly hostPolling: boolean;
 
   constructor(device: GPUDevice, capabilities?: GpuCapabilities, options?: RuntimeOptions);
-  constructor(device: null, capabilities: GpuCapabilities);
+  constructor(device: null, capabilities: GpuCapabilities, options?: RuntimeOptions);
   constructor(device: GPUDevice | null, capabilities: GpuCapabilities = deviceCapabilities(device!), options: RuntimeOptions = {}) {
     this.hostPolling = options.hostPolling ?? false;
     this.mode = device ? 'execute' : 'plan';
@@ -97,17 +101,23 @@ export class GpuRuntime {
     this.#allocator = new TensorAllocator(device, capabilities.limits.maxBufferSize);
     this.pool = this.#allocator.pool;
     this.#recorder = device
-      ? new DeviceRecorder(device, this.pool, capabilities.shaderF16, capabilities.limits.minUniformBufferOffsetAlignment, this.hostPolling)
-      : new PlanRecorder(this.pool);
+      ? new DeviceRecorder(device, this.pool, capabilities.limits.minUniformBufferOffsetAlignment, this.hostPolling)
+      : new PlanRecorder(this.pool, options.kernels ?? null);
   }
 
   /** A plan-mode runtime: no device is needed, so it runs anywhere (e.g. to size a full model under default limits). */
   static plan(options: PlanOptions = {}): GpuRuntime {
-    return new GpuRuntime(null, {
-      shaderF16: options.shaderF16 ?? false,
-      subgroups: options.subgroups ?? false,
-      limits: { ...DEFAULT_LIMITS, ...options.limits },
-    });
+    const capabilities = { shaderF16: options.shaderF16 ?? false, subgroups: options.subgroups ?? false, limits: { ...DEFAULT_LIMITS, ...options.limits } };
+    return new GpuRuntime(null, capabilities, options.kernels ? { kernels: options.kernels } : {});
+  }
+
+  /**
+   * Compiles every specialisation in `kernels` the device has not compiled yet (a dry run's
+   * `KernelSet`), without blocking on each, so the work that dispatches them compiles nothing.
+   * `onProgress` sees `done` of `total`; resolves to the total compiled. Plan mode compiles nothing.
+   */
+  precompile(kernels: Iterable<KernelSpecialisation>, onProgress?: (done: number, total: number) => void): Promise<number> {
+    return this.#recorder.precompile(kernels, onProgress);
   }
 
   get limits(): GpuLimits {
@@ -272,7 +282,9 @@ export class GpuRuntime {
     this.#stats.dispatches++;
     for (const c of chunks) if (c.byteSize > this.#stats.largestBindingBytes) this.#stats.largestBindingBytes = c.byteSize;
     const uniforms = packUniforms(kernel.uniforms, args.uniforms ?? {}, name);
-    this.#recorder.dispatch({ kernel, chunks, grid: [grid[0], grid[1], grid[2]], uniforms, defines: args.defines ?? {}, constants: args.constants ?? {} });
+    // SHADER_F16 is the device's: every kernel's prelude specialises on it.
+    const defines = { ...args.defines, SHADER_F16: this.shaderF16 };
+    this.#recorder.dispatch({ kernel, chunks, grid: [grid[0], grid[1], grid[2]], uniforms, defines, constants: args.constants ?? {} });
   }
 
   /** Records a copy of `elements` 4-byte elements between single-chunk tensors of the same 4-byte dtype. */

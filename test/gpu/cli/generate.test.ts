@@ -50,7 +50,7 @@ describe('omni-diffusion generate on the bundled tiny model', () => {
     expect(err.match(/^\[[#-]{24}\] \d+\/20 /gm)).toHaveLength(5);
     // The load, from the engine's load events: the finished weights read as one plain line, then the summary.
     expect(err).toMatch(/^Downloading \[#{24}\] 8\.54 MB\/8\.54 MB {2}\S+ \S+\/s {2}ETA /m);
-    expect(err).toMatch(/^Loaded in [\d.]+s \(downloaded 8\.54 MB; download [\d.]+s, upload [\d.]+s\)$/m);
+    expect(err).toMatch(/^Loaded in [\d.]+s \(downloaded 8\.54 MB; download [\d.]+s, upload [\d.]+s, compile [\d.]+s\)$/m);
   });
 
   it('writes numbered files for --n, with seeds seed + i, into a new folder, and redraws the bar on a terminal', async () => {

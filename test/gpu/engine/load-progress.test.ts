@@ -13,13 +13,17 @@ import { exposedHostApi } from '../../../src/host/host-api.js';
 import { nodePortEndpoint } from '../../../src/host/node-port.js';
 import { withSerializedErrors } from '../../../src/host/remote-errors.js';
 import { SharedEngineHost } from '../../../src/host/shared-engine-host.js';
-import { repoRoot } from '../../helpers/fixtures.js';
+import { fixturePath, repoRoot } from '../../helpers/fixtures.js';
+import { writeTaesdRepo } from '../helpers/taesd-repo.js';
 
 const MODEL = resolve(repoRoot, 'models/tiny-shapes');
 const WEIGHTS = ['text_encoder/model.safetensors', 'unet/diffusion_pytorch_model.safetensors'];
+/** A latent model (4 channels, a VAE): the SD-Turbo tiny pipeline fixture. */
+const SDTURBO = fixturePath('pipeline-sdturbo-tiny');
+const SDTURBO_WEIGHTS = [...WEIGHTS, 'vae/diffusion_pytorch_model.safetensors'];
 
 /** The load's events, checked for the contract's order and invariants; returns them by status. */
-function checkSequence(events: LoadProgress[]): Map<string, LoadProgress[]> {
+function checkSequence(events: LoadProgress[], weights: readonly string[] = WEIGHTS): Map<string, LoadProgress[]> {
   const statuses = events.map((e) => e.status);
   expect(statuses[0]).toBe('resolve');
   expect(statuses.at(-1)).toBe('ready');
@@ -44,10 +48,22 @@ function checkSequence(events: LoadProgress[]): Map<string, LoadProgress[]> {
       uploaded = e.loaded;
     }
   }
-  expect(byStatus.get('upload')?.length ?? 0).toBeGreaterThan(0);
-  expect(byStatus.get('compile')?.length ?? 0).toBeGreaterThan(0);
+  const uploads = (byStatus.get('upload') ?? []) as Array<Extract<LoadProgress, { status: 'upload' }>>;
+  expect(uploads.length).toBeGreaterThan(0);
+  // The total is planned from the configs before the first byte; the uploads end exactly there.
+  expect(uploads.every((u) => u.total === uploads[0]!.total && u.total !== null && u.loaded <= u.total)).toBe(true);
+  expect(uploads.at(-1)!.loaded).toBe(uploads.at(-1)!.total);
+  // The kernels a request at the model's defaults dispatches, precompiled: counted up to a total.
+  const compiles = (byStatus.get('compile') ?? []) as Array<Extract<LoadProgress, { status: 'compile' }>>;
+  expect(compiles.length).toBeGreaterThan(0);
+  const lastCompile = compiles.at(-1)!;
+  expect(lastCompile.total).toBeGreaterThan(10);
+  expect(lastCompile.done).toBe(lastCompile.total);
+  for (let i = 1; i < compiles.length; i++) expect(compiles[i]!.done).toBeGreaterThanOrEqual(compiles[i - 1]!.done);
+  const ready = events.at(-1) as Extract<LoadProgress, { status: 'ready' }>;
+  expect(ready.timings.compileMs).toBeGreaterThan(0);
   const resolveEvent = events[0] as Extract<LoadProgress, { status: 'resolve' }>;
-  expect(resolveEvent.files.map((f) => f.file).sort()).toEqual(WEIGHTS);
+  expect(resolveEvent.files.map((f) => f.file).sort()).toEqual([...weights].sort());
   return byStatus;
 }
 
@@ -108,6 +124,28 @@ describe('DiffusionEngine.create(config, { onLoadProgress }) on the tiny model (
     const ready = events.at(-1) as Extract<LoadProgress, { status: 'ready' }>;
     expect(ready.timings.totalMs).toBeGreaterThan(0);
     console.log(`load events (folder, in-process): ${events.length}; ${JSON.stringify(ready)}`);
+  });
+
+  it('with a TAESD model beside it: its file is resolved and read as taesd/…, and its weights count in the upload total', async () => {
+    const taesd = writeTaesdRepo(join(cacheDir, 'taesd'));
+    const events = await load(SDTURBO, false, { taesd });
+    const file = 'taesd/diffusion_pytorch_model.safetensors';
+    const byStatus = checkSequence(events, [...SDTURBO_WEIGHTS, file]);
+    const resolved = (events[0] as Extract<LoadProgress, { status: 'resolve' }>).files.find((f) => f.file === file);
+    expect(resolved?.bytes).toBe((await stat(join(taesd, 'diffusion_pytorch_model.safetensors'))).size);
+    const read = (byStatus.get('download') ?? []).filter((e) => (e as { file: string }).file === file) as Array<Extract<LoadProgress, { status: 'download' }>>;
+    expect(read.at(-1)?.loaded).toBe(resolved?.bytes);
+    const plain = checkSequence(await load(SDTURBO, false), SDTURBO_WEIGHTS);
+    const total = (m: Map<string, LoadProgress[]>): number => (m.get('upload')!.at(-1) as Extract<LoadProgress, { status: 'upload' }>).total!;
+    expect(total(byStatus)).toBeGreaterThan(total(plain));
+  });
+
+  it('a TAESD whose latent channels are not the UNet\'s fails the load with a ModelConfigError naming its field', async () => {
+    const taesd = writeTaesdRepo(join(cacheDir, 'taesd-4ch'));
+    // tiny-shapes is a pixel-space model: its UNet works on 3 channels, TAESD decodes 4.
+    const err = await load(MODEL, false, { taesd }).then(() => expect.fail('expected a ModelConfigError'), (e: unknown) => e);
+    expect(err).toMatchObject({ name: 'ModelConfigError', field: 'latent_channels', value: 4 });
+    expect((err as Error).message).toMatch(/taesd-4ch\/config\.json: latent_channels = 4 is not supported: expected 3, the latent channels of .*tiny-shapes's UNet/);
   });
 
   it('in a worker_threads thread (worker: true): the same sequence crosses the thread boundary', async () => {

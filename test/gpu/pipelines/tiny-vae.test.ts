@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DiffusionEngine, type DiffusionRequestInit } from '../../../src/index.js';
 import { fixturePath } from '../../helpers/fixtures.js';
+import { writeTaesdRepo } from '../helpers/taesd-repo.js';
 
 /**
  * diffusers accepts an `AutoencoderTiny` in a Stable Diffusion pipeline's `vae` slot and decodes
@@ -14,13 +15,7 @@ import { fixturePath } from '../../helpers/fixtures.js';
 describe('a Stable Diffusion model whose vae/ is an AutoencoderTiny (webgpu, Node + Dawn)', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'omni-tiny-vae-'));
   const base = fixturePath('pipeline-sdturbo-tiny');
-  const taesdFixture = fixturePath('taesd-decoder');
-  const taesdConfig = (JSON.parse(readFileSync(join(taesdFixture, 'fixture.json'), 'utf8')) as { component_config: object }).component_config;
-
-  // A TAESD repo in diffusers layout, as the `taesd` config field takes it.
-  const taesdRepo = join(scratch, 'taesd');
-  cpSync(join(taesdFixture, 'model.safetensors'), join(taesdRepo, 'diffusion_pytorch_model.safetensors'));
-  writeFileSync(join(taesdRepo, 'config.json'), JSON.stringify(taesdConfig));
+  const taesdRepo = writeTaesdRepo(join(scratch, 'taesd'));
 
   // The same model with that AutoencoderTiny as its VAE.
   const tinyVaeModel = join(scratch, 'model');

@@ -145,6 +145,27 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'compile events: the first, one per interval, and the last (done === total)',
+    minIntervalMs: 100,
+    steps: [
+      { t: 0, resolve: [] },
+      { t: 10, compile: [0, 5] },
+      { t: 20, compile: [1, 5] },
+      { t: 60, compile: [2, 5] },
+      { t: 115, compile: [3, 5] },
+      { t: 130, compile: [4, 5] },
+      { t: 140, compile: [5, 5] },
+      { t: 150, ready: true },
+    ],
+    expected: [
+      { status: 'resolve' },
+      { status: 'compile', done: 0, total: 5 },
+      { status: 'compile', done: 3, total: 5 },
+      { status: 'compile', done: 5, total: 5 },
+      { status: 'ready', timings: { compileMs: 0 } },
+    ],
+  },
+  {
     name: 'nothing after ready',
     steps: [
       { t: 0, resolve: [] },

@@ -8,7 +8,7 @@ function download(overallLoaded: number, overallTotal: number | null, bytesPerSe
   return { status: 'download', file: FILE, loaded: overallLoaded, total: overallTotal, resumedBytes: 0, overallLoaded, overallTotal, bytesPerSecond };
 }
 
-const READY: LoadProgress = { status: 'ready', timings: { resolveMs: 1, downloadMs: 2000, uploadMs: 500, compileMs: 0, totalMs: 3000 }, downloadedBytes: 100e6, cachedBytes: 0 };
+const READY: LoadProgress = { status: 'ready', timings: { resolveMs: 1, downloadMs: 2000, uploadMs: 500, compileMs: 150, totalMs: 3000 }, downloadedBytes: 100e6, cachedBytes: 0 };
 
 /** Feeds `events` at `dt` ms apart into a bar and returns what it wrote. */
 function render(tty: boolean, events: LoadProgress[], dt: number): string {
@@ -41,12 +41,12 @@ describe('LoadBar', () => {
   });
 
   it('redraws one line with \\r on a terminal, then ends it with the summary', () => {
-    const text = render(true, [{ status: 'resolve', files: [], totalBytes: 100e6 }, ...hundred, { status: 'upload', loaded: 1, total: null }, { status: 'compile', done: 0, total: 0 }, READY], 10);
+    const text = render(true, [{ status: 'resolve', files: [], totalBytes: 100e6 }, ...hundred, { status: 'upload', loaded: 1, total: null }, { status: 'compile', done: 0, total: 38 }, { status: 'compile', done: 38, total: 38 }, READY], 10);
     const lines = text.split('\n').filter(Boolean);
     expect(lines).toHaveLength(2);
     expect(lines[0]!.split('\r').length).toBeGreaterThan(100);
-    expect(lines[0]).toContain('Compiling GPU pipelines: 0/0');
-    expect(lines[1]).toBe('Loaded in 3.0s (downloaded 100 MB; download 2.0s, upload 0.50s)');
+    expect(lines[0]).toContain('Compiling GPU pipelines: 38/38');
+    expect(lines[1]).toBe('Loaded in 3.0s (downloaded 100 MB; download 2.0s, upload 0.50s, compile 0.15s)');
   });
 
   it.each([

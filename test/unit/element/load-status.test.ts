@@ -22,7 +22,8 @@ describe('the element’s load status', () => {
     { event: download(5e6, null, 1e6), view: { status: 'Downloading model…', detail: '5.00 MB · 1.00 MB/s', value: null, max: null } },
     { event: { status: 'cached', file: 'unet/x.safetensors', bytes: 3 }, view: { status: 'Loading model from the cache…' } },
     { event: { status: 'upload', loaded: 2e6, total: null }, view: { status: 'Moving weights to the GPU…', detail: '2.00 MB', value: null } },
-    { event: { status: 'compile', done: 3, total: 7 }, view: { status: 'Compiling GPU pipelines…', detail: '3/7' } },
+    { event: { status: 'compile', done: 3, total: 7 }, view: { status: 'Compiling GPU pipelines…', detail: '3/7', value: 3, max: 7 } },
+    { event: { status: 'compile', done: 3, total: null }, view: { status: 'Compiling GPU pipelines…', detail: '3', value: null, max: null } },
   ] as Array<{ event: LoadProgress; view: Record<string, unknown> }>)('$event.status', ({ event, view }) => {
     expect(loadStatusOf(event)).toMatchObject(view);
   });

@@ -1,5 +1,6 @@
 import { CacheError, StorageQuotaError } from './errors.js';
 import { storageAvailable } from './storage-persist.js';
+import { canUseWriterWorker, openWorkerSink } from './opfs-writer.js';
 
 /** The synchronous access handle of dedicated workers (OPFS only), typed here for the parts used. */
 export interface SyncAccessHandle {
@@ -25,24 +26,31 @@ export interface OpfsSink {
   close(): Promise<void>;
   /** Closes without keeping what this sink wrote where the store allows it (`createWritable`). */
   abort(): Promise<void>;
-  /** Reads stored bytes while the sink is open: a sync handle locks its file against other readers. */
-  readAt?(into: Uint8Array, at: number): number;
+  /** Reads up to `n` stored bytes at `at` while the sink is open: a sync handle locks its file against other readers. */
+  read?(at: number, n: number): Promise<Uint8Array>;
 }
 
 /** A sync handle is flushed this often, so a closed tab loses at most this much of a download. */
 const FLUSH_EVERY = 16 << 20;
 
 /**
- * Opens `handle` for writing from byte `offset` (the bytes before it are kept, the rest dropped).
- * In a dedicated worker (where the engine runs) this is a sync access handle: bytes land in the
- * file itself, flushed every 16 MiB, so a reload or a closed tab keeps them for a resume. Elsewhere
- * (a window has only `createWritable`) it is a writable stream: Chromium writes it to a swap file
- * on disk (never memory) that replaces the file on `close`, so bytes survive a network error or a
- * cancel (the store suspends, which closes) but not a closed tab. Safari's workers have only sync
- * handles, hence `auto`.
+ * How a download is written: `auto` picks `sync` where this context has sync access handles (a
+ * dedicated worker, where the engine runs), else `worker` in a window, else `writable`.
+ * - `sync`: bytes land in the file itself, flushed every 16 MiB, so a reload, a closed tab or a
+ *   failed write (a full quota) keeps them for a resume.
+ * - `worker`: the same, through a small writer worker a window starts (`openWorkerSink`).
+ * - `writable`: `createWritable`'s stream, which Chromium writes to a swap file on disk (never
+ *   memory) that replaces the file on `close`: bytes survive a network error or a cancel (the
+ *   store suspends, which closes) but not a closed tab or a failed write.
  */
-export async function openSink(handle: OpfsFileHandle, offset: number, mode: 'auto' | 'writable'): Promise<OpfsSink> {
-  if (mode === 'auto' && typeof handle.createSyncAccessHandle === 'function') {
+export type OpfsWriteMode = 'auto' | 'sync' | 'worker' | 'writable';
+
+/** Opens `handle` for writing from byte `offset` (the bytes before it are kept, the rest dropped); see `OpfsWriteMode`. */
+export async function openSink(handle: OpfsFileHandle, offset: number, mode: OpfsWriteMode): Promise<OpfsSink> {
+  const hasSync = typeof handle.createSyncAccessHandle === 'function';
+  if (mode === 'worker' || (mode === 'auto' && !hasSync && canUseWriterWorker())) return openWorkerSink(handle, offset);
+  if (mode === 'sync' || (mode === 'auto' && hasSync)) {
+    if (!hasSync) throw new Error('sync access handles are not available in this context');
     const h = await handle.createSyncAccessHandle();
     h.truncate(offset);
     let at = offset;
@@ -78,10 +86,14 @@ export async function openSink(handle: OpfsFileHandle, offset: number, mode: 'au
         open = false;
         return Promise.resolve();
       },
-      readAt: (into, pos) => h.read(into, { at: pos }),
+      read: (pos, n) => {
+        const into = new Uint8Array(n);
+        return Promise.resolve(into.subarray(0, h.read(into, { at: pos })));
+      },
     };
   }
   const w = await handle.createWritable({ keepExistingData: offset > 0 });
+  // (`writable`, or `auto` where neither sync handles nor a writer worker are available.)
   if (offset > 0) {
     await w.truncate(offset);
     await w.seek(offset);

@@ -2,7 +2,7 @@ import type { ByteStream } from './byte-source.js';
 import type { CacheLock, CacheWriteOptions, CacheWriter, ModelCache, PartialDownload } from './cache.js';
 import type { CachedModelInfo } from './cache-manage.js';
 import { MODEL_MARKER, PARTIAL_META_SUFFIX, PARTIAL_SUFFIX } from './cache-node-list.js';
-import { moveFile, openSink, readBlob, readText, removeQuietly, isNotFound, sliceStream, toOpfsError, writeText, type OpfsFileHandle, type OpfsSink } from './cache-opfs-io.js';
+import { moveFile, openSink, readBlob, readText, removeQuietly, isNotFound, sliceStream, toOpfsError, writeText, type OpfsFileHandle, type OpfsSink, type OpfsWriteMode } from './cache-opfs-io.js';
 import { encodeKeyPart } from './cache-key.js';
 import { deleteOpfsModel, listOpfsModels, readMarker } from './cache-opfs-list.js';
 import { CacheError, StorageQuotaError } from './errors.js';
@@ -18,10 +18,11 @@ export interface OpfsModelCacheOptions {
   /** Timing of the per-key Web Locks. */
   lock?: WebLockOptions;
   /**
-   * How files are written: `auto` (default) uses sync access handles where they exist (dedicated
-   * workers: bytes survive a closed tab), else `createWritable`; `writable` always the latter.
+   * How files are written (see `OpfsWriteMode`): `auto` (default) through sync access handles,
+   * in a window through a writer worker, so that a closed tab or a full quota keeps the bytes
+   * written for a resume; `writable` always `createWritable`.
    */
-  write?: 'auto' | 'writable';
+  write?: OpfsWriteMode;
 }
 
 interface PartialMeta {
@@ -126,10 +127,7 @@ export class OpfsModelCache implements ModelCache {
     }
     const read = async (pos: number, n: number): Promise<Uint8Array> => {
       const sink = this.sinks.get(key);
-      if (sink?.readAt) {
-        const into = new Uint8Array(n);
-        return into.subarray(0, sink.readAt(into, pos));
-      }
+      if (sink?.read) return sink.read(pos, n);
       // A fresh File each time: a File goes stale once its file is written.
       return readBlob(await handle.getFile(), pos, n);
     };
@@ -158,7 +156,7 @@ export class OpfsModelCache implements ModelCache {
     } catch (err) {
       throw await toOpfsError(err, key, `Creating the partial download of ${key} in the cache failed`, needed);
     }
-    if (sink.readAt) this.sinks.set(key, sink);
+    if (sink.read) this.sinks.set(key, sink);
     let written = offset;
     let open = true;
     const close = async (how: 'close' | 'abort') => {

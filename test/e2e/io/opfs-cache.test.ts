@@ -98,7 +98,8 @@ describe('browser e2e: the OPFS model cache (Chromium)', () => {
   it('resumes an interrupted download with Range, fetching about the remainder', async () => {
     const size = 8 * MiB;
     const path = '/resume/w.bin';
-    dl.put(path, synthetic(size, 2), { dropAfter: 3 * MiB });
+    // Paced: bytes a browser has received but not yet read when the connection drops are lost.
+    dl.put(path, synthetic(size, 2), { dropAfter: 3 * MiB, chunkDelayMs: 2 });
     const broken = await call(page, 'load', base('resume'), 'w.bin');
     expect(broken.errorName).toBe('ModelSourceError');
     const stored = (await call(page, 'list')).find((m) => m.id === base('resume'))!.files[0]!;
@@ -110,7 +111,8 @@ describe('browser e2e: the OPFS model cache (Chromium)', () => {
     console.log(`OPFS resume: 1st GET sent ${firstGet!.bytesSent} bytes, ${stored.bytes} stored; 2nd GET (${secondGet!.range}) sent ${secondGet!.bytesSent} of ${size}`);
     expect(secondGet!.range).toBe(`bytes=${stored.bytes}-`);
     expect(secondGet!.bytesSent).toBe(size - stored.bytes);
-    expect(stored.bytes).toBeGreaterThan(1 * MiB);
+    // How much arrives before the cut surfaces depends on timing; some always does.
+    expect(stored.bytes).toBeGreaterThan(0);
   });
 
   it('rejects a corrupt body (SHA-256 mismatch with X-Linked-ETag) and caches nothing', async () => {
@@ -128,7 +130,7 @@ describe('browser e2e: the OPFS model cache (Chromium)', () => {
   it('fails with StorageQuotaError (needed, available) on a full quota, keeping the partial bytes', async () => {
     const size = 6 * MiB;
     const path = '/quota/w.bin';
-    dl.put(path, synthetic(size, 4), { dropAfter: 3 * MiB });
+    dl.put(path, synthetic(size, 4), { dropAfter: 3 * MiB, chunkDelayMs: 2 });
     expect((await call(page, 'load', base('quota'), 'w.bin')).errorName).toBe('ModelSourceError');
     const partial = (await call(page, 'list')).find((m) => m.id === base('quota'))!.files[0]!;
     expect(partial.bytes).toBeGreaterThan(0);
@@ -172,7 +174,7 @@ describe('browser e2e: the OPFS model cache (Chromium)', () => {
   it('writes through sync access handles in a worker, and resumes there', async () => {
     const size = 8 * MiB;
     const path = '/worker/w.bin';
-    dl.put(path, synthetic(size, 7), { dropAfter: 2 * MiB });
+    dl.put(path, synthetic(size, 7), { dropAfter: 2 * MiB, chunkDelayMs: 2 });
     const broken = (await call(page, 'inWorker', 'load', base('worker'), 'w.bin')) as LoadResult;
     expect(broken.errorName).toBe('ModelSourceError');
     dl.behave(path, {});
@@ -184,10 +186,80 @@ describe('browser e2e: the OPFS model cache (Chromium)', () => {
     expect(await call(page, 'load', base('worker'), 'w.bin')).toMatchObject({ errorName: null, bytes: size, origin: 'cache' });
   });
 
+  it.each([
+    { how: 'a reload', where: 'worker', folder: 'reload' },
+    { how: 'a closed tab', where: 'worker', folder: 'closed' },
+    { how: 'a reload', where: 'page', folder: 'reload-page' },
+    { how: 'a closed tab', where: 'page', folder: 'closed-page' },
+  ])('resumes a download in the $where cut by $how, from the bytes its sync handle flushed', async ({ how, where, folder }) => {
+    const size = 48 * MiB;
+    const path = `/${folder}/w.bin`;
+    dl.put(path, synthetic(size, 8), { chunkDelayMs: 4 });
+    const tab = await openModulePage(context, `${url}/test/e2e/pages/opfs-cache.html`, 'opfsPage');
+    // Never settles: the page goes away (with its workers: the page's own writes go through its writer worker).
+    const loadIn = (p: Page) => (where === 'page' ? call(p, 'load', base(folder), 'w.bin') : call(p, 'inWorker', 'load', base(folder), 'w.bin')) as Promise<LoadResult>;
+    void loadIn(tab.page).catch(() => undefined);
+    const sent = () => getsOf(path)[0]?.bytesSent ?? 0;
+    const deadline = Date.now() + 60_000;
+    while (sent() < 24 * MiB && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(sent()).toBeGreaterThanOrEqual(24 * MiB);
+    let next: Page;
+    if (how === 'a reload') {
+      await tab.page.reload();
+      await tab.page.waitForFunction(() => (window as unknown as { opfsPageReady?: boolean }).opfsPageReady === true);
+      next = tab.page;
+    } else {
+      await tab.page.close();
+      next = (await openModulePage(context, `${url}/test/e2e/pages/opfs-cache.html`, 'opfsPage')).page;
+    }
+    const cutAt = sent();
+    dl.behave(path, {});
+    const resumed = await loadIn(next);
+    const second = getsOf(path)[1]!;
+    console.log(`OPFS resume (${where}) after ${how}: 1st GET sent ${cutAt} bytes, ${resumed.resumedBytes} kept; 2nd GET (${second.range}) sent ${second.bytesSent} of ${size}`);
+    expect(resumed).toMatchObject({ errorName: null, bytes: size });
+    // At least what was flushed (every 16 MiB) survives; what the worker wrote after may too.
+    expect(resumed.resumedBytes).toBeGreaterThanOrEqual(16 * MiB);
+    expect(resumed.resumedBytes).toBeLessThanOrEqual(cutAt);
+    expect(second.range).toBe(`bytes=${resumed.resumedBytes}-`);
+    expect(second.bytesSent).toBe(size - resumed.resumedBytes);
+    if (next !== page) await next.close();
+  });
+
+  it.each(['page', 'worker'])('a real QuotaExceededError in the middle of a write (%s; quota cut through CDP) is a StorageQuotaError, and the bytes so far resume', async (where) => {
+    const size = 32 * MiB;
+    const folder = `realquota-${where}`;
+    const path = `/${folder}/w.bin`;
+    dl.put(path, synthetic(size, 11), { chunkDelayMs: 4 });
+    const cdp = await context.newCDPSession(page);
+    const origin = new URL(url).origin;
+    const loading = (where === 'page' ? call(page, 'load', base(folder), 'w.bin') : call(page, 'inWorker', 'load', base(folder), 'w.bin')) as Promise<LoadResult>;
+    const sent = () => getsOf(path)[0]?.bytesSent ?? 0;
+    const deadline = Date.now() + 60_000;
+    while (sent() < 8 * MiB && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const { usage } = (await cdp.send('Storage.getUsageAndQuota', { origin })) as { usage: number };
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 2 * MiB });
+    let full: LoadResult;
+    try {
+      full = await loading;
+    } finally {
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+      await cdp.detach();
+    }
+    console.log(`real quota (${where}): ${full.errorName}: ${full.error}`);
+    expect(full.errorName).toBe('StorageQuotaError');
+    const kept = (await call(page, 'list')).find((m) => m.id === base(folder))?.files[0];
+    expect(kept).toMatchObject({ complete: false });
+    expect(kept!.bytes).toBeGreaterThan(0);
+    dl.behave(path, {});
+    const resumed = (await (where === 'page' ? call(page, 'load', base(folder), 'w.bin') : call(page, 'inWorker', 'load', base(folder), 'w.bin'))) as LoadResult;
+    expect(resumed).toMatchObject({ errorName: null, bytes: size, resumedBytes: kept!.bytes });
+  });
+
   it('lists, deletes and clears models', async () => {
     const models = await call(page, 'list');
     const ids = models.map((m) => m.id);
-    expect(ids).toEqual(expect.arrayContaining([base('big'), base('resume'), base('quota'), base('two')]));
+    expect(ids).toEqual(expect.arrayContaining([base('big'), base('resume'), base('quota'), base('two'), base('reload'), base('closed'), base('reload-page'), base('closed-page')]));
     const big = models.find((m) => m.id === base('big'))!;
     expect(big).toMatchObject({ bytes: 256 * MiB, files: [{ path: 'unet/w.safetensors', bytes: 256 * MiB, complete: true }] });
     expect(big.lastUsed).toBeGreaterThan(Date.now() - 10 * 60_000);
@@ -199,5 +271,35 @@ describe('browser e2e: the OPFS model cache (Chromium)', () => {
     expect(await call(page, 'opfsEntries')).toEqual([]);
     // The dropped connections of the resume tests are logged by Chromium; nothing else may be.
     expect(errors.filter((e) => !e.includes('net::ERR_CONTENT_LENGTH_MISMATCH'))).toEqual([]);
+  });
+
+  it('falls back to Cache Storage where OPFS is missing: caches whole files, serves them again, lists and deletes them', async () => {
+    const fallback = await openModulePage(context, `${url}/test/e2e/pages/opfs-cache.html`, 'opfsPage');
+    const p = fallback.page;
+    await call(p, 'hideOpfs');
+    expect(await call(p, 'defaultStoreName')).toBe('CacheStorageCache');
+    const size = 4 * MiB;
+    const path = '/fallback/unet/w.bin';
+    dl.put(path, synthetic(size, 9));
+    expect(await call(p, 'loadDefault', base('fallback'), 'unet/w.bin')).toMatchObject({ errorName: null, bytes: size, origin: 'network' });
+    expect(await call(p, 'loadDefault', base('fallback'), 'unet/w.bin')).toMatchObject({ errorName: null, bytes: size, origin: 'cache' });
+    expect(getsOf(path)).toHaveLength(1);
+    // A cut download is not stored (an entry is all or nothing): the next load starts over, cleanly.
+    const cut = '/fallback/vae/w.bin';
+    dl.put(cut, synthetic(size, 10), { dropAfter: MiB });
+    expect((await call(p, 'loadDefault', base('fallback'), 'vae/w.bin')).errorName).toBe('ModelSourceError');
+    dl.behave(cut, {});
+    expect(await call(p, 'loadDefault', base('fallback'), 'vae/w.bin')).toMatchObject({ errorName: null, bytes: size, origin: 'network', resumedBytes: 0 });
+    // (Chromium's own HTTP cache may complete its truncated entry with a Range request here; the model cache asks for none.)
+    const listed = (await call(p, 'list')).find((m) => m.id === base('fallback'));
+    expect(listed).toMatchObject({ bytes: 2 * size });
+    expect(listed!.files.map((f) => f.path).sort()).toEqual(['unet/w.bin', 'vae/w.bin']);
+    expect(await call(p, 'deleteModel', base('fallback'))).toEqual([base('fallback')]);
+    expect((await call(p, 'list')).map((m) => m.id)).not.toContain(base('fallback'));
+    expect(await call(p, 'loadDefault', base('fallback'), 'unet/w.bin')).toMatchObject({ origin: 'network' });
+    await call(p, 'clear');
+    expect(await call(p, 'list')).toEqual([]);
+    expect(fallback.errors.filter((e) => !e.includes('net::ERR_CONTENT_LENGTH_MISMATCH'))).toEqual([]);
+    await p.close();
   });
 });

@@ -1,5 +1,6 @@
 import { CachedModelSource, OpfsModelCache, UrlSource, clearModelCache, deleteCachedModel, listCachedModels, storagePersisted } from '../../../src/index.js';
 import type { CachedModelInfo } from '../../../src/index.js';
+import { defaultModelCache, type ModelCache } from '../../../src/io/cache.js';
 
 /** One file's load, as it crosses back to the test. */
 export interface LoadResult {
@@ -17,8 +18,25 @@ export interface LoadResult {
 const cache = () => new OpfsModelCache();
 
 /** Loads `path` of the model at `base` through the OPFS cache, reading the stream to its end and keeping nothing. */
-export async function load(base: string, path: string): Promise<LoadResult> {
-  const source = new CachedModelSource(new UrlSource(base), cache());
+export function load(base: string, path: string): Promise<LoadResult> {
+  return loadThrough(cache(), base, path);
+}
+
+/** The same through the store this page picks by default (`defaultModelCache()`). */
+export function loadDefault(base: string, path: string): Promise<LoadResult> {
+  return loadThrough(defaultModelCache(), base, path);
+}
+
+/** Hides OPFS from this page, as in a browser without it: the default store becomes Cache Storage. */
+export function hideOpfs(): void {
+  Object.defineProperty(StorageManager.prototype, 'getDirectory', { configurable: true, value: undefined });
+}
+
+/** The class of the default store. */
+export const defaultStoreName = (): string => defaultModelCache().constructor.name;
+
+async function loadThrough(store: ModelCache, base: string, path: string): Promise<LoadResult> {
+  const source = new CachedModelSource(new UrlSource(base), store);
   const t0 = performance.now();
   let bytes = 0;
   let origin: string | null = null;
@@ -61,7 +79,7 @@ export async function list(): Promise<Array<Omit<CachedModelInfo, 'lastUsed'> & 
 export const deleteModel = (model: string): Promise<string[]> => deleteCachedModel(model);
 export const clear = (): Promise<void> => clearModelCache();
 export const persisted = (): Promise<boolean | null> => storagePersisted();
-export const isDefaultOpfs = async (): Promise<boolean> => (await import('../../../src/io/cache.js')).defaultModelCache() instanceof OpfsModelCache;
+export const isDefaultOpfs = (): boolean => defaultModelCache() instanceof OpfsModelCache;
 
 /** The names left in the cache's OPFS folder (after `clear`: none). */
 export async function opfsEntries(): Promise<string[]> {

@@ -48,7 +48,7 @@ export async function generate(request: Record<string, unknown>, cancelAtStep?: 
           progress.push(p.step);
           if (p.preview) previews++;
           if (cancelAtStep !== undefined && p.step >= cancelAtStep) controller.abort();
-          if (crashAtStep !== undefined && p.step === crashAtStep) void engine!.collectiveRpc('crashWorker');
+          if (crashAtStep !== undefined && p.step === crashAtStep) void engine!.collectiveRpc('crashWorker').catch(() => undefined);
         },
       },
     ])) as [DiffusionOutput];

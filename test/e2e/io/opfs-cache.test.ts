@@ -30,6 +30,37 @@ function synthetic(size: number, seed: number): Uint8Array {
   return bytes;
 }
 
+/**
+ * The JS heap of the page's dedicated worker whose script URL contains `script`, read over CDP: the page's session auto-attaches to
+ * it, and `Runtime.getHeapUsage` goes to it through `Target.sendMessageToTarget`.
+ */
+async function workerHeap(page: Page, script: string): Promise<{ used(): Promise<number>; close(): Promise<void> }> {
+  const cdp = await page.context().newCDPSession(page);
+  const attached = new Promise<string>((resolve) =>
+    cdp.on('Target.attachedToTarget', (e: { sessionId: string; targetInfo: { type: string; url: string } }) => {
+      if (e.targetInfo.type === 'worker' && e.targetInfo.url.includes(script)) resolve(e.sessionId);
+    }),
+  );
+  await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+  const sessionId = await attached;
+  let nextId = 1;
+  const waiting = new Map<number, (usage: number) => void>();
+  cdp.on('Target.receivedMessageFromTarget', (e: { message: string }) => {
+    const m = JSON.parse(e.message) as { id?: number; result?: { usedSize: number } };
+    if (m.id !== undefined && m.result) waiting.get(m.id)?.(m.result.usedSize);
+  });
+  return {
+    used: () => {
+      const id = nextId++;
+      return new Promise<number>((resolve) => {
+        waiting.set(id, resolve);
+        void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) });
+      });
+    },
+    close: () => cdp.detach(),
+  };
+}
+
 describe('browser e2e: the OPFS model cache (Chromium)', () => {
   let dl: DownloadServer;
   let server: ViteDevServer;
@@ -93,6 +124,27 @@ describe('browser e2e: the OPFS model cache (Chromium)', () => {
     expect(getsOf('/big/unet/w.safetensors')).toHaveLength(1);
     expect(peak).toBeLessThan(size / 4);
     await cdp.detach();
+  });
+
+  it('loads 256 MiB through OPFS in a worker (the engine\'s path) with the worker heap far below the file size', async () => {
+    const size = 256 * MiB;
+    dl.put('/big-worker/unet/w.safetensors', synthetic(size, 12));
+    await call(page, 'inWorker', 'list');
+    const heap = await workerHeap(page, 'opfs-cache-worker');
+    const before = await heap.used();
+    let peak = before;
+    let done = false;
+    const loading = (call(page, 'inWorker', 'load', base('big-worker'), 'unet/w.safetensors') as Promise<LoadResult>).finally(() => (done = true));
+    while (!done) {
+      peak = Math.max(peak, await heap.used());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const first = await loading;
+    await heap.close();
+    const mb = (n: number) => (n / MiB).toFixed(1);
+    console.log(`OPFS load of ${mb(size)} MiB in a worker: ${first.ms.toFixed(0)} ms; worker JS heap ${mb(before)} MiB before, peak ${mb(peak)} MiB during (${((peak / size) * 100).toFixed(1)}% of the file)`);
+    expect(first).toMatchObject({ errorName: null, bytes: size, origin: 'network' });
+    expect(peak).toBeLessThan(size / 4);
   });
 
   it('resumes an interrupted download with Range, fetching about the remainder', async () => {

@@ -18,6 +18,10 @@
 //   X_VEC      1×1, stride 1, no padding and H·W % 4 == 0: the 4 pixels are one aligned vec4.
 //   OUT_VEC    Ho·Wo % 4 == 0: output (and residual) rows are written/read as vec4.
 //   W_F16 / W_F16_PACKED, BIAS_F16 / BIAS_F16_PACKED  f16 storage (GpuRuntime.storageDefines).
+//   W_QUANT with W_Q8 or W_Q4  quantized weights (src/quant/scheme.ts: row co, K = cinTotal·k²
+//              values ci·k² + ky·k + kx): packed u32 words, dequantized in registers as they are
+//              read, with their f16 scales at binding 6 as array<f16> (SCALE_F16) or packed two
+//              per u32 (SCALE_F16_PACKED). No full-precision copy of the weight ever exists.
 //   HAS_BIAS, HAS_RESIDUAL
 //   X_F16, R_F16, OUT_F16  f16 activations (x, residual, out) on devices with shader-f16.
 //   ACCUM      add the output chunk's current values (a partial sum from an earlier pass).
@@ -40,6 +44,9 @@ struct Params {
   // First sample of the dispatch within the input chunk and within the output chunk.
   xBatchOff: u32,
   outBatchOff: u32,
+  // Quantized weights only (0 otherwise): values per scale, and f16 scales per output channel.
+  qGroupSize: u32,
+  qScaleStride: u32,
 }
 
 override KSIZE: u32 = 3u;
@@ -66,7 +73,9 @@ alias r_t = f32;
 #else
 @group(0) @binding(1) var<storage, read> x: array<x_t>;
 #endif
-#if W_F16
+#if W_QUANT
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+#elif W_F16
 @group(0) @binding(2) var<storage, read> w: array<f16>;
 #elif W_F16_PACKED
 @group(0) @binding(2) var<storage, read> w: array<u32>;
@@ -93,7 +102,32 @@ alias r_t = f32;
 #endif
 @group(0) @binding(5) var<storage, read_write> out: array<out_t>;
 #endif
+#if SCALE_F16
+@group(0) @binding(6) var<storage, read> scales: array<f16>;
+#elif SCALE_F16_PACKED
+@group(0) @binding(6) var<storage, read> scales: array<u32>;
+#endif
 
+#if W_QUANT
+// The quantized value of weight element e, unscaled: an int8 byte moved to the top of the word
+// and shifted back down arithmetically (sign extension), or an int4 nibble stored as q + 8.
+fn load_wq(e: u32) -> f32 {
+#if W_Q8
+  return f32(bitcast<i32>(w[e >> 2u] << (24u - ((e & 3u) << 3u))) >> 24u);
+#else
+  return f32((w[e >> 3u] >> ((e & 7u) << 2u)) & 15u) - 8.0;
+#endif
+}
+
+// Scale `i` (row-major, qScaleStride per output channel).
+fn load_scale(i: u32) -> f32 {
+#if SCALE_F16
+  return f32(scales[i]);
+#else
+  return unpack_half(scales[i >> 1u], i);
+#endif
+}
+#else
 fn load_w(e: u32) -> f32 {
 #if W_F16
   return f32(w[e]);
@@ -103,6 +137,7 @@ fn load_w(e: u32) -> f32 {
   return w[e];
 #endif
 }
+#endif
 
 #if HAS_BIAS
 fn load_bias(e: u32) -> f32 {
@@ -161,6 +196,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var i = 0u; i < 8u; i++) {
     wRow[i] = ((p.coBase + min(c0 + i, p.Cout - 1u)) * p.cinTotal + p.ciBase) * KK;
   }
+#if W_QUANT
+  // First scale of each channel's weight row.
+  var sRow: array<u32, 8>;
+  for (var i = 0u; i < 8u; i++) {
+    sRow[i] = (p.coBase + min(c0 + i, p.Cout - 1u)) * p.qScaleStride;
+  }
+#endif
   // Top-left input corner of each pixel's receptive field; may be -PAD.
   var iy0: array<i32, 4>;
   var ix0: array<i32, 4>;
@@ -195,6 +237,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
     var wi = vec4<u32>(wRow[0], wRow[1], wRow[2], wRow[3]) + t;
     var wj = vec4<u32>(wRow[4], wRow[5], wRow[6], wRow[7]) + t;
+#if W_QUANT
+    // (ci, t)'s index within a weight row, the same for all 8 channels, so they share its group;
+    // their scales are reloaded only when it enters a new one (uniform across the workgroup).
+    var kq = p.ciBase * KK + t;
+    var qGroupEnd = 0u;
+    var si = vec4<f32>(0.0);
+    var sj = vec4<f32>(0.0);
+#endif
     for (var ci = 0u; ci < p.Cin; ci++) {
 #if X_VEC
       let xv = vec4<f32>(x[off + ((ci * HW) >> 2u)]);
@@ -202,6 +252,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let plane = ci * HW;
       let xv = vec4<f32>(f32(x[off[0] + plane]), f32(x[off[1] + plane]), f32(x[off[2] + plane]), f32(x[off[3] + plane])) * mask;
 #endif
+#if W_QUANT
+      if (kq >= qGroupEnd) {
+        let g = kq / p.qGroupSize;
+        qGroupEnd = (g + 1u) * p.qGroupSize;
+        si = vec4<f32>(load_scale(sRow[0] + g), load_scale(sRow[1] + g), load_scale(sRow[2] + g), load_scale(sRow[3] + g));
+        sj = vec4<f32>(load_scale(sRow[4] + g), load_scale(sRow[5] + g), load_scale(sRow[6] + g), load_scale(sRow[7] + g));
+      }
+      kq += KK;
+      // An f16 scale times a small integer is exact in f32: the scheme's weights, exactly.
+      let qi = vec4<f32>(load_wq(wi.x), load_wq(wi.y), load_wq(wi.z), load_wq(wi.w)) * si;
+      let qj = vec4<f32>(load_wq(wj.x), load_wq(wj.y), load_wq(wj.z), load_wq(wj.w)) * sj;
+      acc[0] = fma(vec4<f32>(qi.x), xv, acc[0]);
+      acc[1] = fma(vec4<f32>(qi.y), xv, acc[1]);
+      acc[2] = fma(vec4<f32>(qi.z), xv, acc[2]);
+      acc[3] = fma(vec4<f32>(qi.w), xv, acc[3]);
+      acc[4] = fma(vec4<f32>(qj.x), xv, acc[4]);
+      acc[5] = fma(vec4<f32>(qj.y), xv, acc[5]);
+      acc[6] = fma(vec4<f32>(qj.z), xv, acc[6]);
+      acc[7] = fma(vec4<f32>(qj.w), xv, acc[7]);
+#else
       acc[0] = fma(vec4<f32>(load_w(wi.x)), xv, acc[0]);
       acc[1] = fma(vec4<f32>(load_w(wi.y)), xv, acc[1]);
       acc[2] = fma(vec4<f32>(load_w(wi.z)), xv, acc[2]);
@@ -210,6 +280,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       acc[5] = fma(vec4<f32>(load_w(wj.y)), xv, acc[5]);
       acc[6] = fma(vec4<f32>(load_w(wj.z)), xv, acc[6]);
       acc[7] = fma(vec4<f32>(load_w(wj.w)), xv, acc[7]);
+#endif
       wi += KK;
       wj += KK;
     }

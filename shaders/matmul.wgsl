@@ -15,6 +15,10 @@
 //   A_F16 / OUT_F16  f16 activations (a, out) on devices with shader-f16.
 //   B_F16 / B_F16_PACKED, BIAS_F16 / BIAS_F16_PACKED  f16 storage, as array<f16> or packed two
 //            per u32 (GpuRuntime.storageDefines).
+//   B_QUANT with B_Q8 or B_Q4  B is a quantized Linear weight (src/quant/scheme.ts; TRANS_B, K % 4
+//            == 0, so A_VEC): packed u32 words, dequantized in registers as they are read, with
+//            its f16 scales at binding 5 as array<f16> (SCALE_F16) or packed two per u32
+//            (SCALE_F16_PACKED). No full-precision copy of the weight ever exists.
 // Uniforms carry every shape, so one pipeline serves all shapes of a specialisation.
 
 struct Params {
@@ -33,6 +37,9 @@ struct Params {
   tilesN: u32,
   tilesM: u32,
   alpha: f32,
+  // Quantized B only (0 otherwise): values per scale, and f16 scales per weight row.
+  qGroupSize: u32,
+  qScaleStride: u32,
 }
 
 // 0 none, 1 silu, 2 gelu (erf), 3 quick_gelu, 4 relu.
@@ -51,7 +58,9 @@ alias a_t = f32;
 #else
 @group(0) @binding(1) var<storage, read> a: array<a_t>;
 #endif
-#if B_F16
+#if B_QUANT
+@group(0) @binding(2) var<storage, read> b: array<u32>;
+#elif B_F16
 #if B_VEC
 @group(0) @binding(2) var<storage, read> b: array<vec4<f16>>;
 #else
@@ -80,6 +89,11 @@ alias a_t = f32;
 #else
 @group(0) @binding(4) var<storage, read_write> out: array<out_t>;
 #endif
+#if SCALE_F16
+@group(0) @binding(5) var<storage, read> scales: array<f16>;
+#elif SCALE_F16_PACKED
+@group(0) @binding(5) var<storage, read> scales: array<u32>;
+#endif
 
 // a[e .. e + 3], e a multiple of 4 when A_VEC.
 fn load_a4(e: u32) -> vec4<f32> {
@@ -90,6 +104,7 @@ fn load_a4(e: u32) -> vec4<f32> {
 #endif
 }
 
+#if !B_QUANT
 fn load_b1(e: u32) -> f32 {
 #if B_F16
 #if B_VEC
@@ -131,6 +146,31 @@ fn load_b4(e: u32) -> vec4<f32> {
 #endif
 #endif
 }
+#endif
+
+#if B_QUANT
+// The quantized values of b[e .. e + 3] (e a multiple of 4, so one byte-aligned word quarter or
+// nibble half of a word: a row holds whole words), unscaled. int8 bytes are sign-extended by
+// shifting each to the top and back down arithmetically; int4 nibbles are stored as q + 8.
+fn load_bq4(e: u32) -> vec4<f32> {
+#if B_Q8
+  let w = b[e >> 2u];
+  return vec4<f32>(vec4<i32>(bitcast<i32>(w << 24u), bitcast<i32>(w << 16u), bitcast<i32>(w << 8u), bitcast<i32>(w)) >> vec4<u32>(24u));
+#else
+  let w = b[e >> 3u] >> ((e & 4u) << 2u);
+  return vec4<f32>(vec4<u32>(w, w >> 4u, w >> 8u, w >> 12u) & vec4<u32>(15u)) - 8.0;
+#endif
+}
+
+// Scale `i` (row-major, qScaleStride per weight row).
+fn load_scale(i: u32) -> f32 {
+#if SCALE_F16
+  return f32(scales[i]);
+#else
+  return unpack_half(scales[i >> 1u], i);
+#endif
+}
+#endif
 
 #if HAS_BIAS
 fn load_bias(e: u32) -> f32 {
@@ -195,11 +235,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 
   var acc: array<vec4<f32>, 4>;
+#if B_QUANT
+  // The 4 columns' scales of the group holding k, reloaded as k enters the next group (k steps
+  // by 4 and group sizes are multiples of 8, so k lands on each group's start exactly).
+  var qScale = vec4<f32>(0.0);
+  var qGroup = 0u;
+  var qGroupEnd = 0u;
+#endif
   let K4 = p.K & ~3u;
   for (var k = 0u; k < K4; k += 4u) {
     // bk[kk] = B[k + kk, n0 .. n0 + 3], one vec4 over the 4 output columns.
     var bk: array<vec4<f32>, 4>;
-#if TRANS_B
+#if B_QUANT
+    if (k == qGroupEnd) {
+      qScale = vec4<f32>(load_scale(col[0] * p.qScaleStride + qGroup), load_scale(col[1] * p.qScaleStride + qGroup),
+                        load_scale(col[2] * p.qScaleStride + qGroup), load_scale(col[3] * p.qScaleStride + qGroup));
+      qGroup++;
+      qGroupEnd += p.qGroupSize;
+    }
+    // As TRANS_B below, then each column times its scale: an f16 scale times a small integer
+    // is exact in f32, so the weights are exactly the scheme's and only the sum rounds.
+    let c0 = load_bq4(baseB + col[0] * p.K + k);
+    let c1 = load_bq4(baseB + col[1] * p.K + k);
+    let c2 = load_bq4(baseB + col[2] * p.K + k);
+    let c3 = load_bq4(baseB + col[3] * p.K + k);
+    bk[0] = vec4<f32>(c0.x, c1.x, c2.x, c3.x) * qScale;
+    bk[1] = vec4<f32>(c0.y, c1.y, c2.y, c3.y) * qScale;
+    bk[2] = vec4<f32>(c0.z, c1.z, c2.z, c3.z) * qScale;
+    bk[3] = vec4<f32>(c0.w, c1.w, c2.w, c3.w) * qScale;
+#elif TRANS_B
     // B rows are output columns: read 4 rows × 4 k and transpose in registers.
     let c0 = load_b4(baseB + col[0] * p.K + k);
     let c1 = load_b4(baseB + col[1] * p.K + k);

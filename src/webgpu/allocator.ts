@@ -1,5 +1,6 @@
 import { BufferPool, type PooledBuffer } from './buffer-pool.js';
-import { GpuTensor, numel, planChunks, TensorStorage, type GpuDType, type TensorChunk } from './tensor.js';
+import { TensorShapeError } from './errors.js';
+import { GpuTensor, numel, planChunks, TensorStorage, type GpuDType, type QuantStorage, type TensorChunk } from './tensor.js';
 import { WorkTracker } from './work.js';
 
 /**
@@ -21,6 +22,26 @@ export class TensorAllocator {
     const pooled: PooledBuffer[] = plan.map((c) => this.pool.acquire(c.byteSize, { hostWrite }));
     const chunks: TensorChunk[] = plan.map((c, i) => ({ ...c, buffer: pooled[i]!.buffer }));
     const storage = new TensorStorage(dtype, numel(shape), chunks, pooled);
+    this.#work.allocated(storage);
+    return new GpuTensor(shape, storage);
+  }
+
+  /**
+   * A quantized weight of logical `shape` (`q8`/`q4` packed values in one binding) with room for
+   * its f16 scales, `scaleStride` per row; filled by the host.
+   */
+  allocateQuantized(shape: readonly number[], quant: Omit<QuantStorage, 'scales'>, maxBinding: number): GpuTensor {
+    const dtype = quant.bits === 8 ? 'q8' : 'q4';
+    const [data, ...more] = planChunks(shape, dtype, maxBinding);
+    const rows = shape[0] ?? 1;
+    const scaleBytes = rows * quant.scaleStride * 2;
+    if (more.length > 0 || scaleBytes > maxBinding) {
+      throw new TensorShapeError(`quantized weight [${shape}] ${dtype}: its values or scales exceed one storage binding of ${maxBinding} bytes`);
+    }
+    const pooled = [this.pool.acquire(data!.byteSize, { hostWrite: true }), this.pool.acquire(scaleBytes, { hostWrite: true })];
+    const chunks: TensorChunk[] = [{ ...data!, buffer: pooled[0]!.buffer, quantized: true }];
+    const scales: TensorChunk = { buffer: pooled[1]!.buffer, elementOffset: 0, elements: rows * quant.scaleStride, byteSize: scaleBytes };
+    const storage = new TensorStorage(dtype, numel(shape), chunks, pooled, { ...quant, scales });
     this.#work.allocated(storage);
     return new GpuTensor(shape, storage);
   }

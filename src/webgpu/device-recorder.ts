@@ -78,6 +78,10 @@ export class DeviceRecorder implements CommandRecorder {
     }
   }
 
+  writeBytes(chunk: TensorChunk, byteOffset: number, bytes: Uint8Array): void {
+    this.#live().queue.writeBuffer(chunk.buffer!, byteOffset, bytes as Uint8Array<ArrayBuffer>);
+  }
+
   dispatch(d: CheckedDispatch): void {
     const device = this.#live();
     this.#submissionDispatches++;

@@ -22,6 +22,7 @@ export class PlanRecorder implements CommandRecorder {
 
   beforeAllocate(): void {}
   write(): void {}
+  writeBytes(): void {}
   dispatch(d: CheckedDispatch): void {
     this.kernels?.add(d.kernel, d.defines, d.constants);
   }

@@ -35,6 +35,8 @@ export interface CommandRecorder {
   beforeAllocate(): void;
   /** Writes host values into elements [offset, offset + values.length) of `t` (f16 rounded on the host). */
   write(t: GpuTensor, offset: number, values: Float32Array | Int32Array): void;
+  /** Writes raw bytes at a 4-byte aligned offset of a chunk. */
+  writeBytes(chunk: TensorChunk, byteOffset: number, bytes: Uint8Array): void;
   dispatch(d: CheckedDispatch): void;
   /** Records a copy of `bytes` bytes between chunks. */
   copy(src: TensorChunk, srcOffset: number, dst: TensorChunk, dstOffset: number, bytes: number): void;

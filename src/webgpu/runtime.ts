@@ -9,7 +9,7 @@ import { PlanRecorder } from './plan-recorder.js';
 import type { KernelSet, KernelSpecialisation } from './kernel-set.js';
 import type { ShaderDefines } from './preprocess.js';
 import type { CommandRecorder } from './recorder.js';
-import { bytesPerElement, GpuTensor, numel, type GpuDType, type TensorChunk } from './tensor.js';
+import { bytesPerElement, GpuTensor, isQuantized, numel, type GpuDType, type QuantStorage, type TensorChunk } from './tensor.js';
 import { packUniforms, type UniformValues } from './uniforms.js';
 
 /** `execute` runs on a device; `plan` only does shapes and accounting (no device, no buffers). */
@@ -52,6 +52,8 @@ export interface DispatchArgs {
   readonly constants?: Readonly<Record<string, number>>;
   /** A workgroup count to fold into a grid, or an explicit grid (each dimension checked against the limit). */
   readonly workgroups: number | readonly [number, number, number];
+  /** Binding indices (0-based) where the kernel dequantizes a `q8`/`q4` weight; anywhere else one is refused. */
+  readonly quantized?: readonly number[];
 }
 
 /** How the runtime waits. */
@@ -211,6 +213,20 @@ export class GpuRuntime {
     this.#recorder.write(t, offset, values);
   }
 
+  /** A quantized weight to fill with `writeBytes` (see `quantized-weights.ts`, which checks and fills it). */
+  allocateQuantized(shape: readonly number[], quant: Omit<QuantStorage, 'scales'>): GpuTensor {
+    this.#recorder.beforeAllocate();
+    return this.#allocator.allocateQuantized(shape, quant, this.limits.maxStorageBufferBindingSize);
+  }
+
+  /** Writes raw bytes into a chunk at a 4-byte aligned offset (packed words, f16 bits). */
+  writeBytes(chunk: TensorChunk, byteOffset: number, bytes: Uint8Array): void {
+    if (byteOffset % 4 !== 0 || bytes.byteLength % 4 !== 0 || byteOffset + bytes.byteLength > chunk.byteSize) {
+      throw new TensorShapeError(`writeBytes: ${bytes.byteLength} bytes at ${byteOffset} do not fit a chunk of ${chunk.byteSize} on 4-byte boundaries`);
+    }
+    this.#recorder.writeBytes(chunk, byteOffset, bytes);
+  }
+
   /** Same storage, new shape (no copy). Release each view separately. */
   reshape(t: GpuTensor, shape: readonly number[]): GpuTensor {
     return t.view(shape);
@@ -272,6 +288,13 @@ export class GpuRuntime {
     if (kernel.storage.length > Math.min(MAX_STORAGE_BINDINGS, this.limits.maxStorageBuffersPerShaderStage)) {
       throw new TensorShapeError(`${name}: ${kernel.storage.length} storage buffers, more than the ${MAX_STORAGE_BINDINGS} a kernel may use`);
     }
+    args.bindings.forEach((b, i) => {
+      const quantized = b instanceof GpuTensor ? isQuantized(b.dtype) : b.quantized === true;
+      if (quantized && !args.quantized?.includes(i)) {
+        const what = b instanceof GpuTensor ? `[${b.shape}] is a ${b.dtype}` : 'is a chunk of a';
+        throw new TensorShapeError(`${name} binding ${i + 1}: ${what} quantized weight, which this kernel does not dequantize`);
+      }
+    });
     const chunks = args.bindings.map((b, i) => this.#chunkOf(b, `${name} binding ${i + 1}`));
     const max = this.limits.maxComputeWorkgroupsPerDimension;
     const grid = typeof args.workgroups === 'number' ? foldWorkgroups(args.workgroups, max) : args.workgroups;

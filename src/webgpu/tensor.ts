@@ -2,12 +2,43 @@ import type { TensorLike } from './kernels/ops.js';
 import { TensorReleasedError, TensorShapeError } from './errors.js';
 import type { PooledBuffer } from './buffer-pool.js';
 
-/** Storage element type. `i32` holds token ids and gather indices; `f16` is a storage format (kernels compute in f32). */
-export type GpuDType = 'f32' | 'f16' | 'i32';
+/**
+ * Storage element type. `i32` holds token ids and gather indices; `f16` is a storage format
+ * (kernels compute in f32); `q8` and `q4` are quantized weights (`QuantScheme`: packed values
+ * here, their scales in `TensorStorage.quant`), read only by the kernels that dequantize them.
+ */
+export type GpuDType = 'f32' | 'f16' | 'i32' | 'q8' | 'q4';
 
-/** Bytes per element of a dtype. */
+/** Bytes per element of a dtype (half a byte for `q4`). */
 export function bytesPerElement(dtype: GpuDType): number {
-  return dtype === 'f16' ? 2 : 4;
+  switch (dtype) {
+    case 'f16':
+      return 2;
+    case 'q8':
+      return 1;
+    case 'q4':
+      return 0.5;
+    default:
+      return 4;
+  }
+}
+
+/** Whether a dtype holds quantized weights. */
+export function isQuantized(dtype: GpuDType): dtype is 'q8' | 'q4' {
+  return dtype === 'q8' || dtype === 'q4';
+}
+
+/**
+ * The scales of a quantized weight (see `QuantScheme`): f16, one row of `scaleStride` per weight
+ * row (`groupsPerRow` rounded up to even, so each row is whole u32 words and rows can be written
+ * one batch at a time).
+ */
+export interface QuantStorage {
+  readonly bits: 8 | 4;
+  readonly groupSize: number;
+  readonly groupsPerRow: number;
+  readonly scaleStride: number;
+  readonly scales: TensorChunk;
 }
 
 /** Number of elements of a shape. */
@@ -32,6 +63,8 @@ export interface TensorChunk {
   readonly elements: number;
   /** Bytes a binding of this chunk covers (the data rounded up to 4 bytes). */
   readonly byteSize: number;
+  /** Packed values of a quantized weight: only kernels that dequantize may bind it. */
+  readonly quantized?: true;
 }
 
 /** Shared, reference-counted storage behind a tensor and its reshaped views. */
@@ -41,8 +74,10 @@ export class TensorStorage {
     readonly dtype: GpuDType,
     readonly elements: number,
     readonly chunks: readonly TensorChunk[],
-    /** The pooled buffers behind `chunks`, handed back when the last view is released. */
+    /** The pooled buffers behind `chunks` (and a quantized weight's scales), handed back when the last view is released. */
     readonly pooled: readonly PooledBuffer[],
+    /** A quantized weight's scales; null for every other tensor. */
+    readonly quant: QuantStorage | null = null,
   ) {}
 
   get released(): boolean {
@@ -90,6 +125,11 @@ export class GpuTensor implements TensorLike {
 
   get dtype(): GpuDType {
     return this.#storage.dtype;
+  }
+
+  /** A quantized weight's scales and scheme; null for every other tensor. */
+  get quant(): QuantStorage | null {
+    return this.#storage.quant;
   }
 
   /** Element count. */

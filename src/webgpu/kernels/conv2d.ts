@@ -2,7 +2,7 @@ import source from '../../../shaders/conv2d.wgsl?raw';
 import { TensorShapeError } from '../errors.js';
 import { defineKernel } from '../kernel.js';
 import type { GpuRuntime } from '../runtime.js';
-import type { GpuDType, GpuTensor, TensorChunk } from '../tensor.js';
+import { isQuantized, type GpuDType, type GpuTensor, type QuantStorage, type TensorChunk } from '../tensor.js';
 import { isActivation } from './activations.js';
 import { channelRuns, sameRuns } from '../channel-runs.js';
 import { ACTIVATION_CODE } from './epilogue.js';
@@ -14,6 +14,11 @@ export interface GpuConv2dOptions extends Omit<Conv2dOptions, 'residual'> {
 }
 
 const CONV = defineKernel({ family: 'conv2d', entryPoint: 'main', source, storage: ['read', 'read', 'read', 'read', 'read_write'] });
+/**
+ * The same kernel over a quantized weight (W_QUANT): a sixth storage slot holds its scales, so
+ * its bind group layout differs from `CONV`'s.
+ */
+const CONV_Q = defineKernel({ family: 'conv2d', entryPoint: 'main', source, storage: ['read', 'read', 'read', 'read', 'read_write', 'read'] });
 
 /** One workgroup covers 64 output channels × 32 output pixels (8×8 threads of 8 channels × 4 pixels, conv2d.wgsl). */
 const TILE_C = 64;
@@ -23,7 +28,7 @@ const TILE_P = 32;
  * x [B, Cin, H, W] * weight [Cout, Cin, k, k] (k = 1 or 3) → [B, Cout, Ho, Wo], as an implicit
  * GEMM: out = act(conv + bias) + residual. Padding defaults to 1 for 3×3 and 0 for 1×1, as in
  * the reference; `padEnd` adds zeros after the bottom and right edges only. `weight` and `bias`
- * may be f16.
+ * may be f16, and `weight` quantized (`q8`/`q4`, see `QuantScheme`: dequantized in the kernel).
  */
 export function conv2d(rt: GpuRuntime, x: GpuTensor, weight: GpuTensor, bias?: GpuTensor, options: GpuConv2dOptions = {}): GpuTensor {
   const desc = `conv2d: x [${x.shape}] ${x.dtype}, weight [${weight.shape}] ${weight.dtype}`;
@@ -31,8 +36,9 @@ export function conv2d(rt: GpuRuntime, x: GpuTensor, weight: GpuTensor, bias?: G
   const [B, Cin, H, W] = x.shape as [number, number, number, number];
   const [Cout, Cw, kh, kw] = weight.shape as [number, number, number, number];
   if (weight.shape.length !== 4 || Cw !== Cin || kh !== kw || (kh !== 1 && kh !== 3) || weight.dtype === 'i32') {
-    throw new TensorShapeError(`${desc}: weight must be f32 or f16 [Cout, ${Cin}, k, k] with k = 1 or 3`);
+    throw new TensorShapeError(`${desc}: weight must be f32, f16, q8 or q4 [Cout, ${Cin}, k, k] with k = 1 or 3`);
   }
+  if (isQuantized(weight.dtype) && !weight.quant) throw new TensorShapeError(`${desc}: a quantized weight needs its scales`);
   const k = kh;
   const stride = options.stride ?? 1;
   const pad = options.padding ?? (k === 3 ? 1 : 0);
@@ -44,7 +50,7 @@ export function conv2d(rt: GpuRuntime, x: GpuTensor, weight: GpuTensor, bias?: G
   const Ho = Math.floor((H + 2 * pad + padEnd - k) / stride) + 1;
   const Wo = Math.floor((W + 2 * pad + padEnd - k) / stride) + 1;
   if (Ho < 1 || Wo < 1) throw new TensorShapeError(`${desc}: a ${k}×${k} kernel with padding ${pad} does not fit a ${H}×${W} input`);
-  if (bias && (bias.size !== Cout || bias.dtype === 'i32')) throw new TensorShapeError(`${desc}: bias [${bias.shape}] ${bias.dtype} must hold ${Cout} f32 or f16 values`);
+  if (bias && (bias.size !== Cout || (bias.dtype !== 'f32' && bias.dtype !== 'f16'))) throw new TensorShapeError(`${desc}: bias [${bias.shape}] ${bias.dtype} must hold ${Cout} f32 or f16 values`);
   const residual = options.residual;
   const outShape = [B, Cout, Ho, Wo];
   if (residual && (!isActivation(rt, residual) || residual.shape.join() !== outShape.join())) {
@@ -128,18 +134,28 @@ interface ConvPass {
   epilogue: boolean;
 }
 
+/** Flags of a quantized weight: its bit width and how its f16 scales are read. */
+function quantDefines(rt: GpuRuntime, quant: QuantStorage): Record<string, boolean> {
+  return { W_QUANT: true, W_Q8: quant.bits === 8, W_Q4: quant.bits === 4, SCALE_F16: rt.shaderF16, SCALE_F16_PACKED: !rt.shaderF16 };
+}
+
 function dispatchConv(rt: GpuRuntime, s: ConvShape, p: ConvPass): void {
   const P = s.Ho * s.Wo;
   const tilesP = Math.ceil(P / TILE_P);
   const tilesC = Math.ceil(p.Cout / TILE_C);
   const hasBias = p.epilogue && p.bias !== undefined;
   const hasResidual = p.epilogue && p.residual !== undefined;
-  rt.dispatch(CONV, {
-    // Absent bias/residual slots still need a buffer; the shader does not declare them then.
-    bindings: [p.x, p.weight, p.bias ?? p.x, p.residual ?? p.x, p.out],
+  // A quantized weight is dequantized in the kernel as it is read, never into a temporary.
+  const quant = p.weight.quant;
+  // Absent bias/residual slots still need a buffer; the shader does not declare them then.
+  const bindings = [p.x, p.weight, p.bias ?? p.x, p.residual ?? p.x, p.out];
+  rt.dispatch(quant ? CONV_Q : CONV, {
+    bindings: quant ? [...bindings, quant.scales] : bindings,
+    ...(quant ? { quantized: [1] } : {}),
     uniforms: {
       Cin: p.Cin, H: s.H, W: s.W, Cout: p.Cout, Ho: s.Ho, Wo: s.Wo, batch: p.samples, tilesP, tilesC,
       cinTotal: s.Cin, ciBase: p.ciBase, coBase: p.coBase, xBatchOff: p.xBatchOff, outBatchOff: p.outBatchOff,
+      qGroupSize: quant?.groupSize ?? 0, qScaleStride: quant?.scaleStride ?? 0,
     },
     defines: {
       X_VEC: s.k === 1 && s.stride === 1 && s.pad === 0 && s.padEnd === 0 && (s.H * s.W) % 4 === 0,
@@ -153,6 +169,7 @@ function dispatchConv(rt: GpuRuntime, s: ConvShape, p: ConvPass): void {
       OUT_F16: p.outDtype === 'f16',
       ...rt.storageDefines('W', p.weight),
       ...(hasBias ? rt.storageDefines('BIAS', p.bias!) : {}),
+      ...(quant ? quantDefines(rt, quant) : {}),
     },
     constants: { KSIZE: s.k, STRIDE: s.stride, PAD: s.pad, ACT: ACTIVATION_CODE[p.act] },
     workgroups: tilesP * tilesC * p.samples,

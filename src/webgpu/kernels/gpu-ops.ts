@@ -1,4 +1,7 @@
 import type { GpuRuntime } from '../runtime.js';
+import { emptyQuantized, uploadQuantized, writeQuantizedRows, writeQuantizedScaleRows, writeQuantizedValueBytes } from '../quantized-weights.js';
+import type { QuantizedRows } from '../../quant/quantize.js';
+import type { QuantScheme } from '../../quant/scheme.js';
 import type { GpuTensor } from '../tensor.js';
 import { attention } from './attention.js';
 import { conv2d } from './conv2d.js';
@@ -41,6 +44,30 @@ export class GpuOps implements TensorOps<GpuTensor> {
 
   writeElements(x: GpuTensor, offset: number, values: Float32Array): void {
     this.runtime.writeElements(x, offset, values);
+  }
+
+  /** A host weight quantized under `scheme` and uploaded (`quantized-weights.ts`). */
+  uploadQuantized(data: Float32Array, shape: readonly number[], scheme: QuantScheme): GpuTensor {
+    return uploadQuantized(this.runtime, data, shape, scheme);
+  }
+
+  /** A quantized weight that `writeQuantizedRows` fills batch by batch of rows (streamed and quantized on the host). */
+  emptyQuantized(shape: readonly number[], scheme: QuantScheme): GpuTensor {
+    return emptyQuantized(this.runtime, shape, scheme);
+  }
+
+  writeQuantizedRows(x: GpuTensor, firstRow: number, rows: QuantizedRows): void {
+    writeQuantizedRows(this.runtime, x, firstRow, rows);
+  }
+
+  /** Packed values as a pre-quantized checkpoint stores them, at a whole-word `byteOffset` (`quantized-weights.ts`). */
+  writeQuantizedValueBytes(x: GpuTensor, byteOffset: number, bytes: Uint8Array): void {
+    writeQuantizedValueBytes(this.runtime, x, byteOffset, bytes);
+  }
+
+  /** The f16 scales (as bits) of whole rows from `firstRow`, as a pre-quantized checkpoint stores them. */
+  writeQuantizedScaleRows(x: GpuTensor, firstRow: number, scales: Uint16Array): void {
+    writeQuantizedScaleRows(this.runtime, x, firstRow, scales);
   }
 
   read(x: GpuTensor): Promise<Float32Array> {

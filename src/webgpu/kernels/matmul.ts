@@ -2,7 +2,7 @@ import source from '../../../shaders/matmul.wgsl?raw';
 import { TensorShapeError } from '../errors.js';
 import { defineKernel } from '../kernel.js';
 import type { GpuRuntime } from '../runtime.js';
-import type { GpuTensor, TensorChunk } from '../tensor.js';
+import { isQuantized, type GpuTensor, type QuantStorage, type TensorChunk } from '../tensor.js';
 import { isActivation } from './activations.js';
 import { ACTIVATION_CODE } from './epilogue.js';
 import type { Activation, LinearOptions, MatmulOptions } from './ops.js';
@@ -13,6 +13,11 @@ export interface GpuMatmulOptions extends Omit<MatmulOptions, 'bias'> {
 }
 
 const GEMM = defineKernel({ family: 'matmul', entryPoint: 'main', source, storage: ['read', 'read', 'read', 'read_write'] });
+/**
+ * The same kernel over a quantized weight (B_QUANT): a fifth storage slot holds its scales, so
+ * its bind group layout differs from `GEMM`'s.
+ */
+const GEMM_Q = defineKernel({ family: 'matmul', entryPoint: 'main', source, storage: ['read', 'read', 'read', 'read_write', 'read'] });
 
 /** Output tile of one workgroup: 8×8 threads of 4×4 outputs each (matmul.wgsl). */
 const TILE = 32;
@@ -39,12 +44,21 @@ interface Gemm {
   act: Activation;
 }
 
+/** Flags of a quantized B: its bit width and how its f16 scales are read. */
+function quantDefines(rt: GpuRuntime, quant: QuantStorage): Record<string, boolean> {
+  return { B_QUANT: true, B_Q8: quant.bits === 8, B_Q4: quant.bits === 4, SCALE_F16: rt.shaderF16, SCALE_F16_PACKED: !rt.shaderF16 };
+}
+
 function recordGemm(rt: GpuRuntime, g: Gemm): void {
   const tilesN = Math.ceil(g.N / TILE);
   const tilesM = Math.ceil(g.M / TILE);
-  rt.dispatch(GEMM, {
-    // An absent bias still needs a buffer in its slot; the shader does not declare it then.
-    bindings: [g.a, g.b, g.bias ?? g.a, g.out],
+  // A quantized weight is dequantized in the kernel as it is read, never into a temporary.
+  const quant = g.bTensor.quant;
+  // An absent bias still needs a buffer in its slot; the shader does not declare it then.
+  const bindings = [g.a, g.b, g.bias ?? g.a, g.out];
+  rt.dispatch(quant ? GEMM_Q : GEMM, {
+    bindings: quant ? [...bindings, quant.scales] : bindings,
+    ...(quant ? { quantized: [1] } : {}),
     uniforms: {
       M: g.M,
       N: g.N,
@@ -58,10 +72,12 @@ function recordGemm(rt: GpuRuntime, g: Gemm): void {
       tilesN,
       tilesM,
       alpha: g.alpha,
+      qGroupSize: quant?.groupSize ?? 0,
+      qScaleStride: quant?.scaleStride ?? 0,
     },
     defines: {
       A_VEC: g.K % 4 === 0,
-      B_VEC: g.transB ? g.K % 4 === 0 : g.N % 4 === 0,
+      B_VEC: !quant && (g.transB ? g.K % 4 === 0 : g.N % 4 === 0),
       TRANS_B: g.transB,
       OUT_VEC: g.N % 4 === 0 && g.ldOut % 4 === 0 && g.colOffset % 4 === 0,
       HAS_BIAS: g.bias !== undefined,
@@ -69,6 +85,7 @@ function recordGemm(rt: GpuRuntime, g: Gemm): void {
       ...rt.outputDefines(g.out),
       ...rt.storageDefines('B', g.bTensor),
       ...(g.bias ? rt.storageDefines('BIAS', g.bias) : {}),
+      ...(quant ? quantDefines(rt, quant) : {}),
     },
     constants: { ACT: ACTIVATION_CODE[g.act] },
     workgroups: tilesN * tilesM * g.batch,
@@ -81,23 +98,35 @@ function requireActivation(rt: GpuRuntime, t: GpuTensor, what: string): void {
 }
 
 function checkBias(bias: GpuTensor | undefined, N: number, op: string): void {
-  if (bias && (bias.size !== N || bias.dtype === 'i32')) {
+  if (bias && (bias.size !== N || (bias.dtype !== 'f32' && bias.dtype !== 'f16'))) {
     throw new TensorShapeError(`${op}: bias [${bias.shape}] ${bias.dtype} does not match N = ${N} (need ${N} f32 or f16 values)`);
   }
 }
 
 /**
+ * Checks a quantized B (`q8`/`q4`, see `QuantScheme`): only a Linear weight `[N, K]` shared by
+ * every batch, in one binding, with whole words per row, is read by the quantized kernel.
+ */
+function checkQuantized(b: GpuTensor, transB: boolean, bBroadcast: boolean, K: number, desc: string): void {
+  if (!isQuantized(b.dtype)) return;
+  if (!transB || !bBroadcast) throw new TensorShapeError(`${desc}: a ${b.dtype} b must be a 2-D transB weight [N, K] shared by every batch`);
+  if (!b.quant || b.chunks.length !== 1 || K % 4 !== 0) throw new TensorShapeError(`${desc}: a ${b.dtype} weight needs K % 4 == 0, its scales and one binding`);
+}
+
+/**
  * x [..., K] · weight[N, K]ᵀ + bias[N] → [..., N], with the activation fused. `weight` may be
- * f16, and may be larger than one storage binding: each of its row chunks is one dispatch that
- * writes its own column range of the output.
+ * f16, or quantized (`q8`/`q4`: dequantized in the kernel), and an f32/f16 one may be larger than
+ * one storage binding: each of its row chunks is one dispatch that writes its own column range
+ * of the output.
  */
 export function linear(rt: GpuRuntime, x: GpuTensor, weight: GpuTensor, bias?: GpuTensor, options: LinearOptions = {}): GpuTensor {
   requireActivation(rt, x, 'linear: x');
   const K = x.shape[x.shape.length - 1]!;
   if (weight.shape.length !== 2 || weight.shape[1] !== K || weight.dtype === 'i32') {
-    throw new TensorShapeError(`linear: weight [${weight.shape}] ${weight.dtype} does not match x [${x.shape}] (need [N, ${K}] f32 or f16)`);
+    throw new TensorShapeError(`linear: weight [${weight.shape}] ${weight.dtype} does not match x [${x.shape}] (need [N, ${K}] f32, f16, q8 or q4)`);
   }
   const N = weight.shape[0]!;
+  checkQuantized(weight, true, true, K, `linear: x [${x.shape}] · weight [${weight.shape}]ᵀ`);
   checkBias(bias, N, 'linear');
   const rows = x.size / K;
   const out = rt.output([...x.shape.slice(0, -1), N]);
@@ -133,7 +162,7 @@ export function matmul(rt: GpuRuntime, a: GpuTensor, b: GpuTensor, options: GpuM
   const transB = options.transB ?? false;
   const desc = `a [${a.shape}] · b [${b.shape}]${transB ? 'ᵀ' : ''}`;
   if ((a.shape.length !== 2 && a.shape.length !== 3) || (b.shape.length !== 2 && b.shape.length !== 3) || b.dtype === 'i32') {
-    throw new TensorShapeError(`matmul: ${desc}: need 2-D or 3-D operands, b f32 or f16`);
+    throw new TensorShapeError(`matmul: ${desc}: need 2-D or 3-D operands, b f32 or f16 (or a q8/q4 transB weight)`);
   }
   const batched = a.shape.length === 3;
   const batch = batched ? a.shape[0]! : 1;
@@ -144,6 +173,7 @@ export function matmul(rt: GpuRuntime, a: GpuTensor, b: GpuTensor, options: GpuM
   if ((transB ? b1 : b0) !== K || (!bBroadcast && (!batched || b.shape[0] !== batch))) {
     throw new TensorShapeError(`matmul: ${desc}: inner dims or batch sizes differ`);
   }
+  checkQuantized(b, transB, bBroadcast, K, `matmul: ${desc}`);
   checkBias(options.bias, N, 'matmul');
   if (b.chunks.length > 1 && (!transB || !bBroadcast)) {
     throw new TensorShapeError(`matmul: b [${b.shape}] is larger than one storage binding; only a 2-D transB operand (a weight) can be split`);

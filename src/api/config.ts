@@ -1,4 +1,5 @@
 import { ConfigValidationError } from './errors.js';
+import { DTYPE_OPTIONS, type DTypeOption } from './dtype.js';
 import { readHttpOptions, type HTTPExecutorOptions } from '../executors/http/options.js';
 import { warnUnknownKeys } from '../executors/options.js';
 import { configKeysOf } from '../executors/registry.js';
@@ -7,8 +8,7 @@ import { isModelSource, type ModelSource } from '../io/sources/model-source.js';
 
 export type { HTTPApiKind, HTTPExecutorOptions } from '../executors/http/options.js';
 
-/** Weight and activation precision. `auto` picks f16 where the device supports it. */
-export type DTypeOption = 'auto' | 'f32' | 'f16';
+export type { DTypeOption } from './dtype.js';
 
 /** Options of `new DiffusionConfig(...)`. Unknown keys are kept on the config for custom executors. */
 export interface DiffusionConfigOptions {
@@ -92,8 +92,8 @@ export class DiffusionConfig {
     this.numHosts = o.numHosts ?? o.numGpus ?? 1;
     hostCountKeys.set(this, o.numHosts === undefined && o.numGpus !== undefined ? 'numGpus' : 'numHosts');
     this.executorClass = o.executorClass === undefined || o.executorClass === null ? 'webgpu' : checkExecutorSpec('executorClass', o.executorClass);
-    if (o.dtype !== undefined && o.dtype !== 'auto' && o.dtype !== 'f32' && o.dtype !== 'f16') {
-      throw new ConfigValidationError('dtype', o.dtype, "'auto', 'f32' or 'f16'");
+    if (o.dtype !== undefined && !DTYPE_OPTIONS.includes(o.dtype)) {
+      throw new ConfigValidationError('dtype', o.dtype, DTYPE_OPTIONS.map((d) => `'${d}'`).join(', '));
     }
     this.dtype = o.dtype ?? 'auto';
     const fallback = o.fallback === undefined || o.fallback === null ? [] : Array.isArray(o.fallback) ? o.fallback : [o.fallback];

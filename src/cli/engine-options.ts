@@ -11,7 +11,7 @@ import { bundledModelPath } from './package-root.js';
 export const CLI_EXECUTORS = ['webgpu', 'http', 'onnx'] as const;
 export type CliExecutor = (typeof CLI_EXECUTORS)[number];
 
-const DTYPES: readonly DTypeOption[] = ['auto', 'f16', 'f32'];
+const DTYPES: readonly DTypeOption[] = ['auto', 'f16', 'f32', 'int8', 'int4'];
 
 /** The options of `generate` and `serve` that choose the model and where it runs. */
 export const ENGINE_OPTIONS: OptionSpec[] = [

@@ -2,6 +2,7 @@ import type { CommandSpec } from './args.js';
 import { cacheCommand } from './commands/cache.js';
 import { generateCommand } from './commands/generate.js';
 import { planCommand } from './commands/plan.js';
+import { quantizeCommand } from './commands/quantize.js';
 import { serveCommand } from './commands/serve.js';
 import { verifyCommand } from './commands/verify.js';
 
@@ -10,5 +11,5 @@ import { verifyCommand } from './commands/verify.js';
  * a bundler that trusts the package's `sideEffects` may drop an import kept only for its effect.
  */
 export const commands: Readonly<Record<string, CommandSpec>> = Object.fromEntries(
-  [cacheCommand, generateCommand, planCommand, serveCommand, verifyCommand].map((spec) => [spec.name, spec]),
+  [cacheCommand, generateCommand, planCommand, quantizeCommand, serveCommand, verifyCommand].map((spec) => [spec.name, spec]),
 );

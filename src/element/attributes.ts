@@ -1,4 +1,4 @@
-import type { DTypeOption } from '../api/config.js';
+import { DTYPE_OPTIONS, type DTypeOption } from '../api/dtype.js';
 import type { DecoderKind, DiffusionRequestInit } from '../api/request.js';
 import type { EngineKey } from './engine-registry.js';
 import { ElementAttributeError } from './errors.js';
@@ -140,7 +140,7 @@ export function engineKeyFromAttributes(read: Read, baseUrl: string): EngineKey 
   }
   if (executor === 'http' && !endpoint) throw new ElementAttributeError('endpoint', rawEndpoint ?? '', 'the server URL (executor="http" needs one)');
   const dtype = read('dtype') || 'auto';
-  if (dtype !== 'auto' && dtype !== 'f32' && dtype !== 'f16') throw new ElementAttributeError('dtype', dtype, '"auto", "f32" or "f16"');
+  if (!(DTYPE_OPTIONS as readonly string[]).includes(dtype)) throw new ElementAttributeError('dtype', dtype, DTYPE_OPTIONS.map((d) => `"${d}"`).join(', '));
   const model = read('model') || DEFAULT_MODEL;
   return { model: resolveModel(model, baseUrl), executor, endpoint, dtype: dtype as DTypeOption, variant: read('variant') || null };
 }

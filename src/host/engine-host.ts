@@ -11,6 +11,8 @@ import type { ModelSource } from '../io/sources/model-source.js';
 import { toRgbaImages } from '../pipelines/images.js';
 import { resolveJob } from '../pipelines/resolve-job.js';
 import { warmupJobs } from '../pipelines/warmup-jobs.js';
+import { defaultQuantPolicy, QUANTIZED_DTYPES } from '../quant/policy.js';
+import type { TensorDType } from '../webgpu/kernels/ops.js';
 import { StableDiffusionPipeline } from '../pipelines/stable-diffusion.js';
 import { NO_HOST_MEMORY, type EngineHostApi, type HostInfo, type HostMemory, type ModelSpec, type WireProgress, type WireRequest, type WireResult } from './protocol.js';
 
@@ -64,7 +66,10 @@ export class EngineHost implements EngineHostApi {
   /** Loads the model onto the device; `tracker` (null: nobody listens) sees its files, bytes, uploads and compiles. */
   async #loadPipeline(tracker: LoadProgressTracker | null): Promise<HostInfo> {
     const ctx = this.#ctx!;
-    const dtype = this.#spec!.dtype === 'auto' ? (ctx.capabilities.shaderF16 ? 'f16' : 'f32') : this.#spec!.dtype;
+    const requested = this.#spec!.dtype;
+    // int8/int4: the quantized weights' dtype; every other weight is f16 (packed where shader-f16 is missing).
+    const quantize = requested === 'int8' || requested === 'int4' ? defaultQuantPolicy(QUANTIZED_DTYPES[requested]) : null;
+    const dtype: TensorDType = requested === 'f32' || (requested === 'auto' && !ctx.capabilities.shaderF16) ? 'f32' : 'f16';
     this.#pipeline?.release();
     const wanted = this.#spec!.activations ?? 'auto';
     const activations = wanted === 'auto' ? (dtype === 'f16' && ctx.capabilities.shaderF16 ? 'f16' : 'f32') : wanted;
@@ -74,6 +79,7 @@ export class EngineHost implements EngineHostApi {
       taesd: this.#taesd,
       variant: this.#spec!.variant ?? null,
       activations,
+      quantize,
       ...(tracker
         ? {
             onProgress: (p) => tracker.bytes(p),

@@ -1,7 +1,7 @@
 import { fromHalfBits } from '../webgpu/half.js';
 
 /** Element types a safetensors file may declare that this library reads. */
-export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'U8' | 'BOOL';
+export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I8' | 'U8' | 'BOOL';
 
 /** Bytes per element of each supported dtype. */
 export const DTYPE_BYTES: Readonly<Record<SafetensorsDType, number>> = {
@@ -11,6 +11,8 @@ export const DTYPE_BYTES: Readonly<Record<SafetensorsDType, number>> = {
   F64: 8,
   I64: 8,
   I32: 4,
+  // I8 and U8 also hold the packed values of pre-quantized weights (see `src/quant/prequantized-format.ts`).
+  I8: 1,
   U8: 1,
   BOOL: 1,
 };
@@ -21,7 +23,7 @@ export function isSupportedDType(dtype: string): dtype is SafetensorsDType {
 }
 
 /**
- * Decoded element data. Float dtypes become Float32Array; I32 and I64 become Int32Array
+ * Decoded element data. Float dtypes become Float32Array; I32, I8 and I64 become Int32Array
  * (I64 stays BigInt64Array only when a value does not fit in int32); U8 and BOOL become Uint8Array.
  */
 export type TensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array;
@@ -63,6 +65,11 @@ export function decodeTensorBytes(dtype: SafetensorsDType, bytes: Uint8Array): T
     case 'I32': {
       const out = new Int32Array(n);
       for (let i = 0; i < n; i++) out[i] = view.getInt32(i * 4, true);
+      return out;
+    }
+    case 'I8': {
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) out[i] = view.getInt8(i);
       return out;
     }
     case 'U8':

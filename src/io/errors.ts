@@ -243,6 +243,39 @@ export class WeightShapeError extends StateDictError {
   }
 }
 
+/**
+ * A tensor of a pre-quantized checkpoint does not match its component's `quantization_config`:
+ * a quantized weight or its `_scale` tensor is missing (`field` `missing`), or has another
+ * `dtype` or `shape` than the config's bits, group size and logical shape imply. Checked on the
+ * header, before any weight is read. Code `QUANTIZED_WEIGHT_INVALID`.
+ */
+export class QuantizedWeightError extends StateDictError {
+  static {
+    registerErrorClass(this, 'QuantizedWeightError', 'QUANTIZED_WEIGHT_INVALID');
+  }
+
+  /** The checkpoint key at fault, e.g. `down_blocks.0.resnets.0.conv1.weight_scale`. */
+  readonly tensor: string;
+  readonly field: 'missing' | 'dtype' | 'shape';
+  /** What the config implies, e.g. `I8` or `[32, 144]`. */
+  readonly expected: string;
+  /** What the checkpoint has; null when the tensor is missing. */
+  readonly actual: string | null;
+  constructor(file: string, tensor: string, field: 'missing' | 'dtype' | 'shape', expected: string, actual: string | null) {
+    const quoted = `"${safeSnippet(tensor, 200)}"`;
+    super(
+      file,
+      field === 'missing'
+        ? `${file}: tensor ${quoted} is missing: its quantization_config needs it (${expected}).`
+        : `${file}: tensor ${quoted} has ${field} ${actual ?? '?'}, but its quantization_config implies ${field} ${expected}.`,
+    );
+    this.tensor = tensor;
+    this.field = field;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
 /** The checkpoint and the model disagree on their key sets (reported once, by `StateDict.finish`). Code `STATE_DICT_MISMATCH`. */
 export class StateDictMismatchError extends StateDictError {
   static {

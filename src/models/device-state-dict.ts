@@ -2,6 +2,12 @@ import type { ByteSource, ProgressCallback } from '../io/byte-source.js';
 import { StateDictError } from '../io/errors.js';
 import { streamSafetensors, type SafetensorsTensor } from '../io/safetensors.js';
 import { DTYPE_BYTES, decodeTensorBytes, type SafetensorsDType } from '../io/dtypes.js';
+import type { QuantPolicy } from '../quant/policy.js';
+import { canStreamQuantized, QuantPieceWriter, type QuantStreamingOps } from './quantized-piece-writer.js';
+import { canLoadPrequantized, checkPrequantizedHeader, PackedValueWriter, ScaleRowWriter, type PrequantizedOps } from './prequantized-checkpoint.js';
+import type { ParsedQuantizationConfig } from '../quant/quantization-config.js';
+import { scaleKey } from '../quant/prequantized-format.js';
+import { groupsPerRow, rowsOf } from '../quant/scheme.js';
 import { StateDict } from '../io/state-dict.js';
 import type { TensorDType, TensorLike, TensorOps } from '../webgpu/kernels/ops.js';
 
@@ -20,6 +26,15 @@ export interface DeviceStreamOptions {
    */
   onUpload?: (bytes: number) => void;
   signal?: AbortSignal;
+  /** Weights the policy selects are quantized as they stream (on ops that hold quantized weights). */
+  quantize?: QuantPolicy | null;
+  /**
+   * The checkpoint is pre-quantized (its component's `quantization_config`): the config's
+   * modules are checked on the header, then their packed values and `_scale` tensors are copied
+   * to quantized device tensors of the modules' logical shapes, as they are. The `_scale` keys
+   * are consumed here: they are never leftovers of the checkpoint.
+   */
+  prequantized?: ParsedQuantizationConfig | null;
 }
 
 /**
@@ -98,22 +113,66 @@ export async function streamStateDictToDevice<T extends TensorLike>(
   };
   const deviceBytes = options.dtype === 'f16' ? 2 : 4;
   const wanted = (name: string, dtype: string): boolean => FLOAT_DTYPES.has(dtype) && !(options.skip?.(name) ?? false);
+  const quantize = options.quantize ?? null;
+  if (quantize && !(canStream(ops) && canStreamQuantized<T>(ops))) throw new TypeError(`${options.file}: quantized weights need ops that hold them (GpuOps)`);
+  const prequantized = options.prequantized ?? null;
+  if (prequantized && !(canStream(ops) && canLoadPrequantized<T>(ops))) throw new TypeError(`${options.file}: pre-quantized weights need ops that hold them (GpuOps)`);
+  /** The `_scale` keys of the pre-quantized modules: read into their weights, never entries of their own. */
+  const scaleKeys = new Set(prequantized ? [...prequantized.modules.keys()].map(scaleKey) : []);
   try {
     if (canStream(ops)) {
       const pieces = new Map<string, PieceWriter<T>>();
+      const quantized = new Map<string, QuantPieceWriter<T>>();
+      /** Pre-quantized modules' packed values and scales, by checkpoint key; each returns device bytes written. */
+      const copied = new Map<string, PackedValueWriter<T> | ScaleRowWriter<T>>();
       /** Checkpoint bytes of each tensor streamed so far, to report device bytes. */
       const streamed = new Map<string, number>();
       await streamSafetensors(source, {
         ...base,
         onHeader: (header) => {
+          if (prequantized) checkPrequantizedHeader(options.file, header.entries, prequantized);
           for (const e of header.entries) {
+            if (scaleKeys.has(e.name)) continue;
+            const logical = prequantized?.modules.get(e.name);
+            if (prequantized && logical) {
+              // The model takes the weight by its logical shape; the file's is the packed one.
+              const entry = { name: e.name, dtype: e.dtype, shape: [...logical], data: new Float32Array(0) };
+              const q = ops as unknown as PrequantizedOps<T>;
+              const tensor = options.skip?.(e.name) ? null : q.emptyQuantized(logical, prequantized.scheme);
+              entries.push({ entry, tensor });
+              if (tensor) {
+                copied.set(e.name, new PackedValueWriter(q, tensor));
+                copied.set(scaleKey(e.name), new ScaleRowWriter(q, tensor, groupsPerRow(rowsOf(logical).k, prequantized.scheme.groupSize)));
+              }
+              continue;
+            }
             const upload = wanted(e.name, e.dtype);
+            const entry = { name: e.name, dtype: e.dtype, shape: e.shape, data: new Float32Array(0) };
+            if (upload && quantize?.select(e.name, e.shape)) {
+              const q = ops as unknown as QuantStreamingOps<T>;
+              const tensor = q.emptyQuantized(e.shape, quantize.scheme);
+              entries.push({ entry, tensor });
+              quantized.set(e.name, new QuantPieceWriter(q, tensor, e.dtype as SafetensorsDType, e.shape, quantize.scheme));
+              continue;
+            }
             const tensor = upload ? ops.emptyForWrite(e.shape, options.dtype) : null;
-            entries.push({ entry: { name: e.name, dtype: e.dtype, shape: e.shape, data: new Float32Array(0) }, tensor });
+            entries.push({ entry, tensor });
             if (tensor) pieces.set(e.name, new PieceWriter(ops, tensor, e.dtype as SafetensorsDType, e.end - e.begin, options.dtype === 'f16'));
           }
         },
         onTensorChunk: (name, byteOffset, bytes) => {
+          const copy = copied.get(name);
+          if (copy) {
+            const written = copy.push(bytes);
+            if (written > 0) options.onUpload?.(written);
+            return;
+          }
+          const q = quantized.get(name);
+          if (q) {
+            const written = q.push(bytes);
+            if (written > 0) options.onUpload?.(written);
+            return;
+          }
           const piece = pieces.get(name);
           if (!piece) return;
           piece.push(byteOffset, bytes);

@@ -5,6 +5,9 @@ import type { TensorDType } from '../webgpu/kernels/ops.js';
 import { COMPONENTS } from '../models/registry.js';
 import type { DeviceLimitError } from '../plan/errors.js';
 import { planModel, type PlanConfigs, type PlanReport } from '../plan/plan-model.js';
+import type { QuantPolicy } from '../quant/policy.js';
+import { storedWeightBytes } from '../quant/stored-bytes.js';
+import { componentPolicy, type CheckpointQuantPolicies } from '../quant/checkpoint-policies.js';
 
 /** A request as the components see it. */
 export interface FitRequest {
@@ -38,14 +41,20 @@ export class DeviceFitCheck {
   /** Image sides must be multiples of this for the UNet to run; other sizes are left to the model's own error. */
   readonly #granularity: number;
   readonly #cache = new Map<string, DeviceLimitError | null>();
+  readonly #quantize: QuantPolicy | null;
+  readonly #byCheckpoint: CheckpointQuantPolicies;
 
   /**
    * `configs`: the model's parsed config files (and TAESD's, when one is loaded); `device`: the
    * capabilities of the runtime the pipeline runs on; `latentScale`: image pixels per latent
-   * pixel (the VAE's factor, 1 for a pixel-space model).
+   * pixel (the VAE's factor, 1 for a pixel-space model); `quantize`: the weights stored
+   * quantized, model-wide, and `byCheckpoint` the components quantized otherwise (a pre-quantized
+   * repo's, see `PlanModelOptions.quantizeByCheckpoint`).
    */
-  constructor(configs: PlanConfigs, device: GpuCapabilities, dtype: TensorDType, latentScale: number) {
+  constructor(configs: PlanConfigs, device: GpuCapabilities, dtype: TensorDType, latentScale: number, quantize: QuantPolicy | null = null, byCheckpoint: CheckpointQuantPolicies = {}) {
     this.#configs = configs;
+    this.#quantize = quantize;
+    this.#byCheckpoint = byCheckpoint;
     this.#device = device;
     this.#dtype = dtype;
     this.#latentScale = latentScale;
@@ -74,10 +83,14 @@ export class DeviceFitCheck {
    */
   weightBytes(): number {
     const smallest = { width: this.#granularity, height: this.#granularity, batch: 1, images: 1, img2img: false };
-    const params = (r: PlanReport, names: readonly string[]): number => r.components.filter((c) => names.includes(c.name)).reduce((n, c) => n + c.parameters, 0);
-    let parameters = params(this.#report({ ...smallest, decoder: 'vae' }), ['text_encoder', 'unet', 'vae_decoder']);
-    if (this.#configs.taesd !== undefined) parameters += params(this.#report({ ...smallest, decoder: 'taesd' }), ['taesd_decoder']);
-    return parameters * (this.#dtype === 'f16' ? 2 : 4);
+    const bytes = (r: PlanReport, names: readonly string[]): number =>
+      r.components
+        .filter((c) => names.includes(c.name))
+        .flatMap((c) => c.weights.map((w) => ({ ...w, policy: componentPolicy(c.name, this.#quantize, this.#byCheckpoint) })))
+        .reduce((n, w) => n + storedWeightBytes(w.key, w.shape, this.#dtype, w.policy), 0);
+    let total = bytes(this.#report({ ...smallest, decoder: 'vae' }), ['text_encoder', 'unet', 'vae_decoder']);
+    if (this.#configs.taesd !== undefined) total += bytes(this.#report({ ...smallest, decoder: 'taesd' }), ['taesd_decoder']);
+    return total;
   }
 
   /**
@@ -114,6 +127,8 @@ export class DeviceFitCheck {
       decoder: req.decoder,
       img2img: req.img2img && this.#configs.vae !== undefined,
       dtype: this.#dtype,
+      quantize: this.#quantize,
+      quantizeByCheckpoint: this.#byCheckpoint,
       shaderF16: this.#device.shaderF16,
       limits: this.#device.limits,
       unetCalls: 1,

@@ -10,7 +10,9 @@ import type { UNet2DConditionModel } from '../models/unet/unet-2d-condition.js';
 import type { AutoencoderKLDecoder } from '../models/vae/autoencoder-kl-decoder.js';
 import type { AutoencoderKLConfig } from '../models/vae/config.js';
 import { maxBindingBytes } from '../plan/binding-limit.js';
-import type { TensorDType } from '../webgpu/kernels/ops.js';
+import type { WeightOptions } from '../models/weights.js';
+import { componentPolicy } from '../quant/checkpoint-policies.js';
+import { prequantizedPolicies, type PrequantizedConfigs } from './prequantized.js';
 import type { GpuOps } from '../webgpu/kernels/gpu-ops.js';
 import type { GpuTensor } from '../webgpu/tensor.js';
 
@@ -22,6 +24,8 @@ export interface PipelineConfigs {
   readonly vae: VaeComponent | null;
   /** A TAESD model loaded beside it, for `decoder: 'taesd'`. */
   readonly taesd: AutoencoderTinyConfig | null;
+  /** The components whose `config.json` has a `quantization_config` (a pre-quantized repo): stored as it says. */
+  readonly prequantized?: PrequantizedConfigs;
 }
 
 /** The model's VAE slot: an `AutoencoderKL`, or an `AutoencoderTiny` as diffusers also accepts there. */
@@ -53,10 +57,10 @@ export type WeightProvider = (checkpoint: PipelineCheckpoint, skip: ((key: strin
 
 /**
  * Builds a pipeline's models in load order (text encoder, UNet, VAE decoder, TAESD) from
- * `weights`, each checkpoint opened only when the one before it is built, so that one
+ * `weights`, stored as `storage` says (a checkpoint streamed to the device is stored as it streams), each checkpoint opened only when the one before it is built, so that one
  * component's weights are in flight at a time. On a failure the models built so far are freed.
  */
-export async function buildPipelineModels(ops: GpuOps, configs: PipelineConfigs, dtype: TensorDType, weights: WeightProvider): Promise<PipelineModels> {
+export async function buildPipelineModels(ops: GpuOps, configs: PipelineConfigs, storage: WeightOptions, weights: WeightProvider): Promise<PipelineModels> {
   const built: Array<{ release(): void }> = [];
   const take = async <M extends { release(): void }>(checkpoint: PipelineCheckpoint, skip: ((key: string) => boolean) | null, load: (dict: StateDict) => M): Promise<M> => {
     const dict = await weights(checkpoint, skip);
@@ -68,20 +72,23 @@ export async function buildPipelineModels(ops: GpuOps, configs: PipelineConfigs,
       releaseUntaken(dict);
     }
   };
+  // A pre-quantized component's weights are quantized as its config says, whatever `storage.quantize`
+  // (which a dry run's generated weights follow; streamed ones are stored as they stream).
+  const policies = prequantizedPolicies(configs.prequantized);
+  const optionsOf = (checkpoint: PipelineCheckpoint): WeightOptions => ({ ...storage, quantize: componentPolicy(checkpoint, storage.quantize ?? null, policies) });
   try {
-    const options = { dtype };
-    const textEncoder = await take('text_encoder', COMPONENTS.text_encoder.unusedKey, (d) => COMPONENTS.text_encoder.load(ops, configs.textEncoder, d, options));
+    const textEncoder = await take('text_encoder', COMPONENTS.text_encoder.unusedKey, (d) => COMPONENTS.text_encoder.load(ops, configs.textEncoder, d, optionsOf('text_encoder')));
     // The UNet splits its feed-forward to fit the device's bindings, as the fit check's plan did.
-    const unetOptions = { dtype, maxBindingBytes: maxBindingBytes(ops.runtime.limits) };
+    const unetOptions = { ...optionsOf('unet'), maxBindingBytes: maxBindingBytes(ops.runtime.limits) };
     const unet = await take('unet', COMPONENTS.unet.unusedKey, (d) => COMPONENTS.unet.load(ops, configs.unet, d, unetOptions));
     let vae: LoadedVae | null = null;
     const slot = configs.vae;
     if (slot) {
-      const model = await take('vae', COMPONENTS[slot.kind].unusedKey, (d) => loadVaeDecoder(ops, slot, d, options));
+      const model = await take('vae', COMPONENTS[slot.kind].unusedKey, (d) => loadVaeDecoder(ops, slot, d, optionsOf('vae')));
       vae = { model, config: vaeLatentScaling(slot), encoderConfig: slot.kind === 'vae_decoder' ? slot.config : null, scale: vaeScaleFactor(slot) };
     }
     const tiny = configs.taesd;
-    const taesd = tiny ? await take('taesd', COMPONENTS.taesd_decoder.unusedKey, (d) => COMPONENTS.taesd_decoder.load(ops, tiny, d, options)) : null;
+    const taesd = tiny ? await take('taesd', COMPONENTS.taesd_decoder.unusedKey, (d) => COMPONENTS.taesd_decoder.load(ops, tiny, d, optionsOf('taesd'))) : null;
     return { textEncoder, unet, vae, taesd };
   } catch (err) {
     for (const m of built) m.release();

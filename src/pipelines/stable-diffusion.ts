@@ -35,6 +35,10 @@ import { resolveWeightFiles, TAESD_PROGRESS_PREFIX, TAESD_WEIGHTS, type WeightFi
 import { buildPipelineModels, releasePipelineModels, type LoadedVae, type PipelineConfigs, type PipelineModels } from './pipeline-models.js';
 import { KernelSet } from '../webgpu/kernel-set.js';
 import { SyntheticStateDict } from '../plan/synthetic-weights.js';
+import type { QuantPolicy } from '../quant/policy.js';
+import type { WeightOptions } from '../models/weights.js';
+import type { ParsedQuantizationConfig } from '../quant/quantization-config.js';
+import { isPrequantized, prequantizedPolicies, readPrequantizedConfigs } from './prequantized.js';
 import { runTextToImage, type TextToImageHooks, type TextToImageJob, type TextToImageResult } from './text-to-image.js';
 
 export interface PipelineLoadOptions {
@@ -53,6 +57,11 @@ export interface PipelineLoadOptions {
    */
   onUpload?: (bytes: number, total: number) => void;
   /**
+   * Weights stored quantized as they stream (`dtype: 'int8' | 'int4'`); the rest are `dtype`. A
+   * pre-quantized repo (`omni-diffusion quantize`) ignores both: it loads as it is stored.
+   */
+  quantize?: QuantPolicy | null;
+  /**
    * How the text encoder and UNet (and a VAE without `force_upcast`) store activations:
    * `f16` halves their memory and needs shader-f16. Default `f32`.
    */
@@ -65,6 +74,9 @@ const TINY_VAE_IMG2IMG = "this model's vae/ is an AutoencoderTiny, whose encoder
 /** How a checkpoint is streamed to the device: precision, cancellation, and who hears of its bytes. */
 interface StreamOptions {
   dtype: TensorDType;
+  quantize?: QuantPolicy | null | undefined;
+  /** The checkpoint is pre-quantized as this config says (see `DeviceStreamOptions.prequantized`). */
+  prequantized?: ParsedQuantizationConfig | null | undefined;
   signal?: AbortSignal | undefined;
   onProgress?: ProgressCallback | undefined;
   onUpload?: ((bytes: number) => void) | undefined;
@@ -79,6 +91,8 @@ function streamCheckpoint(ops: GpuOps, file: ByteSource, name: string, options: 
   return streamStateDictToDevice(ops, file, {
     file: name,
     dtype: options.dtype,
+    quantize: options.quantize ?? null,
+    prequantized: options.prequantized ?? null,
     ...(skip ? { skip } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onUpload ? { onUpload: options.onUpload } : {}),
@@ -106,7 +120,8 @@ export class StableDiffusionPipeline {
 
   private constructor(
     private readonly repo: DiffusersRepo,
-    private readonly dtype: TensorDType,
+    /** How the weights are stored: `dtype`, and `quantize` for the ones the policy selects. */
+    private readonly storage: WeightOptions & { dtype: TensorDType },
     private readonly ops: GpuOps,
     private readonly tokenizer: CLIPTokenizer,
     private readonly configs: PipelineConfigs,
@@ -154,21 +169,28 @@ export class StableDiffusionPipeline {
       const expected = `${unetConfig.outChannels}, the latent channels of ${source.id}'s UNet (unet/config.json out_channels), which TAESD decodes`;
       throw new ModelConfigError(`${taesdSource!.id}/config.json`, 'latent_channels', taesdConfig.latentChannels, expected);
     }
-    const configs: PipelineConfigs = { textEncoder: clipConfig, unet: unetConfig, vae: vaeComponent, taesd: taesdConfig };
+    const prequantized = readPrequantizedConfigs({ text_encoder: clipJson, unet: unetJson, vae: vaeJson }, source.id);
+    // Its weights are what they are: quantized where its configs say, the rest f16 as in its files (README, "Quantized models").
+    const dtype: TensorDType = isPrequantized(prequantized) ? 'f16' : options.dtype;
+    const quantize = isPrequantized(prequantized) ? null : (options.quantize ?? null);
+    const configs: PipelineConfigs = { textEncoder: clipConfig, unet: unetConfig, vae: vaeComponent, taesd: taesdConfig, prequantized };
     const vaeScale = vaeComponent ? vaeScaleFactor(vaeComponent) : 1;
     const fit = new DeviceFitCheck(
       { unet: unetJson, textEncoder: clipJson, source: source.id, ...(vaeJson ? { vae: vaeJson } : {}), ...(taesdJson ? { taesd: taesdJson } : {}) },
       runtime.capabilities,
-      options.dtype,
+      dtype,
       vaeScale,
+      quantize,
+      prequantizedPolicies(prequantized),
     );
     fit.checkModel();
     if (options.onWeightFiles) options.onWeightFiles(await resolveWeightFiles(repo, ['text_encoder', 'unet', ...(vaeComponent ? ['vae'] : [])], signal, taesdSource));
     const onUpload = options.onUpload;
     const uploadTotal = onUpload ? fit.weightBytes() : 0;
-    const stream: StreamOptions = { dtype: options.dtype, signal, onProgress: options.onProgress, onUpload: onUpload && ((bytes) => onUpload(bytes, uploadTotal)) };
-    const models = await buildPipelineModels(ops, configs, options.dtype, async (checkpoint, skip) => {
-      if (checkpoint !== 'taesd') return streamComponent(repo, checkpoint, ops, stream, skip);
+    const stream: StreamOptions = { dtype, quantize, signal, onProgress: options.onProgress, onUpload: onUpload && ((bytes) => onUpload(bytes, uploadTotal)) };
+    const storage = { dtype, quantize };
+    const models = await buildPipelineModels(ops, configs, storage, async (checkpoint, skip) => {
+      if (checkpoint !== 'taesd') return streamComponent(repo, checkpoint, ops, { ...stream, prequantized: prequantized[checkpoint] ?? null }, skip);
       // Progress names TAESD's file under `taesd/`, beside the model's own.
       const onProgress = stream.onProgress;
       const taesdStream = { ...stream, onProgress: onProgress && ((p: ByteProgress) => onProgress({ ...p, file: TAESD_PROGRESS_PREFIX + p.file })) };
@@ -177,7 +199,7 @@ export class StableDiffusionPipeline {
     try {
       const schedulerConfig = await repo.readConfig('scheduler');
       const defaults = pipelineDefaults(repo.modelIndex.raw, unetConfig, schedulerConfig, vaeScale, source.id);
-      return new StableDiffusionPipeline(repo, options.dtype, ops, tokenizer, configs, models, schedulerConfig, fit, defaults, options.activations ?? 'f32');
+      return new StableDiffusionPipeline(repo, storage, ops, tokenizer, configs, models, schedulerConfig, fit, defaults, options.activations ?? 'f32');
     } catch (err) {
       releasePipelineModels(models);
       throw err;
@@ -195,8 +217,8 @@ export class StableDiffusionPipeline {
     const kernels = new KernelSet();
     const caps = this.ops.runtime.capabilities;
     const ops = new GpuOps(GpuRuntime.plan({ shaderF16: caps.shaderF16, subgroups: caps.subgroups, limits: caps.limits, kernels }));
-    const models = await buildPipelineModels(ops, this.configs, this.dtype, async (checkpoint) => new SyntheticStateDict(`${this.repo.source.id}/${checkpoint} (generated weights)`));
-    const twin = new StableDiffusionPipeline(this.repo, this.dtype, ops, this.tokenizer, this.configs, models, this.schedulerConfig, this.fit, this.defaults, this.activations);
+    const models = await buildPipelineModels(ops, this.configs, this.storage, async (checkpoint) => new SyntheticStateDict(`${this.repo.source.id}/${checkpoint} (generated weights)`));
+    const twin = new StableDiffusionPipeline(this.repo, this.storage, ops, this.tokenizer, this.configs, models, this.schedulerConfig, this.fit, this.defaults, this.activations);
     try {
       for (const job of jobs) {
         await twin.generate(job).catch((err: unknown) => {
@@ -220,13 +242,13 @@ export class StableDiffusionPipeline {
     if (!config) return Promise.reject(new RangeError(`#imageEncoder called without an AutoencoderKL encoder: ${TINY_VAE_IMG2IMG}.`));
     if (!this.#encoder) {
       const ops = this.ops;
-      const options = { dtype: this.dtype, ...(signal ? { signal } : {}) };
+      const options = { ...this.storage, prequantized: this.configs.prequantized?.vae ?? null, ...(signal ? { signal } : {}) };
       // Loaded inside a request's unit of work, kept after it: not the request's to give back if it fails.
       this.#encoder = ops.runtime
         .keep(() =>
           streamComponent(this.repo, 'vae', ops, options, COMPONENTS.vae_encoder.unusedKey).then((dict) => {
             try {
-              return COMPONENTS.vae_encoder.load(ops, config, dict, { dtype: this.dtype });
+              return COMPONENTS.vae_encoder.load(ops, config, dict, this.storage);
             } finally {
               dict.releaseUntaken();
             }

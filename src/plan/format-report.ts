@@ -14,6 +14,7 @@ export function formatPlanReport(r: PlanReport): string[] {
     ['largest_binding_bytes', r.largestBindingBytes],
     ['dispatches_per_unet', r.dispatchesPerUnet],
     ['peak_bytes', r.peakBytes],
+    ...(Object.entries(r.weightBytesByDtype).map(([dtype, bytes]) => [`weights_bytes.${dtype}`, bytes]) as Array<[string, number]>),
     ['max_allocation_bytes', r.maxAllocationBytes],
     ['score_matrix_buffers', r.scoreMatrixBuffers],
     ['within_limits', r.withinLimits],

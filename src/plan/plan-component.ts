@@ -3,7 +3,7 @@ import type { GpuTensor } from '../webgpu/tensor.js';
 import type { AttentionAuditOps } from './attention-audit.js';
 import { DeviceLimitError } from './errors.js';
 import { limitViolation } from './limit-violation.js';
-import { SyntheticStateDict } from './synthetic-weights.js';
+import { SyntheticStateDict, type GeneratedWeight } from './synthetic-weights.js';
 
 export type ComponentName = 'text_encoder' | 'unet' | 'vae_decoder' | 'taesd_decoder' | 'vae_encoder';
 
@@ -13,6 +13,8 @@ export interface ComponentPlan {
   /** The input planned: token ids [B, L], latents [B, C, h, w] or an image [1, C, H, W]. */
   readonly input: readonly number[];
   readonly parameters: number;
+  /** Every weight the component took, by key and shape (what its checkpoint must hold). */
+  readonly weights: readonly GeneratedWeight[];
   /** Pool bytes holding the weights (buffers round up to their size bucket). */
   readonly weightsBytes: number;
   /** Peak pool bytes during a call beyond the weights: inputs, activations and output. */
@@ -106,6 +108,7 @@ export function planComponent(
     name,
     input,
     parameters: dict.parameters,
+    weights: dict.generated,
     weightsBytes,
     peakActivationBytes,
     largestBindingBytes: rt.stats.largestBindingBytes,

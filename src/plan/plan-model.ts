@@ -5,6 +5,9 @@ import { COMPONENTS, loadVaeDecoder, parseVaeComponent, vaeScaleFactor, type Vae
 import { AttentionAuditOps } from './attention-audit.js';
 import { maxBindingBytes } from './binding-limit.js';
 import { PlanError } from './errors.js';
+import { defaultQuantPolicy, QUANTIZED_DTYPES, type QuantizedDType, type QuantPolicy } from '../quant/policy.js';
+import { storedWeightBytes } from '../quant/stored-bytes.js';
+import { componentPolicy, type CheckpointQuantPolicies } from '../quant/checkpoint-policies.js';
 import { callOn, planComponent, planInput, type ComponentPlan } from './plan-component.js';
 
 export type { ComponentName, ComponentPlan } from './plan-component.js';
@@ -32,6 +35,10 @@ export interface PlanModelOptions {
   batch: number;
   /** Storage precision of the weights. */
   dtype: TensorDType;
+  /** Weights stored quantized (see `QuantPolicy`); the rest are `dtype`. */
+  quantize?: QuantPolicy | null;
+  /** Components quantized otherwise (a pre-quantized repo's, by checkpoint folder): each replaces `quantize` for its folder. */
+  quantizeByCheckpoint?: CheckpointQuantPolicies;
   /** Images the decoder decodes in one call (default 1); the pipeline decodes all images of a request together. */
   images?: number;
   /** The decoder to plan: the VAE's (default) or TAESD (`configs.taesd`), which the pipeline uses for `decoder: 'taesd'`. */
@@ -77,6 +84,11 @@ export interface PlanReport {
   readonly components: readonly PlannedComponent[];
   /** Weights of every component: all stay resident while the pipeline runs. */
   readonly weightsBytes: number;
+  /**
+   * The same weights' bytes as each dtype stores them (`storedWeightBytes`): `f32`, `f16`, and
+   * `int8`/`int4` under `defaultQuantPolicy` (quantized matmul and conv weights, the rest f16).
+   */
+  readonly weightBytesByDtype: Readonly<Record<'f32' | 'f16' | QuantizedDType, number>>;
   /** The largest activation peak of the components that planned without error (as are the binding and allocation maxima). */
   readonly peakActivationBytes: number;
   /** `weightsBytes + peakActivationBytes`: the device memory a generation needs. */
@@ -131,7 +143,10 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
   const shaderF16 = options.shaderF16 ?? true;
   const limits: GpuLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const newOps = (): AttentionAuditOps => new AttentionAuditOps(GpuRuntime.plan({ shaderF16, limits }));
-  const weightOptions = { dtype: options.dtype };
+  const weightOptionsOf = (component: string): { dtype: TensorDType; quantize: QuantPolicy | null } => ({
+    dtype: options.dtype,
+    quantize: componentPolicy(component, options.quantize ?? null, options.quantizeByCheckpoint),
+  });
   const at = (input: readonly number[]): string => `${options.width}×${options.height}, input [${input.join(',')}]`;
 
   const components: ComponentPlan[] = [];
@@ -139,7 +154,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     const input = [B, TEXT_TOKENS];
     components.push(
       planComponent('text_encoder', input, at(input), newOps(), `${source}/text_encoder`, (ops, dict) => {
-        const model = COMPONENTS.text_encoder.load(ops, textConfig, dict, weightOptions);
+        const model = COMPONENTS.text_encoder.load(ops, textConfig, dict, weightOptionsOf('text_encoder'));
         return {
           calls: 1,
           call: () => {
@@ -155,7 +170,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
   const latents = [B, unetConfig.inChannels, h, w];
   components.push(
     planComponent('unet', latents, at(latents), newOps(), `${source}/unet`, (ops, dict) => {
-      const model = COMPONENTS.unet.load(ops, unetConfig, dict, { ...weightOptions, maxBindingBytes: maxBindingBytes(limits) });
+      const model = COMPONENTS.unet.load(ops, unetConfig, dict, { ...weightOptionsOf('unet'), maxBindingBytes: maxBindingBytes(limits) });
       return {
         calls: options.unetCalls ?? 2,
         call: () => {
@@ -179,7 +194,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     const file = decoderKind === 'taesd' ? `${source}/taesd` : `${source}/vae`;
     components.push(
       planComponent(name, input, at(input), newOps(), file, (ops, dict) => {
-        const model = loadVaeDecoder(ops, decoder, dict, weightOptions);
+        const model = loadVaeDecoder(ops, decoder, dict, weightOptionsOf(name));
         return callOn(ops, input, model, (x) => model.decode(x));
       }),
     );
@@ -190,7 +205,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     const image = [1, config.inChannels, options.height, options.width];
     components.push(
       planComponent('vae_encoder', image, at(image), newOps(), `${source}/vae`, (ops, dict) => {
-        const model = COMPONENTS.vae_encoder.load(ops, config, dict, weightOptions);
+        const model = COMPONENTS.vae_encoder.load(ops, config, dict, weightOptionsOf('vae_encoder'));
         return callOn(ops, image, model, (x) => model.encode(x));
       }),
     );
@@ -212,6 +227,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     img2img: options.img2img ?? false,
     components: components.map((c) => ({ ...c, peakBytes: weightsBytes + c.peakActivationBytes })),
     weightsBytes,
+    weightBytesByDtype: weightBytesByDtype(components),
     peakActivationBytes,
     peakBytes: weightsBytes + peakActivationBytes,
     largestBindingBytes: Math.max(0, ...planned.map((c) => c.largestBindingBytes)),
@@ -219,6 +235,17 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     dispatchesPerUnet: unet.dispatchesPerCall[0] ?? 0,
     scoreMatrixBuffers: sum(components.map((c) => c.scoreMatrixBuffers)),
     withinLimits: planned.length === components.length,
+  };
+}
+
+function weightBytesByDtype(components: readonly ComponentPlan[]): PlanReport['weightBytesByDtype'] {
+  const weights = components.filter((c) => c.name !== 'vae_encoder').flatMap((c) => c.weights);
+  const total = (dtype: 'f32' | 'f16', policy: QuantPolicy | null): number => weights.reduce((n, w) => n + storedWeightBytes(w.key, w.shape, dtype, policy), 0);
+  return {
+    f32: total('f32', null),
+    f16: total('f16', null),
+    int8: total('f16', defaultQuantPolicy(QUANTIZED_DTYPES.int8)),
+    int4: total('f16', defaultQuantPolicy(QUANTIZED_DTYPES.int4)),
   };
 }
 

@@ -6,6 +6,7 @@ import { COMPONENT_KINDS, COMPONENTS } from '../../src/models/registry.js';
 import { DiagonalGaussian } from '../../src/models/vae/diagonal-gaussian.js';
 import { compareTensors, type CompareResult } from './compare.js';
 import { GpuOps } from '../../src/webgpu/kernels/gpu-ops.js';
+import { defaultQuantPolicy, QUANTIZED_DTYPES, type QuantizedDType } from '../../src/quant/policy.js';
 
 export interface ComponentRunOptions {
   /**
@@ -20,7 +21,16 @@ export interface ComponentRunOptions {
    * fixture's float32 bounds: f16 storage rounds every intermediate to 11 bits.
    */
   activations?: 'f32' | 'f16';
+  /**
+   * Load the weights as the engine's `dtype: 'int8' | 'int4'` does (the policy's weights
+   * quantized as they stream, the rest f16) and judge by `tolerance` (default: report only,
+   * no bound), since quantization error is the model's, not the kernels'.
+   */
+  quantize?: { dtype: QuantizedDType; tolerance?: Tolerance };
 }
+
+/** No bound: the comparison is reported, never failed (how a quantized run is measured before its bound is pinned). */
+const REPORT_ONLY: Tolerance = { maxAbs: Infinity, maxRelL2: Infinity };
 
 /**
  * What f16 activations are held to against the float32 reference: a relative L2 error of
@@ -54,20 +64,23 @@ export async function runComponentFixture<T extends TensorLike>(
   const weightsFile = options.fp16 ? fx.weightsFp16 : fx.weights;
   const tolerance = options.fp16 ? fx.toleranceFp16 : fx.tolerance;
   if (weightsFile === null || tolerance === null) throw new FixtureError(fx.file, 'weights_fp16', 'the fixture has no float16 weights');
-  const dtype: TensorDType = options.fp16 ? 'f16' : 'f32';
+  const quantized = options.quantize ?? null;
+  const dtype: TensorDType = options.fp16 || quantized ? 'f16' : 'f32';
+  const quantize = quantized ? defaultQuantPolicy(QUANTIZED_DTYPES[quantized.dtype]) : null;
   const f16Activations = options.activations === 'f16';
   if (f16Activations && !(ops instanceof GpuOps)) throw new FixtureError(fx.file, null, 'f16 activations need the WebGPU ops');
   const io = await fx.readIo();
   // Keys the model never uses are streamed past, not uploaded, as the pipeline loader does.
   const skip = COMPONENTS[fx.kind].unusedKey;
-  const dict = await streamStateDictToDevice(ops, await fx.source.fetchFile(weightsFile), { file: `${fx.source.id}/${weightsFile}`, dtype, ...(skip ? { skip } : {}) });
+  const dict = await streamStateDictToDevice(ops, await fx.source.fetchFile(weightsFile), { file: `${fx.source.id}/${weightsFile}`, dtype, quantize, ...(skip ? { skip } : {}) });
   try {
-    if (!f16Activations) return await runModel(fx, ops, dict, new Run(ops, io, tolerance), dtype);
+    const judge = quantized ? (quantized.tolerance ?? REPORT_ONLY) : f16Activations ? F16_ACTIVATIONS_TOLERANCE : tolerance;
+    if (!f16Activations) return await runModel(fx, ops, dict, new Run(ops, io, judge), dtype);
     const rt = (ops as unknown as GpuOps).runtime;
     const previous = rt.activationDtype;
     rt.activationDtype = 'f16';
     try {
-      return await runModel(fx, ops, dict, new Run(ops, io, F16_ACTIVATIONS_TOLERANCE), dtype);
+      return await runModel(fx, ops, dict, new Run(ops, io, judge), dtype);
     } finally {
       rt.activationDtype = previous;
     }

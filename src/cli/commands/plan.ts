@@ -5,6 +5,7 @@ import type { GpuLimits } from '../../webgpu/limits.js';
 import { PlanError } from '../../plan/errors.js';
 import { formatPlanReport } from '../../plan/format-report.js';
 import { planModel, type PlanConfigs } from '../../plan/plan-model.js';
+import { defaultQuantPolicy, QUANTIZED_DTYPES } from '../../quant/policy.js';
 import { CliUsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 
 /**
@@ -22,7 +23,7 @@ export const planCommand: CommandSpec = {
     { name: 'height', type: 'number', description: 'image height in pixels (default 512)' },
     { name: 'batch', type: 'number', description: 'UNet and text-encoder batch, 2 for classifier-free guidance (default 2)' },
     { name: 'images', type: 'number', description: 'images the VAE decodes at once: a request decodes all of its images together (default 1)' },
-    { name: 'dtype', type: 'string', description: 'weight storage, f16 or f32 (default f16)' },
+    { name: 'dtype', type: 'string', description: 'weight storage: f16, f32, int8 or int4 (default f16; int8/int4 quantize the matmul and conv weights, the rest f16)' },
     { name: 'img2img', type: 'boolean', description: 'also plan the VAE encoder that image-to-image loads' },
     { name: 'packed-f16', type: 'boolean', description: 'plan for a device without shader-f16 (f16 packed in u32 words)' },
     { name: 'max-storage-binding', type: 'number', description: 'maxStorageBufferBindingSize in bytes (default: the WebGPU default, 128 MiB)' },
@@ -33,14 +34,16 @@ export const planCommand: CommandSpec = {
     const [dir] = args.positionals;
     if (!dir || args.positionals.length > 1) throw new CliUsageError('expects exactly one model folder');
     const dtype = args.options.dtype ?? 'f16';
-    if (dtype !== 'f16' && dtype !== 'f32') throw new CliUsageError(`option --dtype expects f16 or f32, got "${String(dtype)}"`);
+    if (dtype !== 'f16' && dtype !== 'f32' && dtype !== 'int8' && dtype !== 'int4') throw new CliUsageError(`option --dtype expects f16, f32, int8 or int4, got "${String(dtype)}"`);
+    const quantize = dtype === 'int8' || dtype === 'int4' ? defaultQuantPolicy(QUANTIZED_DTYPES[dtype]) : null;
     const configs = await readConfigs(resolve(dir));
     const report = planModel(configs, {
       width: positiveInt(args, 'width', 512),
       height: positiveInt(args, 'height', 512),
       batch: positiveInt(args, 'batch', 2),
       images: positiveInt(args, 'images', 1),
-      dtype,
+      dtype: dtype === 'f32' ? 'f32' : 'f16',
+      quantize,
       shaderF16: args.options['packed-f16'] !== true,
       img2img: args.options['img2img'] === true,
       limits: limitsFrom(args),

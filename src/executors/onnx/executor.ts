@@ -1,6 +1,6 @@
 import { failedOutput, type DiffusionMetrics, type DiffusionOutput } from '../../api/output.js';
 import type { DiffusionRequest } from '../../api/request.js';
-import { AbortError, EngineClosedError, ExecutorUnavailableError, OmniDiffusionError } from '../../api/errors.js';
+import { AbortError, ConfigValidationError, EngineClosedError, ExecutorUnavailableError, OmniDiffusionError } from '../../api/errors.js';
 import { cachedModelSource } from '../../io/sources/cached-source.js';
 import { LoadProgressTracker } from '../../api/load-progress-tracker.js';
 import { fileSizes } from '../../pipelines/weight-files.js';
@@ -52,6 +52,9 @@ export class OnnxDiffusionExecutor extends DiffusionExecutor {
     const name = this.config.modelNameOrPath;
     if (!name) throw new ExecutorUnavailableError('The onnx executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or folder of an ONNX export).');
     const options = readOnnxOptions(this.config.onnx);
+    if (this.config.dtype === 'int8' || this.config.dtype === 'int4') {
+      throw new ConfigValidationError('dtype', this.config.dtype, "'auto', 'f32' or 'f16' on the onnx executor, which runs the export's own weights (int8 and int4 quantize as a webgpu model loads)");
+    }
     const source = typeof name === 'string' ? await cachedModelSource(name) : name;
     const listener = this.loadProgressListener;
     const tracker = listener ? new LoadProgressTracker(listener) : null;

@@ -87,7 +87,7 @@ export class CLIPTextModel<T extends TensorLike> {
    */
   static load<T extends TensorLike>(ops: TensorOps<T>, config: CLIPTextConfig, dict: StateDict, options: WeightOptions = {}): CLIPTextModel<T> {
     dict.rename(stripPrefix('text_model.')).ignore('embeddings.position_ids');
-    const w = new ModelWeights(ops, dict, options.dtype);
+    const w = new ModelWeights(ops, dict, options);
     try {
       const d = config.hiddenSize;
       const model = new CLIPTextModel(

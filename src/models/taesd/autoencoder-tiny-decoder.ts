@@ -49,7 +49,7 @@ export class AutoencoderTinyDecoder<T extends TensorLike> {
   /** Builds the decoder from the TAESD state dict (`decoder.layers.*`; `encoder.*` is ignored). Calls `dict.finish()`. */
   static load<T extends TensorLike>(ops: TensorOps<T>, config: AutoencoderTinyConfig, dict: StateDict, options: WeightOptions = {}): AutoencoderTinyDecoder<T> {
     dict.ignore('encoder.');
-    const w = new ModelWeights(ops, dict, options.dtype);
+    const w = new ModelWeights(ops, dict, options);
     try {
       const model = new AutoencoderTinyDecoder(config, ops, w, AutoencoderTinyDecoder.buildLayers(w, config));
       dict.finish();

@@ -48,7 +48,7 @@ export class UNet2DConditionModel<T extends TensorLike> {
   static load<T extends TensorLike>(ops: TensorOps<T>, config: UNetConfig, dict: StateDict, options: UNetLoadOptions = {}): UNet2DConditionModel<T> {
     const maxBindingBytes = options.maxBindingBytes ?? Infinity;
     if (!(maxBindingBytes > 0)) throw new ModelInputError('UNet2DConditionModel', `maxBindingBytes = ${maxBindingBytes} must be a positive number of bytes (or Infinity).`);
-    const w = new ModelWeights(ops, dict, options.dtype);
+    const w = new ModelWeights(ops, dict, options);
     try {
       const model = UNet2DConditionModel.build(w, config, maxBindingBytes);
       dict.finish();

@@ -61,7 +61,7 @@ export class AutoencoderKLDecoder<T extends TensorLike> {
    */
   static load<T extends TensorLike>(ops: TensorOps<T>, config: AutoencoderKLConfig, dict: StateDict, options: WeightOptions = {}): AutoencoderKLDecoder<T> {
     dict.rename(legacyVaeAttentionRename).ignore('encoder.').ignore('quant_conv.');
-    const w = new ModelWeights(ops, dict, options.dtype);
+    const w = new ModelWeights(ops, dict, options);
     try {
       const model = AutoencoderKLDecoder.build(w, config);
       dict.finish();

@@ -64,7 +64,7 @@ export class AutoencoderKLEncoder<T extends TensorLike> {
    */
   static load<T extends TensorLike>(ops: TensorOps<T>, config: AutoencoderKLConfig, dict: StateDict, options: WeightOptions = {}): AutoencoderKLEncoder<T> {
     dict.rename(legacyVaeAttentionRename).ignore('decoder.').ignore('post_quant_conv.');
-    const w = new ModelWeights(ops, dict, options.dtype);
+    const w = new ModelWeights(ops, dict, options);
     try {
       const model = AutoencoderKLEncoder.build(w, config);
       dict.finish();

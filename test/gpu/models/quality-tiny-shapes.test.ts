@@ -32,6 +32,16 @@ const { num_inference_steps: STEPS, guidance_scale: GUIDANCE } = (
 const OUT_DIR = resolve(repoRoot, 'test-results/quality-tiny-shapes');
 
 /**
+ * The dtypes the model is judged at (issue 20): the default weights (f16 with shader-f16), and
+ * both quantized dtypes. int8 must keep the floors; int4 is reported, and held within 5 points
+ * of int8 on both measures.
+ */
+const DTYPES = ['auto', 'int8', 'int4'] as const;
+const INT4_MAX_DROP = 0.05;
+/** Each dtype's rates, for the int4-against-int8 check after both suites ran. */
+const rates = new Map<string, { colours: number; shape: number }>();
+
+/**
  * 40 fixed caption/seed pairs: every colour 5 times as the shape and 5 times as the background,
  * each kind 13-14 times, no size word / small / large and the three phrasings evenly mixed.
  */
@@ -89,13 +99,14 @@ interface Judged {
 
 const percent = (k: number, n: number): string => `${((100 * k) / n).toFixed(1)}%`;
 
-describe('quality of the bundled tiny-shapes model (issue 7), judged by the analytic checker', () => {
+describe.each(DTYPES)('quality of the bundled tiny-shapes model (issues 7, 20) at dtype %s, judged by the analytic checker', (dtype) => {
   let engine: DiffusionEngine | undefined;
+  const outDir = resolve(OUT_DIR, dtype);
   let adapter = '';
   const judged: Judged[] = [];
 
   beforeAll(async () => {
-    engine = await DiffusionEngine.create({ modelNameOrPath: MODEL_DIR });
+    engine = await DiffusionEngine.create({ modelNameOrPath: MODEL_DIR, dtype });
     // One step() call: the executor runs the requests back to back without a round trip each.
     const outputs = await engine.step(CASES.map(([prompt, seed]) => ({ prompt, seed, numInferenceSteps: STEPS, guidanceScale: GUIDANCE })));
     outputs.forEach((out, i) => {
@@ -132,32 +143,46 @@ describe('quality of the bundled tiny-shapes model (issue 7), judged by the anal
     const both = judged.filter((j) => j.colorsOk && j.shapeOk).length;
     console.log(
       [
-        `tiny-shapes quality: ${judged.length} images, ${STEPS} steps, guidance ${GUIDANCE}, webgpu on ${adapter}`,
+        `tiny-shapes quality at dtype ${dtype}: ${judged.length} images, ${STEPS} steps, guidance ${GUIDANCE}, webgpu on ${adapter}`,
         '  colours shape',
         ...rows,
         `both colours right ${percent(colors, judged.length)} (goal ${BOTH_COLOURS_GOAL * 100}%), shape right ${percent(shapes, judged.length)} (goal ${SHAPE_GOAL * 100}%), all right ${percent(both, judged.length)}`,
       ].join('\n'),
     );
-    mkdirSync(OUT_DIR, { recursive: true });
+    rates.set(dtype, { colours: colors / judged.length, shape: shapes / judged.length });
+    mkdirSync(outDir, { recursive: true });
     // Frames: green all right, yellow colours right but not the shape, red colours wrong.
     const frame = (j: Judged): readonly [number, number, number] => (j.colorsOk ? (j.shapeOk ? [40, 160, 40] : [230, 180, 0]) : [200, 30, 30]);
     const tiles = judged.map((j) => ({ image: j.image, frame: frame(j) }));
-    writeFileSync(resolve(OUT_DIR, 'contact-sheet.png'), contactSheetPng(tiles, { columns: 8, scale: 4, frame: 6 }));
+    writeFileSync(resolve(outDir, 'contact-sheet.png'), contactSheetPng(tiles, { columns: 8, scale: 4, frame: 6 }));
     writeFileSync(
-      resolve(OUT_DIR, 'verdicts.json'),
-      `${JSON.stringify({ adapter, steps: STEPS, guidance: GUIDANCE, cases: judged.map(({ image: _image, ...rest }) => rest) }, null, 2)}\n`,
+      resolve(outDir, 'verdicts.json'),
+      `${JSON.stringify({ adapter, dtype, steps: STEPS, guidance: GUIDANCE, cases: judged.map(({ image: _image, ...rest }) => rest) }, null, 2)}\n`,
     );
   });
 
-  it(`draws both colours right in ≥ ${COLOURS_FLOOR * 100}% of images (goal ${BOTH_COLOURS_GOAL * 100}%)`, () => {
-    const rate = judged.filter((j) => j.colorsOk).length / CASES.length;
-    console.log(`colour goal ${rate >= BOTH_COLOURS_GOAL ? 'met' : 'NOT met'}: ${percent(rate * CASES.length, CASES.length)}`);
-    expect(rate).toBeGreaterThanOrEqual(COLOURS_FLOOR);
-  });
+  // int4 has no floors of its own: it is held against int8 below.
+  if (dtype !== 'int4') {
+    it(`draws both colours right in ≥ ${COLOURS_FLOOR * 100}% of images (goal ${BOTH_COLOURS_GOAL * 100}%)`, () => {
+      const rate = judged.filter((j) => j.colorsOk).length / CASES.length;
+      console.log(`colour goal ${rate >= BOTH_COLOURS_GOAL ? 'met' : 'NOT met'}: ${percent(rate * CASES.length, CASES.length)}`);
+      expect(rate).toBeGreaterThanOrEqual(COLOURS_FLOOR);
+    });
 
-  it(`draws the right shape in ≥ ${SHAPE_FLOOR * 100}% of images (goal ${SHAPE_GOAL * 100}%)`, () => {
-    const rate = judged.filter((j) => j.shapeOk).length / CASES.length;
-    console.log(`shape goal ${rate >= SHAPE_GOAL ? 'met' : 'NOT met'}: ${percent(rate * CASES.length, CASES.length)}`);
-    expect(rate).toBeGreaterThanOrEqual(SHAPE_FLOOR);
+    it(`draws the right shape in ≥ ${SHAPE_FLOOR * 100}% of images (goal ${SHAPE_GOAL * 100}%)`, () => {
+      const rate = judged.filter((j) => j.shapeOk).length / CASES.length;
+      console.log(`shape goal ${rate >= SHAPE_GOAL ? 'met' : 'NOT met'}: ${percent(rate * CASES.length, CASES.length)}`);
+      expect(rate).toBeGreaterThanOrEqual(SHAPE_FLOOR);
+    });
+  }
+});
+
+describe('int4 against int8 on the same 40 cases', () => {
+  it(`stays within ${INT4_MAX_DROP * 100} points of int8 on both colours and shape`, () => {
+    const int8 = rates.get('int8')!;
+    const int4 = rates.get('int4')!;
+    console.log(`tiny-shapes: int8 colours ${percent(int8.colours * 40, 40)}, shape ${percent(int8.shape * 40, 40)}; int4 colours ${percent(int4.colours * 40, 40)}, shape ${percent(int4.shape * 40, 40)}`);
+    expect(int4.colours).toBeGreaterThanOrEqual(int8.colours - INT4_MAX_DROP - 1e-9);
+    expect(int4.shape).toBeGreaterThanOrEqual(int8.shape - INT4_MAX_DROP - 1e-9);
   });
 });

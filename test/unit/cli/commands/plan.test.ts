@@ -94,7 +94,7 @@ describe('omni-diffusion plan', () => {
   it.each([
     [['plan'], 'expects exactly one model folder'],
     [['plan', sdTurbo, 'other'], 'expects exactly one model folder'],
-    [['plan', sdTurbo, '--dtype', 'bf16'], '--dtype expects f16 or f32'],
+    [['plan', sdTurbo, '--dtype', 'bf16'], '--dtype expects f16, f32, int8 or int4'],
     [['plan', sdTurbo, '--width', 'wide'], '--width expects a number'],
     [['plan', sdTurbo, '--batch', '1.5'], '--batch expects a positive integer'],
     [['plan', sdTurbo, '--height', '0'], '--height expects a positive integer'],

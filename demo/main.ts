@@ -97,7 +97,7 @@ function syncElement(): void {
     scheduler: scheduler.value || null,
     executor: executorValue(),
     endpoint: endpoint.value.trim() || null,
-    dtype: params.get('dtype'),
+    dtype: model.dtype ?? params.get('dtype'),
     strength: initFile ? strength.value : null,
   };
   strengthValue.textContent = initFile ? strength.value : '(with a start image)';

@@ -23,7 +23,8 @@ export class ModelPicker {
       const input = h('input', { type: 'radio', name: 'model', value: model.id });
       input.checked = model.id === selectedId;
       input.addEventListener('change', () => input.checked && onChange(model));
-      const size = model.bundled ? 'bundled' : model.downloadBytes > 0 ? `≈ ${formatBytes(model.downloadBytes)}` : '';
+      const download = model.bundled ? 'bundled' : model.downloadBytes > 0 ? `≈ ${formatBytes(model.downloadBytes)}` : '';
+      const size = model.gpuBytes ? `${download}, ${formatBytes(model.gpuBytes)} on the GPU` : download;
       const status = h('span', { class: 'model-status' });
       const meter = h('progress', { class: 'model-meter', 'aria-label': `${model.label} download` });
       meter.hidden = true;

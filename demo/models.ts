@@ -9,6 +9,10 @@ export interface DemoModel {
   downloadBytes: number;
   /** Hub weights variant to fetch (`fp16` halves the download). */
   variant?: string;
+  /** `int8`/`int4`: the weights are quantized as they load (same download, less GPU memory). */
+  dtype?: 'int8' | 'int4';
+  /** GPU memory the weights take at that dtype (`omni-diffusion plan --dtype`), when it differs from the download. */
+  gpuBytes?: number;
   bundled: boolean;
   defaults: { steps: number; guidance: number; width: number; height: number; scheduler?: string };
   examples: string[];
@@ -50,6 +54,34 @@ export const MODELS: DemoModel[] = [
     description: 'One-step 512×512 images (fp16 weights).',
     downloadBytes: 2_580_000_000,
     variant: 'fp16',
+    bundled: false,
+    defaults: { steps: 1, guidance: 0, width: 512, height: 512 },
+    examples: PHOTO_PROMPTS,
+  },
+  // Quantized on load (issue 20): the same fp16 download, about half (int8) or 30% (int4) of
+  // the GPU memory, from `omni-diffusion plan bench/configs/sd-turbo --dtype int8|int4`.
+  {
+    id: 'sd-turbo-int8',
+    label: 'SD-Turbo int8',
+    source: 'stabilityai/sd-turbo',
+    description: 'SD-Turbo with its matmul and conv weights quantized to 8 bits as it loads.',
+    downloadBytes: 2_580_000_000,
+    variant: 'fp16',
+    dtype: 'int8',
+    gpuBytes: 1_328_160_438,
+    bundled: false,
+    defaults: { steps: 1, guidance: 0, width: 512, height: 512 },
+    examples: PHOTO_PROMPTS,
+  },
+  {
+    id: 'sd-turbo-int4',
+    label: 'SD-Turbo int4',
+    source: 'stabilityai/sd-turbo',
+    description: 'SD-Turbo at 4 bits (groups of 32): for GPUs with little memory.',
+    downloadBytes: 2_580_000_000,
+    variant: 'fp16',
+    dtype: 'int4',
+    gpuBytes: 783_367_094,
     bundled: false,
     defaults: { steps: 1, guidance: 0, width: 512, height: 512 },
     examples: PHOTO_PROMPTS,

@@ -29,6 +29,12 @@ export interface DeviceStreamOptions {
   /** Weights the policy selects are quantized as they stream (on ops that hold quantized weights). */
   quantize?: QuantPolicy | null;
   /**
+   * Receives the one message per checkpoint that lists the weights `quantize` would take but
+   * whose rows the scheme cannot pack, which stay f16 (the documented fallback). Defaults to
+   * `console.info`.
+   */
+  onQuantFallback?: (message: string) => void;
+  /**
    * The checkpoint is pre-quantized (its component's `quantization_config`): the config's
    * modules are checked on the header, then their packed values and `_scale` tensors are copied
    * to quantized device tensors of the modules' logical shapes, as they are. The `_scale` keys
@@ -131,6 +137,7 @@ export async function streamStateDictToDevice<T extends TensorLike>(
         ...base,
         onHeader: (header) => {
           if (prequantized) checkPrequantizedHeader(options.file, header.entries, prequantized);
+          const fallbacks: string[] = [];
           for (const e of header.entries) {
             if (scaleKeys.has(e.name)) continue;
             const logical = prequantized?.modules.get(e.name);
@@ -156,9 +163,14 @@ export async function streamStateDictToDevice<T extends TensorLike>(
               continue;
             }
             const tensor = upload ? ops.emptyForWrite(e.shape, options.dtype) : null;
+            if (upload && quantize) {
+              const reason = quantize.fallback(e.name, e.shape);
+              if (reason) fallbacks.push(`${e.name} [${e.shape.join(', ')}]: ${reason}`);
+            }
             entries.push({ entry, tensor });
             if (tensor) pieces.set(e.name, new PieceWriter(ops, tensor, e.dtype as SafetensorsDType, e.end - e.begin, options.dtype === 'f16'));
           }
+          if (quantize && fallbacks.length > 0) (options.onQuantFallback ?? console.info)(quantFallbackMessage(options.file, quantize, fallbacks));
         },
         onTensorChunk: (name, byteOffset, bytes) => {
           const copy = copied.get(name);
@@ -203,6 +215,13 @@ export async function streamStateDictToDevice<T extends TensorLike>(
     throw err;
   }
   return new DeviceStateDict(ops, entries, options.file);
+}
+
+/** The fallback message: which weights stay f16 under the scheme, and why (the first few named). */
+function quantFallbackMessage(file: string, policy: QuantPolicy, weights: readonly string[]): string {
+  const shown = weights.slice(0, 4).join('; ');
+  const more = weights.length > 4 ? `; and ${weights.length - 4} more` : '';
+  return `omni-diffusion: ${file}: ${weights.length} weight(s) stay f16 instead of int${policy.scheme.bits} (group ${policy.scheme.groupSize}): ${shown}${more}`;
 }
 
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);

@@ -21,7 +21,11 @@ export interface DiffusionMetrics {
  * pipeline step by step. Flat float32 in C order (token ids int32); B = images per prompt.
  */
 export interface DiffusionIntermediates {
-  /** The token ids the text encoder got, [rows, 77]: under guidance the B negative-prompt rows, then the B prompt rows; else the B prompt rows. */
+  /**
+   * The token ids the text encoder got, [rows, 77]: under guidance the B negative-prompt rows,
+   * then the B prompt rows; else the B prompt rows. An SDXL negative prompt of zeros
+   * (`force_zeros_for_empty_prompt`) is not encoded: then only the B prompt rows.
+   */
   inputIds: Int32Array;
   /** The text encoder's `last_hidden_state` for the prompt, [B, 77, D] (diffusers' `prompt_embeds`). */
   promptEmbeds: Float32Array;
@@ -31,6 +35,14 @@ export interface DiffusionIntermediates {
   initialLatents: Float32Array;
   /** The raw UNet output of each step, before guidance is applied: [2B, C, h, w] under guidance (rows [uncond × B, cond × B]), else [B, C, h, w]. */
   unetOutputs: Float32Array[];
+  /** SDXL: the rows of `inputIds` as `tokenizer_2` made them. */
+  inputIds2?: Int32Array;
+  /** SDXL: `pooled_prompt_embeds` [B, P], `text_encoder_2`'s projection (the UNet's `text_embeds`). */
+  pooledPromptEmbeds?: Float32Array;
+  /** SDXL: the same for the negative prompt under guidance (zeros when forced to), else null. */
+  negativePooledPromptEmbeds?: Float32Array | null;
+  /** SDXL: `add_time_ids` [UNet rows, 6], the UNet's `time_ids` at every step. */
+  addTimeIds?: Float32Array;
 }
 
 /** The result of one request. `error` is null on success; on failure `images` is empty. */

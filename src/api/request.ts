@@ -21,6 +21,19 @@ export type DecoderKind = 'vae' | 'taesd';
 export interface DiffusionRequestInit {
   prompt: string;
   negativePrompt?: string | null;
+  /** SDXL: the prompt for the second text encoder (diffusers' `prompt_2`); left out or empty, `prompt`. Only for models with two text encoders. */
+  prompt2?: string | null;
+  /** SDXL: the negative prompt for the second text encoder (`negative_prompt_2`); left out or empty, `negativePrompt`. */
+  negativePrompt2?: string | null;
+  /**
+   * SDXL micro-conditioning (diffusers' `original_size`), `[height, width]` in pixels: the size
+   * the model is told the training image had. Left out, the output size. Only for SDXL models.
+   */
+  originalSize?: readonly [number, number];
+  /** SDXL micro-conditioning (`crops_coords_top_left`), `[top, left]` in pixels (default `[0, 0]`): the crop the model is told about. */
+  cropsCoordsTopLeft?: readonly [number, number];
+  /** SDXL micro-conditioning (`target_size`), `[height, width]` in pixels. Left out, the output size. */
+  targetSize?: readonly [number, number];
   /** Denoising steps; left out, the executor uses the model's default. */
   numInferenceSteps?: number;
   /** Classifier-free guidance scale; values <= 1 turn guidance off. */
@@ -68,6 +81,13 @@ export interface DiffusionRequestInit {
    * `initNoiseSigma` like drawn noise. Not with `image`.
    */
   latents?: Float32Array;
+  /**
+   * The noise a stochastic scheduler (Euler ancestral, LCM, DDIM with `eta`) draws at each step,
+   * one Float32Array of [numOutputsPerPrompt, C, height/8, width/8] standard-normal values per
+   * step, used instead of drawing it from `seed`: with `latents`, a reference run's exact
+   * trajectory. Each must have the latents' size, with one per step that draws noise.
+   */
+  stepNoise?: readonly Float32Array[];
   /** Cancels this request; executors check it between steps and in flight. */
   signal?: AbortSignal;
   onProgress?: (progress: DiffusionProgress) => void;
@@ -90,6 +110,17 @@ function checkPositiveInt(field: string, value: unknown): asserts value is numbe
   }
 }
 
+/** The largest side SDXL's micro-conditioning takes: far above any trained size, well inside f32's exact integers. */
+const MAX_CONDITIONING_PIXELS = 65536;
+
+/** A `[height, width]` or `[top, left]` pair of integer pixels, each at least `min`. */
+function pixelPair(field: string, value: unknown, min: number): readonly [number, number] {
+  if (!Array.isArray(value) || value.length !== 2 || !value.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= MAX_CONDITIONING_PIXELS)) {
+    throw new RequestValidationError(field, value, `two integers in [${min}, ${MAX_CONDITIONING_PIXELS}] (pixels)`);
+  }
+  return [value[0] as number, value[1] as number];
+}
+
 function checkSize(field: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value % 8 !== 0) {
     throw new RequestValidationError(field, value, 'a positive integer multiple of 8');
@@ -103,6 +134,11 @@ function checkSize(field: string, value: unknown): asserts value is number {
 export class DiffusionRequest implements DiffusionRequestInit {
   readonly prompt: string;
   readonly negativePrompt: string | null;
+  readonly prompt2?: string | null;
+  readonly negativePrompt2?: string | null;
+  readonly originalSize?: readonly [number, number];
+  readonly cropsCoordsTopLeft?: readonly [number, number];
+  readonly targetSize?: readonly [number, number];
   readonly numInferenceSteps?: number;
   readonly guidanceScale?: number;
   readonly height?: number;
@@ -118,6 +154,7 @@ export class DiffusionRequest implements DiffusionRequestInit {
   readonly strength?: number;
   readonly decoder?: DecoderKind;
   readonly latents?: Float32Array;
+  readonly stepNoise?: readonly Float32Array[];
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: DiffusionProgress) => void;
 
@@ -129,6 +166,15 @@ export class DiffusionRequest implements DiffusionRequestInit {
       throw new RequestValidationError('negativePrompt', init.negativePrompt, 'a string or null');
     }
     this.negativePrompt = init.negativePrompt ?? null;
+    for (const field of ['prompt2', 'negativePrompt2'] as const) {
+      const value = init[field];
+      if (value === undefined) continue;
+      if (value !== null && typeof value !== 'string') throw new RequestValidationError(field, value, 'a string or null');
+      this[field] = value;
+    }
+    if (init.originalSize !== undefined) this.originalSize = pixelPair('originalSize', init.originalSize, 1);
+    if (init.cropsCoordsTopLeft !== undefined) this.cropsCoordsTopLeft = pixelPair('cropsCoordsTopLeft', init.cropsCoordsTopLeft, 0);
+    if (init.targetSize !== undefined) this.targetSize = pixelPair('targetSize', init.targetSize, 1);
     if (init.numInferenceSteps !== undefined) {
       checkPositiveInt('numInferenceSteps', init.numInferenceSteps);
       this.numInferenceSteps = init.numInferenceSteps;
@@ -208,6 +254,14 @@ export class DiffusionRequest implements DiffusionRequestInit {
       }
       if (this.image !== undefined) throw new RequestValidationError('latents', init.latents, 'absent with image (img2img draws its noise from seed)');
       this.latents = init.latents;
+    }
+    if (init.stepNoise !== undefined) {
+      const noise: unknown = init.stepNoise;
+      if (!Array.isArray(noise) || noise.length === 0 || !noise.every((n) => n instanceof Float32Array && n.length > 0 && n.every(Number.isFinite))) {
+        throw new RequestValidationError('stepNoise', noise, 'a non-empty array of non-empty Float32Arrays of finite values, one per step');
+      }
+      if (this.image !== undefined) throw new RequestValidationError('stepNoise', noise, 'absent with image (img2img draws its noise from seed)');
+      this.stepNoise = noise as Float32Array[];
     }
     if (init.signal !== undefined && !isAbortSignal(init.signal)) {
       throw new RequestValidationError('signal', init.signal, 'an AbortSignal');

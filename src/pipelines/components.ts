@@ -1,6 +1,7 @@
 import type { DecoderKind } from '../api/request.js';
 import type { DiagonalGaussian } from '../models/vae/diagonal-gaussian.js';
 import type { LatentBackend } from '../schedulers/latents.js';
+import type { UNetConditioning } from './conditioning.js';
 
 /** An img2img init image as its VAE sees it: the latent posterior, and the map into UNet latents. */
 export interface EncodedImage {
@@ -12,8 +13,8 @@ export interface EncodedImage {
 }
 
 /**
- * What the text-to-image loop needs from a backend: the three networks and a place for
- * latents. The WebGPU executor implements it with our kernels, the ONNX executor with
+ * What the text-to-image loop needs from a backend: the UNet and the decoders, and a place for
+ * latents (the text encoders come as the loop's `PromptEncoder`). The WebGPU executor implements it with our kernels, the ONNX executor with
  * onnxruntime-web; the loop itself (`runTextToImage`) is shared, so both follow diffusers'
  * `StableDiffusionPipeline` the same way.
  */
@@ -28,10 +29,8 @@ export interface DiffusionComponents<T> {
   readonly sampleSize: number;
   /** Decoders this model can use. */
   readonly decoders: readonly DecoderKind[];
-  /** `last_hidden_state` [B, 77, D] of the text encoder for token ids [B, 77]. */
-  encodeText(inputIds: Int32Array, batch: number): Promise<T> | T;
-  /** One UNet call; the timestep is broadcast over the batch. */
-  unet(sample: T, timestep: number, encoderHiddenStates: T): Promise<T> | T;
+  /** One UNet call on the job's conditioning (see `PromptEncoder`); the timestep is broadcast over the batch. */
+  unet(sample: T, timestep: number, conditioning: UNetConditioning<T>): Promise<T> | T;
   /**
    * Latents → image [B, 3, H, W] in [0, 1], unclamped: the decoder divides by its
    * `scaling_factor` and maps its output range itself.

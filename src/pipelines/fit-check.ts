@@ -77,7 +77,7 @@ export class DeviceFitCheck {
   }
 
   /**
-   * Device bytes of the weights a load writes: the parameters of the text encoder, the UNet, the
+   * Device bytes of the weights a load writes: the parameters of the text encoders, the UNet, the
    * VAE slot's decoder and a TAESD decoder, as the plan builds them from the configs, stored as
    * the load's dtype. What `upload` progress counts up to.
    */
@@ -88,7 +88,7 @@ export class DeviceFitCheck {
         .filter((c) => names.includes(c.name))
         .flatMap((c) => c.weights.map((w) => ({ ...w, policy: componentPolicy(c.name, this.#quantize, this.#byCheckpoint) })))
         .reduce((n, w) => n + storedWeightBytes(w.key, w.shape, this.#dtype, w.policy), 0);
-    let total = bytes(this.#report({ ...smallest, decoder: 'vae' }), ['text_encoder', 'unet', 'vae_decoder']);
+    let total = bytes(this.#report({ ...smallest, decoder: 'vae' }), ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder']);
     if (this.#configs.taesd !== undefined) total += bytes(this.#report({ ...smallest, decoder: 'taesd' }), ['taesd_decoder']);
     return total;
   }

@@ -20,21 +20,27 @@ export interface ModelDefaults {
  */
 export const MODEL_DEFAULTS_KEY = '_omni_diffusion_defaults';
 
+/** SDXL-Turbo's image side (its model card: 512x512; the UNet config's `sample_size` says 1024 px). */
+const SDXL_TURBO_SIZE = 512;
+
 /**
  * The defaults a request falls back to: the model's own (`MODEL_DEFAULTS_KEY`) where it states
  * them, else those of its family: SD-Turbo (trailing timesteps) 1 step without guidance, LCM
  * 4 steps at guidance 8, other Stable Diffusion models 25 steps at 7.5. The image size is the
- * UNet's sample size times the decoder's upscale (`vaeScale`, 1 without a VAE).
+ * UNet's sample size times the decoder's upscale (`vaeScale`, 1 without a VAE), except for
+ * SDXL-Turbo (an SDXL UNet with trailing timesteps), which is trained and run at 512², not at
+ * its UNet's 1024².
  */
 export function pipelineDefaults(
   modelIndex: JsonObject | null,
-  unetConfig: Pick<UNetConfig, 'sampleSize' | 'timeCondProjDim'>,
+  unetConfig: Pick<UNetConfig, 'sampleSize' | 'timeCondProjDim' | 'additionEmbed'>,
   schedulerConfig: JsonObject,
   vaeScale: number,
   sourceId: string,
 ): ModelDefaults {
   const sampling = samplingDefaults(modelIndex, schedulerConfig, unetConfig.timeCondProjDim !== null, sourceId);
-  const sample = unetConfig.sampleSize * vaeScale;
+  const sdxlTurbo = unetConfig.additionEmbed !== null && schedulerConfig.timestep_spacing === 'trailing';
+  const sample = sdxlTurbo ? SDXL_TURBO_SIZE : unetConfig.sampleSize * vaeScale;
   return {
     ...sampling,
     height: sample,

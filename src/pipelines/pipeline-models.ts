@@ -19,6 +19,8 @@ import type { GpuTensor } from '../webgpu/tensor.js';
 /** The parsed configs of a model's components: what a load and its dry run both build from. */
 export interface PipelineConfigs {
   readonly textEncoder: CLIPTextConfig;
+  /** SDXL's `text_encoder_2` (a `CLIPTextModelWithProjection`); null for one text encoder. */
+  readonly textEncoder2: CLIPTextConfig | null;
   readonly unet: UNetConfig;
   /** The `vae/` slot; null for a pixel-space model. */
   readonly vae: VaeComponent | null;
@@ -41,13 +43,14 @@ export interface LoadedVae {
 /** The resident models of a pipeline. */
 export interface PipelineModels {
   readonly textEncoder: CLIPTextModel<GpuTensor>;
+  readonly textEncoder2: CLIPTextModel<GpuTensor> | null;
   readonly unet: UNet2DConditionModel<GpuTensor>;
   readonly vae: LoadedVae | null;
   readonly taesd: AutoencoderTinyDecoder<GpuTensor> | null;
 }
 
 /** A checkpoint a pipeline reads: the `vae` one feeds the VAE decoder here, the encoder on an img2img request. */
-export type PipelineCheckpoint = 'text_encoder' | 'unet' | 'vae' | 'taesd';
+export type PipelineCheckpoint = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae' | 'taesd';
 
 /**
  * Where the weights come from: a model's streamed checkpoints, or generated ones (a dry run).
@@ -56,7 +59,7 @@ export type PipelineCheckpoint = 'text_encoder' | 'unet' | 'vae' | 'taesd';
 export type WeightProvider = (checkpoint: PipelineCheckpoint, skip: ((key: string) => boolean) | null) => Promise<StateDict>;
 
 /**
- * Builds a pipeline's models in load order (text encoder, UNet, VAE decoder, TAESD) from
+ * Builds a pipeline's models in load order (text encoders, UNet, VAE decoder, TAESD) from
  * `weights`, stored as `storage` says (a checkpoint streamed to the device is stored as it streams), each checkpoint opened only when the one before it is built, so that one
  * component's weights are in flight at a time. On a failure the models built so far are freed.
  */
@@ -78,6 +81,8 @@ export async function buildPipelineModels(ops: GpuOps, configs: PipelineConfigs,
   const optionsOf = (checkpoint: PipelineCheckpoint): WeightOptions => ({ ...storage, quantize: componentPolicy(checkpoint, storage.quantize ?? null, policies) });
   try {
     const textEncoder = await take('text_encoder', COMPONENTS.text_encoder.unusedKey, (d) => COMPONENTS.text_encoder.load(ops, configs.textEncoder, d, optionsOf('text_encoder')));
+    const second = configs.textEncoder2;
+    const textEncoder2 = second ? await take('text_encoder_2', COMPONENTS.text_encoder.unusedKey, (d) => COMPONENTS.text_encoder.load(ops, second, d, optionsOf('text_encoder_2'))) : null;
     // The UNet splits its feed-forward to fit the device's bindings, as the fit check's plan did.
     const unetOptions = { ...optionsOf('unet'), maxBindingBytes: maxBindingBytes(ops.runtime.limits) };
     const unet = await take('unet', COMPONENTS.unet.unusedKey, (d) => COMPONENTS.unet.load(ops, configs.unet, d, unetOptions));
@@ -89,7 +94,7 @@ export async function buildPipelineModels(ops: GpuOps, configs: PipelineConfigs,
     }
     const tiny = configs.taesd;
     const taesd = tiny ? await take('taesd', COMPONENTS.taesd_decoder.unusedKey, (d) => COMPONENTS.taesd_decoder.load(ops, tiny, d, optionsOf('taesd'))) : null;
-    return { textEncoder, unet, vae, taesd };
+    return { textEncoder, textEncoder2, unet, vae, taesd };
   } catch (err) {
     for (const m of built) m.release();
     throw err;
@@ -99,6 +104,7 @@ export async function buildPipelineModels(ops: GpuOps, configs: PipelineConfigs,
 /** Frees every model. */
 export function releasePipelineModels(models: PipelineModels): void {
   models.textEncoder.release();
+  models.textEncoder2?.release();
   models.unet.release();
   models.vae?.model.release();
   models.taesd?.release();

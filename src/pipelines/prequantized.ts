@@ -14,6 +14,7 @@ export type PrequantizedConfigs = Readonly<Partial<Record<QuantizedCheckpoint, P
  */
 const MODEL_KEY_RENAMES: Readonly<Record<QuantizedCheckpoint, KeyRename | null>> = {
   text_encoder: stripPrefix('text_model.'),
+  text_encoder_2: stripPrefix('text_model.'),
   unet: null,
   vae: legacyVaeAttentionRename,
 };

@@ -32,6 +32,8 @@ export interface JobCapabilities {
   img2img: boolean;
   /** Why it does not, where the reason is the model's rather than the executor's (an `AutoencoderTiny` in `vae/`). */
   img2imgHint?: string;
+  /** SDXL: a second text encoder and micro-conditioning, so `prompt2`, `negativePrompt2`, `originalSize`, `cropsCoordsTopLeft` and `targetSize` apply. */
+  sdxl?: boolean;
   /** Latent channels and the VAE's downscale, to check the size of `latents`. */
   latentChannels: number;
   vaeScaleFactor: number;
@@ -58,6 +60,9 @@ export interface ResolvedJob extends TextToImageJob {
   returnIntermediates: boolean;
 }
 
+/** The request fields only SDXL models take. */
+const SDXL_FIELDS = ['prompt2', 'negativePrompt2', 'originalSize', 'cropsCoordsTopLeft', 'targetSize'] as const;
+
 /**
  * The seed of a request that leaves it out. Below 2^32, so that a reported seed can be typed
  * back into any tool (A1111 and ComfyUI take unsigned 32-bit seeds).
@@ -76,19 +81,37 @@ export function resolveJob(request: JobRequest, defaults: ModelDefaults, capabil
   const c = capabilities;
   const decoder = request.decoder ?? 'vae';
   checkCapabilities({ image: request.image, decoder }, c);
+  if (!c.sdxl) {
+    for (const field of SDXL_FIELDS) {
+      const value = request[field];
+      if (value != null) throw new RequestValidationError(field, value, `absent: it is SDXL's (a second text encoder and micro-conditioning), which this model does not have`);
+    }
+  }
   const height = request.height ?? request.image?.height ?? defaults.height;
   const width = request.width ?? request.image?.width ?? defaults.width;
   const numImages = request.numOutputsPerPrompt;
-  if (request.latents !== undefined) {
-    const shape = [numImages, c.latentChannels, height / c.vaeScaleFactor, width / c.vaeScaleFactor];
-    const need = shape.reduce((a, b) => a * b, 1);
-    if (request.latents.length !== need) {
-      throw new RequestValidationError('latents', request.latents, `${need} values, the shape [${shape.join(', ')}] of the initial noise`);
-    }
+  const shape = [numImages, c.latentChannels, height / c.vaeScaleFactor, width / c.vaeScaleFactor];
+  const need = shape.reduce((a, b) => a * b, 1);
+  if (request.latents !== undefined && request.latents.length !== need) {
+    throw new RequestValidationError('latents', request.latents, `${need} values, the shape [${shape.join(', ')}] of the initial noise`);
+  }
+  if (request.stepNoise !== undefined && !request.stepNoise.every((n) => n.length === need)) {
+    throw new RequestValidationError('stepNoise', request.stepNoise, `arrays of ${need} values each, the shape [${shape.join(', ')}] of the latents`);
   }
   return {
     prompt: request.prompt,
     negativePrompt: request.negativePrompt,
+    ...(c.sdxl
+      ? {
+          prompt2: request.prompt2 ?? null,
+          negativePrompt2: request.negativePrompt2 ?? null,
+          microConditioning: {
+            originalSize: request.originalSize ?? [height, width],
+            cropsCoordsTopLeft: request.cropsCoordsTopLeft ?? [0, 0],
+            targetSize: request.targetSize ?? [height, width],
+          },
+        }
+      : {}),
     numInferenceSteps: request.numInferenceSteps ?? defaults.steps,
     guidanceScale: request.guidanceScale ?? defaults.guidanceScale,
     height,
@@ -101,6 +124,7 @@ export function resolveJob(request: JobRequest, defaults: ModelDefaults, capabil
     returnIntermediates: request.returnIntermediates,
     ...(request.eta ? { eta: request.eta } : {}),
     ...(request.latents !== undefined ? { latents: request.latents } : {}),
+    ...(request.stepNoise !== undefined ? { stepNoise: request.stepNoise } : {}),
     ...(request.image !== undefined ? { init: { image: fromRgbaImage(request.image), strength: request.strength ?? DEFAULT_STRENGTH } } : {}),
   };
 }

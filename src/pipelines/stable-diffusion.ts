@@ -13,11 +13,8 @@ import type { TensorDType } from '../webgpu/kernels/ops.js';
 import { gpuLatentBackend } from '../webgpu/kernels/scheduler-step.js';
 import { asF32 } from '../webgpu/kernels/convert.js';
 import type { CLIPTextModel } from '../models/clip/clip-text-model.js';
-import { checkTokenizerFitsTextEncoder } from '../models/clip/config.js';
 import { COMPONENTS, parseVaeComponent, vaeScaleFactor } from '../models/registry.js';
 import type { AutoencoderTinyDecoder } from '../models/taesd/autoencoder-tiny-decoder.js';
-import type { CLIPTokenizer } from '../models/tokenizer/clip-tokenizer.js';
-import { loadCLIPTokenizer } from '../models/tokenizer/load.js';
 import type { UNetConfig } from '../models/unet/config.js';
 import type { UNet2DConditionModel } from '../models/unet/unet-2d-condition.js';
 import type { AutoencoderKLEncoder } from '../models/vae/autoencoder-kl-encoder.js';
@@ -40,6 +37,9 @@ import type { WeightOptions } from '../models/weights.js';
 import type { ParsedQuantizationConfig } from '../quant/quantization-config.js';
 import { isPrequantized, prequantizedPolicies, readPrequantizedConfigs } from './prequantized.js';
 import { runTextToImage, type TextToImageHooks, type TextToImageJob, type TextToImageResult } from './text-to-image.js';
+import type { UNetConditioning } from './conditioning.js';
+import { concatBatch, gpuPromptEncoder } from './gpu-prompt-encoder.js';
+import { readTextSide, type TextSide } from './text-side.js';
 
 export interface PipelineLoadOptions {
   dtype: TensorDType;
@@ -114,6 +114,7 @@ async function streamComponent(repo: DiffusersRepo, name: string, ops: GpuOps, o
 export class StableDiffusionPipeline {
   #encoder: Promise<AutoencoderKLEncoder<GpuTensor>> | null = null;
   private readonly textEncoder: CLIPTextModel<GpuTensor>;
+  private readonly textEncoder2: CLIPTextModel<GpuTensor> | null;
   private readonly unetModel: UNet2DConditionModel<GpuTensor>;
   private readonly vae: LoadedVae | null;
   private readonly taesd: AutoencoderTinyDecoder<GpuTensor> | null;
@@ -123,7 +124,7 @@ export class StableDiffusionPipeline {
     /** How the weights are stored: `dtype`, and `quantize` for the ones the policy selects. */
     private readonly storage: WeightOptions & { dtype: TensorDType },
     private readonly ops: GpuOps,
-    private readonly tokenizer: CLIPTokenizer,
+    private readonly text: TextSide,
     private readonly configs: PipelineConfigs,
     models: PipelineModels,
     private readonly schedulerConfig: JsonObject,
@@ -133,6 +134,7 @@ export class StableDiffusionPipeline {
     readonly activations: 'f32' | 'f16',
   ) {
     this.textEncoder = models.textEncoder;
+    this.textEncoder2 = models.textEncoder2;
     this.unetModel = models.unet;
     this.vae = models.vae;
     this.taesd = models.taesd;
@@ -154,12 +156,11 @@ export class StableDiffusionPipeline {
     const repo = await DiffusersRepo.open(source, { variant: options.variant ?? null });
     const ops = new GpuOps(runtime);
     const signal = options.signal;
-    const tokenizer = await loadCLIPTokenizer(source, 'tokenizer', signal ? { signal } : {});
-    const clipJson = await repo.readConfig('text_encoder');
-    const clipConfig = COMPONENTS.text_encoder.parseConfig(clipJson, `${source.id}/text_encoder/config.json`);
-    checkTokenizerFitsTextEncoder(tokenizer.modelMaxLength, `${source.id}/tokenizer/tokenizer_config.json`, clipConfig, `${source.id}/text_encoder/config.json`);
     const unetJson = await repo.readConfig('unet');
     const unetConfig = COMPONENTS.unet.parseConfig(unetJson, `${source.id}/unet/config.json`);
+    const text = await readTextSide(repo, source, unetConfig, signal);
+    const clipJson = text.first.json;
+    const clip2Json = text.second?.json ?? null;
     const vaeJson = repo.hasComponent('vae') ? await repo.readConfig('vae') : null;
     const vaeComponent = vaeJson && parseVaeComponent(vaeJson, `${source.id}/vae/config.json`);
     const taesdSource = options.taesd ?? null;
@@ -169,14 +170,14 @@ export class StableDiffusionPipeline {
       const expected = `${unetConfig.outChannels}, the latent channels of ${source.id}'s UNet (unet/config.json out_channels), which TAESD decodes`;
       throw new ModelConfigError(`${taesdSource!.id}/config.json`, 'latent_channels', taesdConfig.latentChannels, expected);
     }
-    const prequantized = readPrequantizedConfigs({ text_encoder: clipJson, unet: unetJson, vae: vaeJson }, source.id);
+    const prequantized = readPrequantizedConfigs({ text_encoder: clipJson, text_encoder_2: clip2Json, unet: unetJson, vae: vaeJson }, source.id);
     // Its weights are what they are: quantized where its configs say, the rest f16 as in its files (README, "Quantized models").
     const dtype: TensorDType = isPrequantized(prequantized) ? 'f16' : options.dtype;
     const quantize = isPrequantized(prequantized) ? null : (options.quantize ?? null);
-    const configs: PipelineConfigs = { textEncoder: clipConfig, unet: unetConfig, vae: vaeComponent, taesd: taesdConfig, prequantized };
+    const configs: PipelineConfigs = { textEncoder: text.first.config, textEncoder2: text.second?.config ?? null, unet: unetConfig, vae: vaeComponent, taesd: taesdConfig, prequantized };
     const vaeScale = vaeComponent ? vaeScaleFactor(vaeComponent) : 1;
     const fit = new DeviceFitCheck(
-      { unet: unetJson, textEncoder: clipJson, source: source.id, ...(vaeJson ? { vae: vaeJson } : {}), ...(taesdJson ? { taesd: taesdJson } : {}) },
+      { unet: unetJson, textEncoder: clipJson, ...(clip2Json ? { textEncoder2: clip2Json } : {}), source: source.id, ...(vaeJson ? { vae: vaeJson } : {}), ...(taesdJson ? { taesd: taesdJson } : {}) },
       runtime.capabilities,
       dtype,
       vaeScale,
@@ -184,7 +185,7 @@ export class StableDiffusionPipeline {
       prequantizedPolicies(prequantized),
     );
     fit.checkModel();
-    if (options.onWeightFiles) options.onWeightFiles(await resolveWeightFiles(repo, ['text_encoder', 'unet', ...(vaeComponent ? ['vae'] : [])], signal, taesdSource));
+    if (options.onWeightFiles) options.onWeightFiles(await resolveWeightFiles(repo, ['text_encoder', ...(clip2Json ? ['text_encoder_2'] : []), 'unet', ...(vaeComponent ? ['vae'] : [])], signal, taesdSource));
     const onUpload = options.onUpload;
     const uploadTotal = onUpload ? fit.weightBytes() : 0;
     const stream: StreamOptions = { dtype, quantize, signal, onProgress: options.onProgress, onUpload: onUpload && ((bytes) => onUpload(bytes, uploadTotal)) };
@@ -199,7 +200,7 @@ export class StableDiffusionPipeline {
     try {
       const schedulerConfig = await repo.readConfig('scheduler');
       const defaults = pipelineDefaults(repo.modelIndex.raw, unetConfig, schedulerConfig, vaeScale, source.id);
-      return new StableDiffusionPipeline(repo, storage, ops, tokenizer, configs, models, schedulerConfig, fit, defaults, options.activations ?? 'f32');
+      return new StableDiffusionPipeline(repo, storage, ops, text, configs, models, schedulerConfig, fit, defaults, options.activations ?? 'f32');
     } catch (err) {
       releasePipelineModels(models);
       throw err;
@@ -218,7 +219,7 @@ export class StableDiffusionPipeline {
     const caps = this.ops.runtime.capabilities;
     const ops = new GpuOps(GpuRuntime.plan({ shaderF16: caps.shaderF16, subgroups: caps.subgroups, limits: caps.limits, kernels }));
     const models = await buildPipelineModels(ops, this.configs, this.storage, async (checkpoint) => new SyntheticStateDict(`${this.repo.source.id}/${checkpoint} (generated weights)`));
-    const twin = new StableDiffusionPipeline(this.repo, this.storage, ops, this.tokenizer, this.configs, models, this.schedulerConfig, this.fit, this.defaults, this.activations);
+    const twin = new StableDiffusionPipeline(this.repo, this.storage, ops, this.text, this.configs, models, this.schedulerConfig, this.fit, this.defaults, this.activations);
     try {
       for (const job of jobs) {
         await twin.generate(job).catch((err: unknown) => {
@@ -271,6 +272,7 @@ export class StableDiffusionPipeline {
       // An AutoencoderTiny in vae/ decodes only: its encoder is not run.
       img2img: this.vae === null || this.vae.encoderConfig !== null,
       ...(this.vae && !this.vae.encoderConfig ? { img2imgHint: TINY_VAE_IMG2IMG } : {}),
+      sdxl: this.text.second !== null,
       latentChannels: this.unetConfig.inChannels,
       vaeScaleFactor: this.vae?.scale ?? 1,
     };
@@ -306,14 +308,15 @@ export class StableDiffusionPipeline {
     const vae = this.vae;
     const taesd = this.taesd;
     const rt = ops.runtime;
-    const unetForward = (sample: GpuTensor, t: number, ehs: GpuTensor): GpuTensor => {
+    const unetForward = (sample: GpuTensor, t: number, c: UNetConditioning<GpuTensor>): GpuTensor => {
       const B = sample.shape[0]!;
-      if (!condEmbedding) return this.unetModel.forward(sample, Array<number>(B).fill(t), ehs);
+      const added = c.textEmbeds && c.timeIds ? { textEmbeds: c.textEmbeds, timeIds: c.timeIds } : undefined;
+      if (!condEmbedding) return this.unetModel.forward(sample, Array<number>(B).fill(t), c.encoderHiddenStates, undefined, added);
       const rows = new Float32Array(B * condEmbedding.length);
       for (let b = 0; b < B; b++) rows.set(condEmbedding, b * condEmbedding.length);
       const cond = ops.upload(rows, [B, condEmbedding.length]);
       try {
-        return this.unetModel.forward(sample, Array<number>(B).fill(t), ehs, cond);
+        return this.unetModel.forward(sample, Array<number>(B).fill(t), c.encoderHiddenStates, cond, added);
       } finally {
         ops.release(cond);
       }
@@ -341,13 +344,8 @@ export class StableDiffusionPipeline {
       vaeScaleFactor: vae?.scale ?? 1,
       sampleSize: this.unetConfig.sampleSize,
       decoders: taesd ? ['vae', 'taesd'] : ['vae'],
-      encodeText: (ids, batch) => {
-        const out = rt.withActivations(this.activations, () => this.textEncoder.forward(ids, [batch, ids.length / batch]));
-        ops.release(out.poolerOutput);
-        return out.lastHiddenState;
-      },
       // The scheduler works on f32 latents: an f16 UNet output is widened once, at the end.
-      unet: (sample, t, ehs) => asF32(rt, rt.withActivations(this.activations, () => unetForward(sample, t, ehs))),
+      unet: (sample, t, c) => asF32(rt, rt.withActivations(this.activations, () => unetForward(sample, t, c))),
       decode: (x, decoder: DecoderKind) => {
         // diffusers runs a VAE whose config sets `force_upcast` in float32 (it overflows in
         // fp16); TAESD and other VAEs use the pipeline's activations.
@@ -366,19 +364,16 @@ export class StableDiffusionPipeline {
         }
       },
       sliceBatch: (x, start, end) => ops.sliceBatch(x, start, end),
-      concatBatch: (a, b) => {
-        const fa = ops.reshape(a, [1, a.size]);
-        const fb = ops.reshape(b, [1, b.size]);
-        const joined = ops.concatChannels(fa, fb);
-        ops.release(fa);
-        ops.release(fb);
-        const out = ops.reshape(joined, [a.shape[0]! + b.shape[0]!, ...a.shape.slice(1)]);
-        ops.release(joined);
-        return out;
-      },
+      concatBatch: (a, b) => concatBatch(ops, a, b),
     };
+    const second = this.text.second;
+    const encodePrompt = gpuPromptEncoder(ops, this.activations, {
+      tokenizer: this.text.first.tokenizer,
+      textEncoder: this.textEncoder,
+      second: second && this.textEncoder2 ? { tokenizer: second.tokenizer, textEncoder: this.textEncoder2, forceZerosForEmptyPrompt: this.text.forceZerosForEmptyPrompt } : null,
+    });
     // A failure anywhere in the job leaves the runtime clean for the next one (see GpuRuntime.work).
-    return rt.work(() => runTextToImage(components, (prompts) => this.tokenizer.call(prompts), scheduler, loopJob, hooks));
+    return rt.work(() => runTextToImage(components, encodePrompt, scheduler, loopJob, hooks));
   }
 
   /**
@@ -403,6 +398,6 @@ export class StableDiffusionPipeline {
       () => undefined,
     );
     this.#encoder = null;
-    releasePipelineModels({ textEncoder: this.textEncoder, unet: this.unetModel, vae: this.vae, taesd: this.taesd });
+    releasePipelineModels({ textEncoder: this.textEncoder, textEncoder2: this.textEncoder2, unet: this.unetModel, vae: this.vae, taesd: this.taesd });
   }
 }

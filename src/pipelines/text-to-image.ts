@@ -6,15 +6,22 @@ import { Rng } from '../schedulers/rng.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import { setStrengthTimesteps, type StrengthSchedule } from '../schedulers/strength.js';
 import type { DiffusionComponents } from './components.js';
+import type { PromptEncoder, UNetConditioning } from './conditioning.js';
 import { img2imgLatents, type Img2ImgInit } from './img2img-latents.js';
+import type { MicroConditioning } from './sdxl-conditioning.js';
 
-/** Turns prompts into token ids [B, 77] (padding and truncation per the model's tokenizer). */
-export type PromptTokenizer = (prompts: readonly string[]) => Int32Array;
+export type { PromptTokenizer } from './conditioning.js';
 
 /** One text-to-image or img2img job, already validated and resolved against the model's defaults. */
 export interface TextToImageJob {
   prompt: string;
   negativePrompt: string | null;
+  /** SDXL: the prompt for `text_encoder_2` (diffusers' `prompt_2`); null or empty, `prompt`. */
+  prompt2?: string | null;
+  /** SDXL: the negative prompt for `text_encoder_2`; null or empty, `negativePrompt`. */
+  negativePrompt2?: string | null;
+  /** SDXL: the `add_time_ids` sizes; left out, diffusers' defaults for the job's size. */
+  microConditioning?: MicroConditioning;
   numInferenceSteps: number;
   guidanceScale: number;
   height: number;
@@ -28,6 +35,11 @@ export interface TextToImageJob {
   returnIntermediates?: boolean;
   /** diffusers' `latents`: initial noise [B, C, h, w], used instead of drawing it (fixtures pass it). Text-to-image only. */
   latents?: Float32Array;
+  /**
+   * The noise a stochastic scheduler draws at each step ([B, C, h, w] each, standard normal),
+   * used instead of drawing it from the seeds: a reference run's, to follow it step by step.
+   */
+  stepNoise?: readonly Float32Array[];
   /** img2img: start from this image, noised per `strength`, instead of pure noise. */
   init?: Img2ImgInit;
   /** How img2img's strength shortens the schedule: `lcm` for LCM-distilled UNets (default `truncate`). */
@@ -71,8 +83,9 @@ export function drawNoise(rngs: readonly Rng[], perImage: number): Float32Array 
 }
 
 /**
- * diffusers' `StableDiffusionPipeline.__call__` for text-to-image: tokenize, encode the prompt
- * (and the negative prompt under classifier-free guidance, as one batched call), run the
+ * diffusers' `StableDiffusionPipeline.__call__` for text-to-image (`StableDiffusionXLPipeline`'s
+ * with an SDXL `encodePrompt`): encode the prompt (and the negative prompt under
+ * classifier-free guidance, as one batched call) with `encodePrompt`, run the
  * scheduler loop with one UNet call per step over [uncond, cond], and decode. With `job.init`
  * it is `StableDiffusionImg2ImgPipeline.__call__`: the same loop over the part of the schedule
  * that `strength` leaves, starting from the encoded, noised init image (see `img2imgLatents`).
@@ -82,7 +95,7 @@ export function drawNoise(rngs: readonly Rng[], perImage: number): Float32Array 
  */
 export async function runTextToImage<T>(
   components: DiffusionComponents<T>,
-  tokenize: PromptTokenizer,
+  encodePrompt: PromptEncoder<T>,
   scheduler: Scheduler<T>,
   job: TextToImageJob,
   hooks: TextToImageHooks<T> = {},
@@ -117,22 +130,10 @@ export async function runTextToImage<T>(
     }
     // img2img's schedule comes first, so a strength that leaves no step fails before any GPU work.
     const img2imgTimesteps = job.init ? setStrengthTimesteps(scheduler, job.numInferenceSteps, job.init.strength, job.strengthSchedule) : null;
-    const prompts = cfg ? [...Array<string>(B).fill(job.negativePrompt ?? ''), ...Array<string>(B).fill(job.prompt)] : Array<string>(B).fill(job.prompt);
-    const inputIds = tokenize(prompts);
-    const embeds = keep(await components.encodeText(inputIds, prompts.length));
-    let intermediates: DiffusionIntermediates | null = null;
-    if (job.returnIntermediates) {
-      // Rows [negative × B, prompt × B] under guidance, as the UNet gets them.
-      const all = await lat.toArray(embeds);
-      const half = cfg ? all.length / 2 : 0;
-      intermediates = {
-        inputIds: Int32Array.from(inputIds),
-        promptEmbeds: all.slice(half),
-        negativePromptEmbeds: cfg ? all.slice(0, half) : null,
-        initialLatents: new Float32Array(0),
-        unetOutputs: [],
-      };
-    }
+    const conditioning = await encodePrompt(job, cfg);
+    keep(conditioning.encoderHiddenStates);
+    if (conditioning.textEmbeds) keep(conditioning.textEmbeds);
+    const intermediates = job.returnIntermediates ? await recordConditioning(lat, conditioning, cfg) : null;
 
     // One generator per image, as diffusers does with a list of generators: it draws the
     // initial noise, then any noise the scheduler needs, so an image depends only on its seed.
@@ -159,7 +160,7 @@ export async function runTextToImage<T>(
       const doubled = cfg ? keep(components.concatBatch(latents, latents)) : latents;
       const input = scheduler.scaleModelInput(doubled, t);
       if (input !== doubled) keep(input);
-      const raw = keep(await components.unet(input, t, embeds));
+      const raw = keep(await components.unet(input, t, conditioning));
       if (intermediates) intermediates.unetOutputs.push(await lat.toArray(raw));
       if (input !== doubled) drop(input);
       if (doubled !== latents) drop(doubled);
@@ -175,7 +176,7 @@ export async function runTextToImage<T>(
         drop(uncond);
         drop(cond);
       }
-      const stepNoise = scheduler.drawsNoise || eta > 0 ? keep(lat.fromArray(drawNoise(rngs, perImage), shape)) : undefined;
+      const stepNoise = scheduler.drawsNoise || eta > 0 ? keep(lat.fromArray(givenNoise(job, i, B * perImage) ?? drawNoise(rngs, perImage), shape)) : undefined;
       const { prevSample, predOriginalSample } = scheduler.step(eps, t, latents, { ...(stepNoise ? { noise: stepNoise } : {}), ...(eta > 0 ? { eta } : {}) });
       if (predOriginalSample) lat.release(predOriginalSample);
       if (stepNoise) drop(stepNoise);
@@ -196,4 +197,29 @@ export async function runTextToImage<T>(
     for (const t of live) lat.release(t);
     scheduler.dispose();
   }
+}
+
+/** Step `i`'s noise from `job.stepNoise`, checked against the latents' size; undefined when the job gives none. */
+function givenNoise(job: TextToImageJob, i: number, size: number): Float32Array | undefined {
+  if (!job.stepNoise) return undefined;
+  const noise = job.stepNoise[i];
+  if (!noise || noise.length !== size) {
+    throw new RequestValidationError('stepNoise', job.stepNoise, `one array of ${size} values (the latents' size) for each step the scheduler draws noise at, step ${i} included`);
+  }
+  return noise;
+}
+
+/** The conditioning as `DiffusionIntermediates` record it: rows split into the negative and the prompt halves. */
+async function recordConditioning<T>(lat: DiffusionComponents<T>['latents'], c: UNetConditioning<T>, cfg: boolean): Promise<DiffusionIntermediates> {
+  const split = async (x: T): Promise<[Float32Array, Float32Array | null]> => {
+    const all = await lat.toArray(x);
+    const half = cfg ? all.length / 2 : 0;
+    return [all.slice(half), cfg ? all.slice(0, half) : null];
+  };
+  const [promptEmbeds, negativePromptEmbeds] = await split(c.encoderHiddenStates);
+  const out: DiffusionIntermediates = { inputIds: Int32Array.from(c.inputIds), promptEmbeds, negativePromptEmbeds, initialLatents: new Float32Array(0), unetOutputs: [] };
+  if (c.inputIds2) out.inputIds2 = Int32Array.from(c.inputIds2);
+  if (c.textEmbeds) [out.pooledPromptEmbeds, out.negativePooledPromptEmbeds] = await split(c.textEmbeds);
+  if (c.timeIds) out.addTimeIds = Float32Array.from(c.timeIds);
+  return out;
 }

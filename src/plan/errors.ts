@@ -13,7 +13,7 @@ export type DeviceLimitName = 'maxStorageBufferBindingSize' | 'maxBufferSize' | 
 
 /** What `DeviceLimitError` knows about the violation. */
 export interface DeviceLimitDetails {
-  /** The pipeline component that does not fit: `text_encoder`, `unet`, `vae_decoder`, `taesd_decoder`, `vae_encoder`. */
+  /** The pipeline component that does not fit: `text_encoder`, `text_encoder_2`, `unet`, `vae_decoder`, `taesd_decoder`, `vae_encoder`. */
   readonly component: string;
   /** What it was planned at, e.g. `512×512, batch 4`. */
   readonly at: string;

@@ -5,7 +5,7 @@ import { DeviceLimitError } from './errors.js';
 import { limitViolation } from './limit-violation.js';
 import { SyntheticStateDict, type GeneratedWeight } from './synthetic-weights.js';
 
-export type ComponentName = 'text_encoder' | 'unet' | 'vae_decoder' | 'taesd_decoder' | 'vae_encoder';
+export type ComponentName = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae_decoder' | 'taesd_decoder' | 'vae_encoder';
 
 /** Device memory and work of one component, planned on its own plan-mode runtime. */
 export interface ComponentPlan {

@@ -1,6 +1,7 @@
 import { DEFAULT_LIMITS, type GpuLimits } from '../webgpu/limits.js';
 import { GpuRuntime } from '../webgpu/runtime.js';
 import type { TensorDType } from '../webgpu/kernels/ops.js';
+import { TIME_IDS_PER_ROW } from '../models/unet/config.js';
 import { COMPONENTS, loadVaeDecoder, parseVaeComponent, vaeScaleFactor, type VaeComponent } from '../models/registry.js';
 import { AttentionAuditOps } from './attention-audit.js';
 import { maxBindingBytes } from './binding-limit.js';
@@ -20,6 +21,8 @@ export interface PlanConfigs {
   vae?: unknown;
   /** `text_encoder/config.json`. */
   textEncoder?: unknown;
+  /** SDXL's `text_encoder_2/config.json` (a `CLIPTextModelWithProjection`). */
+  textEncoder2?: unknown;
   /** A TAESD repo's `config.json` (diffusers `AutoencoderTiny`): the decoder planned with `decoder: 'taesd'`. */
   taesd?: unknown;
   /** Names the model in errors, e.g. its folder (default `model`). */
@@ -125,6 +128,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
   const unetConfig = COMPONENTS.unet.parseConfig(configs.unet, `${source}/unet/config.json`);
   const vae = configs.vae === undefined ? null : parseVaeComponent(configs.vae, `${source}/vae/config.json`);
   const textConfig = configs.textEncoder === undefined ? null : COMPONENTS.text_encoder.parseConfig(configs.textEncoder, `${source}/text_encoder/config.json`);
+  const text2Config = configs.textEncoder2 === undefined ? null : COMPONENTS.text_encoder.parseConfig(configs.textEncoder2, `${source}/text_encoder_2/config.json`);
   checkOptions(options);
   const decoderKind = options.decoder ?? 'vae';
   const decoder = decoderKind === 'taesd' ? taesdDecoder(configs, source) : vae;
@@ -150,17 +154,17 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
   const at = (input: readonly number[]): string => `${options.width}×${options.height}, input [${input.join(',')}]`;
 
   const components: ComponentPlan[] = [];
-  if (textConfig) {
+  for (const [name, config] of [['text_encoder', textConfig], ['text_encoder_2', text2Config]] as const) {
+    if (!config) continue;
     const input = [B, TEXT_TOKENS];
     components.push(
-      planComponent('text_encoder', input, at(input), newOps(), `${source}/text_encoder`, (ops, dict) => {
-        const model = COMPONENTS.text_encoder.load(ops, textConfig, dict, weightOptionsOf('text_encoder'));
+      planComponent(name, input, at(input), newOps(), `${source}/${name}`, (ops, dict) => {
+        const model = COMPONENTS.text_encoder.load(ops, config, dict, weightOptionsOf(name));
         return {
           calls: 1,
           call: () => {
             const out = model.forward(new Int32Array(B * TEXT_TOKENS), [B, TEXT_TOKENS]);
-            ops.release(out.poolerOutput);
-            ops.release(out.lastHiddenState);
+            for (const t of [out.poolerOutput, out.lastHiddenState, out.textEmbeds]) if (t) ops.release(t);
           },
           release: () => model.release(),
         };
@@ -180,8 +184,15 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
             ...(unetConfig.timeCondProjDim === null ? [] : [planInput(ops, [B, unetConfig.timeCondProjDim])]),
           ] as const;
           const [sample, context, cond] = inputs;
-          ops.release(model.forward(sample, [TIMESTEP], context, cond));
+          // SDXL's added conditions: the pooled text embedding, and six size ids per row (any
+          // values: plan mode does no math).
+          const added = unetConfig.additionEmbed && {
+            textEmbeds: planInput(ops, [B, unetConfig.additionEmbed.pooledDim]),
+            timeIds: new Array<number>(B * TIME_IDS_PER_ROW).fill(0),
+          };
+          ops.release(model.forward(sample, [TIMESTEP], context, cond, added ?? undefined));
           for (const t of inputs) ops.release(t);
+          if (added) ops.release(added.textEmbeds);
         },
         release: () => model.release(),
       };

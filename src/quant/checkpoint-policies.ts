@@ -1,7 +1,7 @@
 import type { QuantPolicy } from './policy.js';
 
 /** The checkpoint folders of a diffusers repo whose weights a pipeline may load quantized. */
-export type QuantizedCheckpoint = 'text_encoder' | 'unet' | 'vae';
+export type QuantizedCheckpoint = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae';
 
 /**
  * A quantization policy per checkpoint folder, for a model whose components are quantized
@@ -11,12 +11,12 @@ export type QuantizedCheckpoint = 'text_encoder' | 'unet' | 'vae';
 export type CheckpointQuantPolicies = Readonly<Partial<Record<QuantizedCheckpoint, QuantPolicy | null>>>;
 
 /**
- * The checkpoint folder a component reads: `text_encoder`, `unet`, and `vae` for the VAE's
+ * The checkpoint folder a component reads: `text_encoder`, `text_encoder_2` (SDXL), `unet`, and `vae` for the VAE's
  * decoder and encoder (`vae_decoder`, `vae_encoder`, or the checkpoint name `vae`); null for
  * TAESD, which comes from a repo of its own.
  */
 export function checkpointOf(component: string): QuantizedCheckpoint | null {
-  if (component === 'text_encoder' || component === 'unet') return component;
+  if (component === 'text_encoder' || component === 'text_encoder_2' || component === 'unet') return component;
   if (component === 'vae' || component === 'vae_decoder' || component === 'vae_encoder') return 'vae';
   return null;
 }

@@ -102,9 +102,14 @@ async function runModel<T extends TensorLike>(fx: ComponentFixture, ops: TensorO
         const sample = run.input('sample');
         const ehs = run.input('encoder_hidden_states');
         const cond = fx.inputs.includes('timestep_cond') ? run.input('timestep_cond') : undefined;
+        // SDXL's added conditions; the time ids are host numbers (pixels), as the pipeline passes them.
+        const added =
+          fx.inputs.includes('text_embeds') && fx.inputs.includes('time_ids')
+            ? { textEmbeds: run.input('text_embeds'), timeIds: Array.from(run.tensor('time_ids').data) }
+            : undefined;
         for (const [timestepName, outputName] of fx.ioPairs) {
           const t = run.tensor(timestepName);
-          await run.check(outputName, model.forward(sample, Array.from(t.data), ehs, cond));
+          await run.check(outputName, model.forward(sample, Array.from(t.data), ehs, cond, added));
         }
       } finally {
         run.releaseInputs();
@@ -149,9 +154,26 @@ async function runModel<T extends TensorLike>(fx: ComponentFixture, ops: TensorO
       try {
         const ids = run.tensor('input_ids');
         if (!(ids.data instanceof Int32Array) || ids.shape.length !== 2) throw new FixtureError(fx.file, 'inputs', '"input_ids" must be integer ids [B, L]');
-        const out = model.forward(ids.data, [ids.shape[0]!, ids.shape[1]!]);
-        await run.check('last_hidden_state', out.lastHiddenState);
-        await run.check('pooler_output', out.poolerOutput);
+        const out = model.forward(ids.data, [ids.shape[0]!, ids.shape[1]!], { penultimate: fx.outputs.includes('penultimate_hidden_state') });
+        // Each output the fixture lists is checked (and released by the check); the rest, and
+        // whatever a failed check leaves unchecked, are released here. A listed output the model
+        // did not produce (`text_embeds` from a config without the projection) is an error.
+        const produced = new Map<string, T | undefined>([
+          ['last_hidden_state', out.lastHiddenState],
+          ['pooler_output', out.poolerOutput],
+          ['penultimate_hidden_state', out.penultimateHiddenState],
+          ['text_embeds', out.textEmbeds],
+        ]);
+        try {
+          for (const name of fx.outputs) {
+            const actual = produced.get(name);
+            if (!actual) throw new FixtureError(fx.file, 'outputs', `"${name}" is not an output of ${model.config.withProjection ? 'CLIPTextModelWithProjection' : 'CLIPTextModel'}`);
+            produced.delete(name);
+            await run.check(name, actual);
+          }
+        } finally {
+          for (const rest of produced.values()) if (rest) ops.release(rest);
+        }
       } finally {
         model.release();
       }

@@ -3,6 +3,7 @@ import { FixtureError } from '../../src/io/errors.js';
 import { loadFixture, type FixtureTensor, type PipelineFixture, type Tolerance } from './fixture/fixture.js';
 import { pipelineFixtureRequest } from './fixture/request.js';
 import type { DiffusionComponents } from '../../src/pipelines/components.js';
+import { clipPromptEncoder } from '../../src/pipelines/conditioning.js';
 import { runTextToImage, type TextToImageJob } from '../../src/pipelines/text-to-image.js';
 import type { HostTensor } from '../../src/schedulers/latents.js';
 import { createScheduler } from '../../src/schedulers/registry.js';
@@ -56,16 +57,8 @@ export async function runOnnxPipelineFixture(fixture: string | PipelineFixture, 
       vaeScaleFactor: inner.vaeScaleFactor,
       sampleSize: inner.sampleSize,
       decoders: inner.decoders,
-      encodeText: async (ids, batch) => {
-        const embeds = await inner.encodeText(ids, batch);
-        const B = fx.numImages;
-        recorded.set('prompt_embeds', cfg ? embeds.data.slice(embeds.data.length / 2) : embeds.data.slice());
-        if (cfg) recorded.set('negative_prompt_embeds', embeds.data.slice(0, embeds.data.length / 2));
-        if (batch !== (cfg ? 2 * B : B)) throw new RangeError(`The loop encoded ${batch} prompts; ${cfg ? 2 * B : B} were expected.`);
-        return embeds;
-      },
-      unet: async (sample, t, ehs) => {
-        const out = await inner.unet(sample, t, ehs);
+      unet: async (sample, t, conditioning) => {
+        const out = await inner.unet(sample, t, conditioning);
         unetOutputs.push(out.data.slice());
         return out;
       },
@@ -78,7 +71,15 @@ export async function runOnnxPipelineFixture(fixture: string | PipelineFixture, 
     // The fixture's request as the job the executor would resolve it to (the fixture fixes every field but the seed).
     const { numOutputsPerPrompt: numImages, ...settings } = pipelineFixtureRequest(fx, noise);
     const job: TextToImageJob = { ...settings, numImages, seed: 0, decoder: 'vae', returnTrajectoryLatents: true };
-    const result = await runTextToImage(components, (prompts) => model.tokenizer.call(prompts), scheduler, job);
+    const encodeText = async (ids: Int32Array, batch: number): Promise<HostTensor> => {
+      const embeds = await inner.encodeText(ids, batch);
+      const B = fx.numImages;
+      recorded.set('prompt_embeds', cfg ? embeds.data.slice(embeds.data.length / 2) : embeds.data.slice());
+      if (cfg) recorded.set('negative_prompt_embeds', embeds.data.slice(0, embeds.data.length / 2));
+      if (batch !== (cfg ? 2 * B : B)) throw new RangeError(`The loop encoded ${batch} prompts; ${cfg ? 2 * B : B} were expected.`);
+      return embeds;
+    };
+    const result = await runTextToImage(components, clipPromptEncoder((prompts) => model.tokenizer.call(prompts), encodeText), scheduler, job);
     const trajectory = result.trajectoryLatents ?? [];
     recorded.set('initial_latents', Float32Array.from(noise, (v) => v * scheduler.initNoiseSigma));
     trajectory.forEach((latents, i) => recorded.set(`latents_step_${i}`, latents));

@@ -59,7 +59,8 @@ export async function runPipelineFixture(fixture: string | PipelineFixture, opti
   const engine = await DiffusionEngine.create({ executorClass: options.executorClass ?? 'webgpu', modelNameOrPath: model, dtype: 'f32', ...options.config });
   let output: DiffusionOutput;
   try {
-    output = await engine.generate({ ...pipelineFixtureRequest(fx, tensor('initial_noise').data), returnTrajectoryLatents: true, returnIntermediates: true, seed: 0 });
+    const stepNoise = (fx.stepNoise ?? []).map((name) => tensor(name).data);
+    output = await engine.generate({ ...pipelineFixtureRequest(fx, tensor('initial_noise').data, stepNoise), returnTrajectoryLatents: true, returnIntermediates: true, seed: 0 });
   } finally {
     await engine.close();
   }
@@ -67,7 +68,7 @@ export async function runPipelineFixture(fixture: string | PipelineFixture, opti
   const results: CompareResult[] = [
     compareTensors('timesteps', Float32Array.from(output.trajectoryTimesteps ?? []), Float32Array.from(fx.timesteps), { maxAbs: 1e-3, maxRelL2: 1e-6 }),
   ];
-  for (const name of ['input_ids', 'negative_input_ids'].filter((n) => fx.inputs.includes(n))) {
+  for (const name of ['input_ids', 'negative_input_ids', 'input_ids_2', 'negative_input_ids_2'].filter((n) => fx.inputs.includes(n))) {
     results.push(compareTensors(name, actual(fx, produced, name), tensor(name).data, EXACT));
   }
   const latentsTolerance: Tolerance = { maxAbs: fx.tolerance.latentsMaxAbs, maxRelL2: fx.tolerance.latentsMaxRelL2 };
@@ -82,15 +83,22 @@ function producedTensors(fx: PipelineFixture, output: DiffusionOutput): Map<stri
   const got = output.intermediates;
   if (!got) throw new FixtureError(fx.file, 'outputs', 'the engine returned no intermediate tensors (its executor does not record them), so the stored outputs cannot be checked');
   const produced = new Map<string, Float32Array | Int32Array>();
-  // One row of ids per prompt: the fixture stores each prompt's ids once, [1, 77].
-  const rows = got.inputIds.length / 77;
-  const row = (r: number): Int32Array => got.inputIds.slice(r * 77, (r + 1) * 77);
-  produced.set('input_ids', row(got.negativePromptEmbeds ? rows / 2 : 0));
-  if (got.negativePromptEmbeds) {
-    produced.set('negative_input_ids', row(0));
-    produced.set('negative_prompt_embeds', got.negativePromptEmbeds);
+  // One row of ids per prompt: the fixture stores each prompt's ids once, [1, 77]. The negative
+  // rows come first when the negative prompt was encoded (not for SDXL's zeros).
+  const B = fx.numImages;
+  const encodedNegative = got.inputIds.length / 77 > B;
+  const row = (ids: Int32Array, r: number): Int32Array => ids.slice(r * 77, (r + 1) * 77);
+  produced.set('input_ids', row(got.inputIds, encodedNegative ? B : 0));
+  if (encodedNegative) produced.set('negative_input_ids', row(got.inputIds, 0));
+  if (got.inputIds2) {
+    produced.set('input_ids_2', row(got.inputIds2, encodedNegative ? B : 0));
+    if (encodedNegative) produced.set('negative_input_ids_2', row(got.inputIds2, 0));
   }
+  if (got.negativePromptEmbeds) produced.set('negative_prompt_embeds', got.negativePromptEmbeds);
   produced.set('prompt_embeds', got.promptEmbeds);
+  if (got.pooledPromptEmbeds) produced.set('pooled_prompt_embeds', got.pooledPromptEmbeds);
+  if (got.negativePooledPromptEmbeds) produced.set('negative_pooled_prompt_embeds', got.negativePooledPromptEmbeds);
+  if (got.addTimeIds) produced.set('add_time_ids', got.addTimeIds);
   produced.set('initial_latents', got.initialLatents);
   got.unetOutputs.forEach((out, i) => produced.set(`unet_output_step_${i}`, out));
   const trajectory = output.trajectoryLatents ?? [];

@@ -73,7 +73,7 @@ function limitsFrom(args: ParsedArgs): Partial<GpuLimits> {
   return limits;
 }
 
-/** The configs of a diffusers folder (or a folder of just its config files): unet required, vae and text_encoder when present. */
+/** The configs of a diffusers folder (or a folder of just its config files): unet required, vae, text_encoder and text_encoder_2 when present. */
 async function readConfigs(dir: string): Promise<PlanConfigs> {
   const unet = await readConfig(dir, 'unet');
   if (unet === undefined) {
@@ -81,7 +81,14 @@ async function readConfigs(dir: string): Promise<PlanConfigs> {
   }
   const vae = await readConfig(dir, 'vae');
   const textEncoder = await readConfig(dir, 'text_encoder');
-  return { unet, source: dir, ...(vae === undefined ? {} : { vae }), ...(textEncoder === undefined ? {} : { textEncoder }) };
+  const textEncoder2 = await readConfig(dir, 'text_encoder_2');
+  return {
+    unet,
+    source: dir,
+    ...(vae === undefined ? {} : { vae }),
+    ...(textEncoder === undefined ? {} : { textEncoder }),
+    ...(textEncoder2 === undefined ? {} : { textEncoder2 }),
+  };
 }
 
 async function readConfig(dir: string, component: string): Promise<unknown> {

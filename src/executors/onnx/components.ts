@@ -4,6 +4,7 @@ import type { FetchFileOptions, ModelSource } from '../../io/sources/model-sourc
 import type { CLIPTokenizer } from '../../models/tokenizer/clip-tokenizer.js';
 import { DEFAULT_SAMPLE_SIZE } from '../../models/unet/config.js';
 import type { DiffusionComponents } from '../../pipelines/components.js';
+import type { UNetConditioning } from '../../pipelines/conditioning.js';
 import { hostLatents, type HostTensor } from '../../schedulers/latents.js';
 import { RequestValidationError } from '../../api/errors.js';
 import { OnnxModelSignatureError } from './errors.js';
@@ -101,6 +102,7 @@ export class OnnxDiffusionComponents implements DiffusionComponents<HostTensor> 
     Object.assign(this.timings, { encodeMs: 0, unetMs: 0, decodeMs: 0 });
   }
 
+  /** `last_hidden_state` [B, 77, D] of the text encoder for token ids [B, 77]. */
   async encodeText(inputIds: Int32Array, batch: number): Promise<HostTensor> {
     const start = performance.now();
     const length = inputIds.length / batch;
@@ -110,8 +112,9 @@ export class OnnxDiffusionComponents implements DiffusionComponents<HostTensor> 
     return out;
   }
 
-  async unet(sample: HostTensor, timestep: number, encoderHiddenStates: HostTensor): Promise<HostTensor> {
+  async unet(sample: HostTensor, timestep: number, conditioning: UNetConditioning<HostTensor>): Promise<HostTensor> {
     const start = performance.now();
+    const encoderHiddenStates = conditioning.encoderHiddenStates;
     const type = this.#sessions.unet.inputTypes.timestep!;
     // Integer timestep inputs get the timestep truncated, as diffusers' ONNX pipeline does
     // (`np.array([t], dtype=int64)`); only linspace-spaced Euler-type schedules are fractional.

@@ -8,6 +8,7 @@ import { toRgbaImages } from '../../pipelines/images.js';
 import { pipelineDefaults, type ModelDefaults } from '../../pipelines/model-defaults.js';
 import { jobRequestOf, resolveJob } from '../../pipelines/resolve-job.js';
 import { runTextToImage } from '../../pipelines/text-to-image.js';
+import { clipPromptEncoder } from '../../pipelines/conditioning.js';
 import type { HostTensor } from '../../schedulers/latents.js';
 import { createScheduler } from '../../schedulers/registry.js';
 import { DiffusionExecutor } from '../executor.js';
@@ -72,7 +73,7 @@ export class OnnxDiffusionExecutor extends DiffusionExecutor {
     tracker?.ready();
     const c = model.components;
     // An ONNX export carries no LCM guidance embedding input: guidance is never embedded here.
-    this.#defaults = pipelineDefaults(model.modelIndex, { sampleSize: c.sampleSize, timeCondProjDim: null }, model.schedulerConfig, c.vaeScaleFactor, source.id);
+    this.#defaults = pipelineDefaults(model.modelIndex, { sampleSize: c.sampleSize, timeCondProjDim: null, additionEmbed: null }, model.schedulerConfig, c.vaeScaleFactor, source.id);
     this.#model = model;
   }
 
@@ -138,7 +139,7 @@ export class OnnxDiffusionExecutor extends DiffusionExecutor {
       });
       const scheduler = createScheduler<HostTensor>(job.scheduler, model.schedulerConfig);
       const signals = request.signal ? [this.#shutdown.signal, request.signal] : [this.#shutdown.signal];
-      const result = await runTextToImage(components, (prompts) => tokenizer.call(prompts), scheduler, job, {
+      const result = await runTextToImage(components, clipPromptEncoder((prompts) => tokenizer.call(prompts), (ids, rows) => components.encodeText(ids, rows)), scheduler, job, {
         signal: AbortSignal.any(signals),
         onStep: (step, total) => request.onProgress?.({ requestId: request.requestId, step, total, elapsedMs: performance.now() - started }),
       });

@@ -7,10 +7,31 @@ import { moveReshape, swap } from '../lifetime.js';
 import { ModelWeights, type WeightOptions } from '../weights.js';
 import type { CLIPTextConfig } from './config.js';
 
-/** `last_hidden_state` [B, L, hidden] and `pooler_output` [B, hidden]. */
+/**
+ * What one call returns; every tensor in it is the caller's to release.
+ * transformers' names: `last_hidden_state`, `pooler_output`, `hidden_states[-2]`, `text_embeds`.
+ */
 export interface CLIPTextOutput<T> {
+  /** [B, L, hidden]: the last layer's output after `final_layer_norm`. */
   lastHiddenState: T;
+  /** [B, hidden]: `lastHiddenState` at one position per row (see `poolPositions`). */
   poolerOutput: T;
+  /**
+   * [B, L, hidden], only when asked for (`penultimate: true`): transformers' `hidden_states[-2]`,
+   * the output of all layers but the last, without `final_layer_norm`. SDXL conditions on it.
+   */
+  penultimateHiddenState?: T;
+  /**
+   * [B, projection_dim], only from a `CLIPTextModelWithProjection` (`config.withProjection`):
+   * `text_projection(poolerOutput)`, SDXL's pooled text embedding.
+   */
+  textEmbeds?: T;
+}
+
+/** What `CLIPTextModel.forward` computes beyond its two standard outputs. */
+export interface CLIPTextForwardOptions {
+  /** Also return `penultimateHiddenState` (kept from the same run: no extra layer). */
+  penultimate?: boolean;
 }
 
 /** One pre-LayerNorm encoder layer: causal self-attention, then the MLP, each residual. */
@@ -68,7 +89,8 @@ class CLIPEncoderLayer<T extends TensorLike> {
 
 /**
  * transformers' `CLIPTextModel` as Stable Diffusion calls it: no attention mask, a causal mask,
- * `final_layer_norm`, and the pooled output at the EOS position.
+ * `final_layer_norm`, and the pooled output at the EOS position. With `config.withProjection` it
+ * is `CLIPTextModelWithProjection` (SDXL's text_encoder_2), which also projects the pooled output.
  */
 export class CLIPTextModel<T extends TensorLike> {
   private constructor(
@@ -79,11 +101,14 @@ export class CLIPTextModel<T extends TensorLike> {
     private readonly positionEmbedding: T,
     private readonly layers: CLIPEncoderLayer<T>[],
     private readonly finalNorm: LayerNorm<T>,
+    private readonly textProjection: Linear<T> | null,
   ) {}
 
   /**
    * Builds the model from `dict`. Keys may carry the `text_model.` prefix (SD checkpoints) or not
-   * (transformers 5); the `position_ids` buffer is ignored. Calls `dict.finish()`.
+   * (transformers 5); the `position_ids` buffer is ignored. With `config.withProjection` it also
+   * takes `text_projection.weight`, which has no `text_model.` prefix in either layout.
+   * Calls `dict.finish()`.
    */
   static load<T extends TensorLike>(ops: TensorOps<T>, config: CLIPTextConfig, dict: StateDict, options: WeightOptions = {}): CLIPTextModel<T> {
     dict.rename(stripPrefix('text_model.')).ignore('embeddings.position_ids');
@@ -98,6 +123,7 @@ export class CLIPTextModel<T extends TensorLike> {
         w.tensor('embeddings.position_embedding.weight', [config.maxPositionEmbeddings, d]),
         Array.from({ length: config.numHiddenLayers }, (_, i) => CLIPEncoderLayer.load(w, `encoder.layers.${i}`, config)),
         LayerNorm.load(w, 'final_layer_norm', d, config.layerNormEps),
+        config.withProjection ? Linear.load(w, 'text_projection', d, config.projectionDim, false) : null,
       );
       dict.finish();
       return model;
@@ -107,8 +133,45 @@ export class CLIPTextModel<T extends TensorLike> {
     }
   }
 
-  /** Encodes token ids [B, L] (L ≤ max_position_embeddings), row-major. The outputs are the caller's to release. */
-  forward(inputIds: Int32Array, shape: readonly [number, number]): CLIPTextOutput<T> {
+  /**
+   * Encodes token ids [B, L] (L ≤ max_position_embeddings), row-major. `textEmbeds` is there
+   * exactly when `config.withProjection`, `penultimateHiddenState` exactly when asked for.
+   * Every output is the caller's to release.
+   */
+  forward(inputIds: Int32Array, shape: readonly [number, number], options: { penultimate: true }): CLIPTextOutput<T> & { penultimateHiddenState: T };
+  forward(inputIds: Int32Array, shape: readonly [number, number], options?: CLIPTextForwardOptions): CLIPTextOutput<T>;
+  forward(inputIds: Int32Array, shape: readonly [number, number], options: CLIPTextForwardOptions = {}): CLIPTextOutput<T> {
+    const ops = this.ops;
+    const [B, L] = shape;
+    let x = this.encode(inputIds, shape, this.layers.length - 1);
+    // A second handle on the same storage, not a copy: layers never write into their input, and
+    // the view keeps the storage alive after the last layer releases `x`.
+    const penultimate = options.penultimate ? ops.reshape(x, x.shape) : undefined;
+    x = this.layers[this.layers.length - 1]!.forward(ops, x);
+    const last = swap(ops, x, this.finalNorm.forward(ops, x));
+    const pooled = ops.gatherRows(last, this.poolPositions(inputIds, B, L));
+    const out: CLIPTextOutput<T> = { lastHiddenState: last, poolerOutput: pooled };
+    if (penultimate) out.penultimateHiddenState = penultimate;
+    if (this.textProjection) out.textEmbeds = this.textProjection.forward(ops, pooled);
+    return out;
+  }
+
+  /**
+   * transformers' `hidden_states[-2]` alone [B, L, hidden]: stops after all layers but the last
+   * (no `final_layer_norm`), one layer less than `forward`. What SDXL needs from its first text
+   * encoder. The result is the caller's to release.
+   */
+  forwardPenultimate(inputIds: Int32Array, shape: readonly [number, number]): T {
+    return this.encode(inputIds, shape, this.layers.length - 1);
+  }
+
+  /** Releases the model's weights. */
+  release(): void {
+    this.weights.releaseAll();
+  }
+
+  /** Checks the ids, embeds them and runs the first `layers` encoder layers: [B, L, hidden]. */
+  private encode(inputIds: Int32Array, shape: readonly [number, number], layers: number): T {
     const ops = this.ops;
     const c = this.config;
     const [B, L] = shape;
@@ -124,14 +187,8 @@ export class CLIPTextModel<T extends TensorLike> {
     let x = ops.add(tokens, pos);
     ops.release(tokens);
     ops.release(pos);
-    for (const layer of this.layers) x = layer.forward(ops, x);
-    const last = swap(ops, x, this.finalNorm.forward(ops, x));
-    return { lastHiddenState: last, poolerOutput: ops.gatherRows(last, this.poolPositions(inputIds, B, L)) };
-  }
-
-  /** Releases the model's weights. */
-  release(): void {
-    this.weights.releaseAll();
+    for (const layer of this.layers.slice(0, layers)) x = layer.forward(ops, x);
+    return x;
   }
 
   /** transformers' rule: argmax of the ids for the legacy `eos_token_id` 2, else the first EOS (0 when none). */

@@ -4,7 +4,7 @@ import { ModelConfigError } from '../errors.js';
 export const CLIP_ACTIVATIONS = ['quick_gelu', 'gelu'] as const;
 export type CLIPActivation = (typeof CLIP_ACTIVATIONS)[number];
 
-/** The fields of a transformers `CLIPTextModel` config that shape the math, validated. */
+/** The fields of a transformers `CLIPTextModel` (or `CLIPTextModelWithProjection`) config that shape the math, validated. */
 export interface CLIPTextConfig {
   vocabSize: number;
   hiddenSize: number;
@@ -21,9 +21,19 @@ export interface CLIPTextConfig {
   eosTokenId: number;
   bosTokenId: number;
   padTokenId: number;
+  /**
+   * `architectures` names `CLIPTextModelWithProjection` (SDXL's text_encoder_2): the model also
+   * loads `text_projection.weight` and returns `text_embeds`.
+   */
+  withProjection: boolean;
+  /** `projection_dim`: the width of `text_embeds` (only used with the projection; 1280 in SDXL). */
+  projectionDim: number;
 }
 
-/** Validates a `CLIPTextModel` config.json (transformers 4 or 5). */
+/** The `architectures` entries this library builds; absent or null means `CLIPTextModel`. */
+export const CLIP_TEXT_ARCHITECTURES = ['CLIPTextModel', 'CLIPTextModelWithProjection'] as const;
+
+/** Validates a `CLIPTextModel` or `CLIPTextModelWithProjection` config.json (transformers 4 or 5). */
 export function parseCLIPTextConfig(json: unknown, fileName: string): CLIPTextConfig {
   const r = new ConfigReader(json, fileName);
   const config: CLIPTextConfig = {
@@ -38,17 +48,29 @@ export function parseCLIPTextConfig(json: unknown, fileName: string): CLIPTextCo
     eosTokenId: r.int('eos_token_id', 2, { min: 0 }),
     bosTokenId: r.int('bos_token_id', 0, { min: 0 }),
     padTokenId: r.int('pad_token_id', 1, { min: 0 }),
+    withProjection: readWithProjection(r),
+    // transformers' default, for configs that leave it out.
+    projectionDim: r.int('projection_dim', 512),
   };
-  // SDXL's second text encoder adds a projection of the pooled output (`text_embeds`); it is
-  // not supported yet, and loading it as a plain CLIPTextModel would fail on its extra weight.
-  const architectures = r.raw('architectures');
-  if (Array.isArray(architectures) && architectures.includes('CLIPTextModelWithProjection')) {
-    r.fail('architectures', architectures, '["CLIPTextModel"] (CLIPTextModelWithProjection, SDXL\'s second text encoder, is not supported yet)');
-  }
   if (config.hiddenSize % config.numAttentionHeads !== 0) {
     r.fail('num_attention_heads', config.numAttentionHeads, `a head count dividing hidden_size (${config.hiddenSize})`);
   }
   return config;
+}
+
+/**
+ * Whether `architectures` asks for `CLIPTextModelWithProjection`. Any other class named there
+ * (a T5 encoder, a vision tower) would otherwise fail later on its weights' names, so it is
+ * refused here, naming the field.
+ */
+function readWithProjection(r: ConfigReader): boolean {
+  const architectures = r.raw('architectures');
+  if (architectures === undefined || architectures === null) return false;
+  const known = (a: unknown): a is (typeof CLIP_TEXT_ARCHITECTURES)[number] => (CLIP_TEXT_ARCHITECTURES as readonly unknown[]).includes(a);
+  if (!Array.isArray(architectures) || !architectures.every(known)) {
+    r.fail('architectures', architectures, `a list of ${CLIP_TEXT_ARCHITECTURES.map((a) => `"${a}"`).join(' or ')}`);
+  }
+  return architectures.includes('CLIPTextModelWithProjection');
 }
 
 /**

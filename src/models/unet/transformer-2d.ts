@@ -85,6 +85,8 @@ class BasicTransformerBlock<T extends TensorLike> {
 export interface Transformer2DOptions {
   channels: number;
   heads: number;
+  /** `BasicTransformerBlock`s run in order between `proj_in` and `proj_out` (`transformer_layers_per_block`). */
+  layers: number;
   contextDim: number;
   groups: number;
   /** SD 2.x Linear `proj_in`/`proj_out` instead of 1x1 convs. */
@@ -94,14 +96,14 @@ export interface Transformer2DOptions {
 }
 
 /**
- * diffusers' `Transformer2DModel` with one `BasicTransformerBlock`: GroupNorm (eps 1e-6),
- * `proj_in`, the block over the H·W tokens, `proj_out`, plus the input as residual.
+ * diffusers' `Transformer2DModel`: GroupNorm (eps 1e-6), `proj_in`, `layers`
+ * `BasicTransformerBlock`s in turn over the H·W tokens, `proj_out`, plus the input as residual.
  */
 export class Transformer2DModel<T extends TensorLike> {
   private constructor(
     private readonly norm: GroupNorm<T>,
     private readonly projIn: Conv2d<T> | Linear<T>,
-    private readonly block: BasicTransformerBlock<T>,
+    private readonly blocks: BasicTransformerBlock<T>[],
     private readonly projOut: Conv2d<T> | Linear<T>,
   ) {}
 
@@ -111,7 +113,7 @@ export class Transformer2DModel<T extends TensorLike> {
     return new Transformer2DModel(
       GroupNorm.load(w, `${prefix}.norm`, c, o.groups, 1e-6),
       proj('proj_in'),
-      BasicTransformerBlock.load(w, `${prefix}.transformer_blocks.0`, o),
+      Array.from({ length: o.layers }, (_, j) => BasicTransformerBlock.load(w, `${prefix}.transformer_blocks.${j}`, o)),
       proj('proj_out'),
     );
   }
@@ -125,7 +127,7 @@ export class Transformer2DModel<T extends TensorLike> {
     h = swap(ops, h, ops.transpose(h));
     if (this.projIn instanceof Linear) h = swap(ops, h, this.projIn.forward(ops, h));
 
-    h = this.block.forward(ops, h, context);
+    for (const block of this.blocks) h = block.forward(ops, h, context);
 
     if (this.projOut instanceof Linear) h = swap(ops, h, this.projOut.forward(ops, h));
     h = swap(ops, h, ops.transpose(h));

@@ -4,7 +4,8 @@ import { ModelInputError } from '../errors.js';
 import { Conv2d, GroupNorm, Linear } from '../layers.js';
 import { swap } from '../lifetime.js';
 import { ModelWeights, type WeightOptions } from '../weights.js';
-import type { UNetConfig } from './config.js';
+import { TIME_IDS_PER_ROW, type UNetConfig } from './config.js';
+import { TextTimeEmbedding } from './text-time-embedding.js';
 import { DownBlock, MidBlock, UpBlock, type BlockContext } from './unet-blocks.js';
 
 /** How a UNet is loaded: weight storage, and the device's binding limit its activations must fit. */
@@ -20,7 +21,21 @@ export interface UNetLoadOptions extends WeightOptions {
 }
 
 /**
- * diffusers' `UNet2DConditionModel` (SD 1.x, SD 2.x, SD-Turbo, LCM), built from a validated config
+ * SDXL's added conditions (diffusers' `added_cond_kwargs`), for a UNet whose config has
+ * `addition_embed_type: "text_time"`.
+ */
+export interface UNetAddedConditions<T> {
+  /** The pooled text embedding [B, pooled_dim] (`config.additionEmbed.pooledDim`): text_encoder_2's `text_embeds`. */
+  textEmbeds: T;
+  /**
+   * B×6 values, row by row: each row's `[original_h, original_w, crop_top, crop_left, target_h,
+   * target_w]` in pixels.
+   */
+  timeIds: readonly number[];
+}
+
+/**
+ * diffusers' `UNet2DConditionModel` (SD 1.x, SD 2.x, SD-Turbo, LCM, SDXL), built from a validated config
  * over `TensorOps`, so it runs on any backend. Weights are uploaded once by `load`.
  */
 export class UNet2DConditionModel<T extends TensorLike> {
@@ -29,6 +44,7 @@ export class UNet2DConditionModel<T extends TensorLike> {
     private readonly ops: TensorOps<T>,
     private readonly weights: ModelWeights<T>,
     private readonly condProj: Linear<T> | null,
+    private readonly addEmbedding: TextTimeEmbedding<T> | null,
     private readonly timeLinear1: Linear<T>,
     private readonly timeLinear2: Linear<T>,
     private readonly convIn: Conv2d<T>,
@@ -75,6 +91,9 @@ export class UNet2DConditionModel<T extends TensorLike> {
     const condProj = c.timeCondProjDim === null ? null : Linear.load(w, 'time_embedding.cond_proj', c.timeCondProjDim, c0, false);
     const timeLinear1 = Linear.load(w, 'time_embedding.linear_1', c0, temb);
     const timeLinear2 = Linear.load(w, 'time_embedding.linear_2', temb, temb);
+    const addEmbedding = c.additionEmbed === null ? null : TextTimeEmbedding.load(w, c.additionEmbed, temb, { flipSinToCos: c.flipSinToCos, downscaleFreqShift: c.freqShift });
+    // Up block i mirrors down block n-1-i; the mid block sits below the last down block.
+    const layersReversed = [...c.transformerLayersPerBlock].reverse();
     const convIn = Conv2d.load(w, 'conv_in', c.inChannels, c0, 3);
 
     // Widths of the skip tensors, in push order, so that each up-block resnet knows what it concatenates.
@@ -89,6 +108,7 @@ export class UNet2DConditionModel<T extends TensorLike> {
           outChannels: channels[i]!,
           layers: c.layersPerBlock,
           heads: type === 'CrossAttnDownBlock2D' ? c.headsPerBlock[i]! : null,
+          transformerLayers: c.transformerLayersPerBlock[i]!,
           downsample: !last,
         },
         ctx,
@@ -98,7 +118,7 @@ export class UNet2DConditionModel<T extends TensorLike> {
     });
 
     const deepest = channels[n - 1]!;
-    const midBlock = MidBlock.load(w, 'mid_block', deepest, c.headsPerBlock[n - 1]!, ctx);
+    const midBlock = MidBlock.load(w, 'mid_block', deepest, c.headsPerBlock[n - 1]!, c.transformerLayersPerBlock[n - 1]!, ctx);
 
     let prev = deepest;
     const upBlocks = c.upBlockTypes.map((type, i) => {
@@ -107,7 +127,14 @@ export class UNet2DConditionModel<T extends TensorLike> {
       const block = UpBlock.load(
         w,
         `up_blocks.${i}`,
-        { prevChannels: prev, outChannels: out, skipChannels: skips, heads: type === 'CrossAttnUpBlock2D' ? c.headsPerBlock[n - 1 - i]! : null, upsample: i < n - 1 },
+        {
+          prevChannels: prev,
+          outChannels: out,
+          skipChannels: skips,
+          heads: type === 'CrossAttnUpBlock2D' ? c.headsPerBlock[n - 1 - i]! : null,
+          transformerLayers: layersReversed[i]!,
+          upsample: i < n - 1,
+        },
         ctx,
       );
       prev = out;
@@ -116,19 +143,22 @@ export class UNet2DConditionModel<T extends TensorLike> {
 
     const convNormOut = GroupNorm.load(w, 'conv_norm_out', c0, c.normNumGroups, c.normEps);
     const convOut = Conv2d.load(w, 'conv_out', c0, c.outChannels, 3);
-    return new UNet2DConditionModel(c, w.ops, w, condProj, timeLinear1, timeLinear2, convIn, downBlocks, midBlock, upBlocks, convNormOut, convOut);
+    return new UNet2DConditionModel(c, w.ops, w, condProj, addEmbedding, timeLinear1, timeLinear2, convIn, downBlocks, midBlock, upBlocks, convNormOut, convOut);
   }
 
   /**
    * One denoising call: `sample` [B, in_channels, H, W], `timesteps` one per batch row (or one for
    * all), `encoderHiddenStates` [B, L, cross_attention_dim], and for LCM-style models
-   * `timestepCond` [B, time_cond_proj_dim]. Returns the prediction [B, out_channels, H, W].
-   * The inputs are not released. H and W must be multiples of 2^(down blocks − 1).
+   * `timestepCond` [B, time_cond_proj_dim]; SDXL-style (`text_time`) models require `added`, and
+   * other models refuse it. Returns the prediction [B, out_channels, H, W]. The inputs are not
+   * released. H and W must be multiples of 2^(down blocks − 1). Throws `ModelInputError` on
+   * inputs of the wrong shape or a missing or unexpected condition.
    */
-  forward(sample: T, timesteps: readonly number[], encoderHiddenStates: T, timestepCond?: T): T {
+  forward(sample: T, timesteps: readonly number[], encoderHiddenStates: T, timestepCond?: T, added?: UNetAddedConditions<T>): T {
     const ops = this.ops;
     const c = this.config;
     this.checkInputs(sample, timesteps, encoderHiddenStates, timestepCond);
+    this.checkAdded(sample.shape[0]!, added);
     const B = sample.shape[0]!;
     const perRow = timesteps.length === 1 ? new Array<number>(B).fill(timesteps[0]!) : timesteps;
 
@@ -139,8 +169,17 @@ export class UNet2DConditionModel<T extends TensorLike> {
       ops.release(cond);
     }
     let tembAct = swap(ops, tEmb, this.timeLinear1.forward(ops, tEmb, 'silu'));
-    // Every resnet applies SiLU to the time embedding before its projection, so fuse it here once.
-    tembAct = swap(ops, tembAct, this.timeLinear2.forward(ops, tembAct, 'silu'));
+    // Every resnet applies SiLU to the time embedding before its projection, so fuse it here
+    // once; with an added embedding the SiLU must come after the sum, so it runs on its own.
+    if (this.addEmbedding && added) {
+      let emb = swap(ops, tembAct, this.timeLinear2.forward(ops, tembAct));
+      const extra = this.addEmbedding.forward(ops, added.textEmbeds, added.timeIds);
+      emb = swap(ops, emb, ops.add(emb, extra));
+      ops.release(extra);
+      tembAct = swap(ops, emb, ops.unary(emb, 'silu'));
+    } else {
+      tembAct = swap(ops, tembAct, this.timeLinear2.forward(ops, tembAct, 'silu'));
+    }
 
     let h = this.convIn.forward(ops, sample);
     const skips: T[] = [h];
@@ -177,5 +216,23 @@ export class UNet2DConditionModel<T extends TensorLike> {
         fail(`timestepCond has shape [${cond.shape}], expected [${B}, ${c.timeCondProjDim}].`);
       }
     }
+  }
+
+  private checkAdded(B: number, added: UNetAddedConditions<T> | undefined): void {
+    const a = this.config.additionEmbed;
+    const fail = (msg: string): never => {
+      throw new ModelInputError('UNet2DConditionModel', msg);
+    };
+    if (a === null) {
+      if (added) fail('added conditions (textEmbeds, timeIds) were given, but the config has no addition_embed_type "text_time".');
+      return;
+    }
+    if (!added) return fail('the config has addition_embed_type "text_time": pass added conditions (textEmbeds [B, pooled_dim] and B×6 timeIds).');
+    const { textEmbeds, timeIds } = added;
+    if (textEmbeds.shape.length !== 2 || textEmbeds.shape[0] !== B || textEmbeds.shape[1] !== a.pooledDim) {
+      fail(`textEmbeds has shape [${textEmbeds.shape}], expected [${B}, ${a.pooledDim}].`);
+    }
+    if (timeIds.length !== B * TIME_IDS_PER_ROW) fail(`got ${timeIds.length} timeIds for a batch of ${B}; pass ${TIME_IDS_PER_ROW} per row (${B * TIME_IDS_PER_ROW}).`);
+    if (!timeIds.every(Number.isFinite)) fail('timeIds must be finite numbers (sizes and crop offsets in pixels).');
   }
 }

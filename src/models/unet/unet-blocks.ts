@@ -30,10 +30,11 @@ class ResnetAttentionPair<T extends TensorLike> {
     inChannels: number,
     outChannels: number,
     heads: number | null,
+    transformerLayers: number,
     ctx: BlockContext,
   ): ResnetAttentionPair<T> {
     const resnet = ResnetBlock2D.load(w, `${prefix}.resnets.${j}`, { inChannels, outChannels, groups: ctx.groups, eps: ctx.eps, tembChannels: ctx.tembChannels });
-    const attention = heads === null ? null : Transformer2DModel.load(w, `${prefix}.attentions.${j}`, transformerOptions(outChannels, heads, ctx));
+    const attention = heads === null ? null : Transformer2DModel.load(w, `${prefix}.attentions.${j}`, transformerOptions(outChannels, heads, transformerLayers, ctx));
     return new ResnetAttentionPair(resnet, attention);
   }
 
@@ -44,8 +45,8 @@ class ResnetAttentionPair<T extends TensorLike> {
   }
 }
 
-function transformerOptions(channels: number, heads: number, ctx: BlockContext): Transformer2DOptions {
-  return { channels, heads, contextDim: ctx.contextDim, groups: ctx.groups, linearProjection: ctx.linearProjection, maxBindingBytes: ctx.maxBindingBytes };
+function transformerOptions(channels: number, heads: number, layers: number, ctx: BlockContext): Transformer2DOptions {
+  return { channels, heads, layers, contextDim: ctx.contextDim, groups: ctx.groups, linearProjection: ctx.linearProjection, maxBindingBytes: ctx.maxBindingBytes };
 }
 
 /** `CrossAttnDownBlock2D` (heads given) or `DownBlock2D` (heads null). */
@@ -58,11 +59,19 @@ export class DownBlock<T extends TensorLike> {
   static load<T extends TensorLike>(
     w: ModelWeights<T>,
     prefix: string,
-    o: { inChannels: number; outChannels: number; layers: number; heads: number | null; downsample: boolean },
+    o: {
+      inChannels: number;
+      outChannels: number;
+      layers: number;
+      heads: number | null;
+      /** Transformer blocks in each attention (`transformer_layers_per_block`); unused without heads. */
+      transformerLayers: number;
+      downsample: boolean;
+    },
     ctx: BlockContext,
   ): DownBlock<T> {
     const layers = Array.from({ length: o.layers }, (_, j) =>
-      ResnetAttentionPair.load(w, prefix, j, j === 0 ? o.inChannels : o.outChannels, o.outChannels, o.heads, ctx),
+      ResnetAttentionPair.load(w, prefix, j, j === 0 ? o.inChannels : o.outChannels, o.outChannels, o.heads, o.transformerLayers, ctx),
     );
     const down = o.downsample ? Conv2d.load(w, `${prefix}.downsamplers.0.conv`, o.outChannels, o.outChannels, 3, { stride: 2 }) : null;
     return new DownBlock(layers, down);
@@ -93,9 +102,9 @@ export class MidBlock<T extends TensorLike> {
     private readonly second: ResnetBlock2D<T>,
   ) {}
 
-  static load<T extends TensorLike>(w: ModelWeights<T>, prefix: string, channels: number, heads: number, ctx: BlockContext): MidBlock<T> {
+  static load<T extends TensorLike>(w: ModelWeights<T>, prefix: string, channels: number, heads: number, transformerLayers: number, ctx: BlockContext): MidBlock<T> {
     return new MidBlock(
-      ResnetAttentionPair.load(w, prefix, 0, channels, channels, heads, ctx),
+      ResnetAttentionPair.load(w, prefix, 0, channels, channels, heads, transformerLayers, ctx),
       ResnetBlock2D.load(w, `${prefix}.resnets.1`, { inChannels: channels, outChannels: channels, groups: ctx.groups, eps: ctx.eps, tembChannels: ctx.tembChannels }),
     );
   }
@@ -118,11 +127,19 @@ export class UpBlock<T extends TensorLike> {
   static load<T extends TensorLike>(
     w: ModelWeights<T>,
     prefix: string,
-    o: { prevChannels: number; outChannels: number; skipChannels: number[]; heads: number | null; upsample: boolean },
+    o: {
+      prevChannels: number;
+      outChannels: number;
+      skipChannels: number[];
+      heads: number | null;
+      /** Transformer blocks in each attention; unused without heads. */
+      transformerLayers: number;
+      upsample: boolean;
+    },
     ctx: BlockContext,
   ): UpBlock<T> {
     const layers = o.skipChannels.map((skip, j) =>
-      ResnetAttentionPair.load(w, prefix, j, (j === 0 ? o.prevChannels : o.outChannels) + skip, o.outChannels, o.heads, ctx),
+      ResnetAttentionPair.load(w, prefix, j, (j === 0 ? o.prevChannels : o.outChannels) + skip, o.outChannels, o.heads, o.transformerLayers, ctx),
     );
     const up = o.upsample ? Conv2d.load(w, `${prefix}.upsamplers.0.conv`, o.outChannels, o.outChannels, 3) : null;
     return new UpBlock(layers, up);

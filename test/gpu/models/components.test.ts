@@ -2,24 +2,20 @@ import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findFixtures, loadFixture, type ComponentFixture } from '../../../tools/verify/fixture/fixture.js';
 import { GpuOps } from '../../../src/webgpu/kernels/gpu-ops.js';
-import { ModelConfigError } from '../../../src/models/errors.js';
 import { formatComparison } from '../../../tools/verify/compare.js';
 import { COMPONENT_KINDS, runComponentFixture } from '../../../tools/verify/components.js';
-import { fixturesDir, unsupportedFeature } from '../../helpers/fixtures.js';
+import { fixturesDir } from '../../helpers/fixtures.js';
 import { gpuRuntime } from '../helpers/device.js';
 
-const all = (
+const components = (
   await Promise.all(
     (await findFixtures(fixturesDir())).map(async (path) => {
       const fx = await loadFixture(path);
       if (!(COMPONENT_KINDS as readonly string[]).includes(fx.kind)) return [];
-      const config = (fx as ComponentFixture).config;
-      const unsupported = unsupportedFeature(config);
-      return [{ name: basename(path), path, kind: fx.kind, fp16: (fx as ComponentFixture).weightsFp16 !== null, unsupported }];
+      return [{ name: basename(path), path, kind: fx.kind, fp16: (fx as ComponentFixture).weightsFp16 !== null }];
     }),
   )
 ).flat();
-const components = all.filter((c) => c.unsupported === null);
 
 describe('component fixtures on the WebGPU kernels (Dawn)', () => {
   it('finds component fixtures to run', () => {
@@ -34,15 +30,6 @@ describe('component fixtures on the WebGPU kernels (Dawn)', () => {
     expect(results.length).toBeGreaterThan(0);
     for (const r of results) expect(r.pass, formatComparison(r)).toBe(true);
     // The runner releases the model and every tensor it made.
-    expect(rt.pool.stats.liveBytes).toBe(live);
-  });
-
-  it.each(all.filter((c) => c.unsupported !== null))('$name ($kind) needs $unsupported, not supported yet: refused with ModelConfigError naming it', async ({ path, unsupported }) => {
-    const rt = await gpuRuntime();
-    const live = rt.pool.stats.liveBytes;
-    const err = await runComponentFixture(path, new GpuOps(rt)).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ModelConfigError);
-    expect((err as ModelConfigError).message).toContain(unsupported!);
     expect(rt.pool.stats.liveBytes).toBe(live);
   });
 

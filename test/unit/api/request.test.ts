@@ -46,6 +46,16 @@ describe('DiffusionRequest validation', () => {
     ['latents', { latents: [0, 1] }, /latents = array\(2\)/],
     ['latents', { latents: new Float32Array([Number.NaN]) }, /latents = \[Float32Array\]: expected a non-empty Float32Array of finite values/],
     ['onProgress', { onProgress: 'cb' }, /onProgress = "cb"/],
+    ['prompt2', { prompt2: 3 }, /prompt2 = 3: expected a string or null/],
+    ['negativePrompt2', { negativePrompt2: ['x'] }, /negativePrompt2 = array\(1\)/],
+    ['originalSize', { originalSize: [1024] }, /originalSize = array\(1\): expected two integers in \[1, 65536\]/],
+    ['originalSize', { originalSize: [0, 64] }, /originalSize = array\(2\)/],
+    ['targetSize', { targetSize: [64, 64.5] }, /targetSize = array\(2\)/],
+    ['cropsCoordsTopLeft', { cropsCoordsTopLeft: [-1, 0] }, /cropsCoordsTopLeft = array\(2\): expected two integers in \[0, 65536\]/],
+    ['stepNoise', { stepNoise: [] }, /stepNoise = array\(0\): expected a non-empty array/],
+    ['stepNoise', { stepNoise: [[0, 1]] }, /stepNoise = array\(1\)/],
+    ['stepNoise', { stepNoise: [new Float32Array([Number.POSITIVE_INFINITY])] }, /stepNoise = array\(1\)/],
+    ['stepNoise', { image: rgba(8, 8), stepNoise: [new Float32Array(4)] }, /stepNoise = array\(1\): expected absent with image/],
   ])('rejects a bad %s with a typed error naming the field and the value', (field, patch, message) => {
     let err: unknown;
     try {

@@ -1,24 +1,22 @@
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findFixtures, loadFixture, type ComponentFixture } from '../../../tools/verify/fixture/fixture.js';
-import { ModelConfigError } from '../../../src/models/errors.js';
+import { findFixtures, loadFixture } from '../../../tools/verify/fixture/fixture.js';
 import { formatComparison } from '../../../tools/verify/compare.js';
 import { COMPONENT_KINDS, runComponentFixture } from '../../../tools/verify/components.js';
 import { CpuOps } from '../../helpers/cpu-ops.js';
-import { fixturesDir, unsupportedFeature } from '../../helpers/fixtures.js';
+import { fixturesDir } from '../../helpers/fixtures.js';
 
 // Every fixture, dispatched on its `kind`: component kinds run here, the others (tokenizer,
 // scheduler, pipeline) belong to other suites.
-const all = (
+const components = (
   await Promise.all(
     (await findFixtures(fixturesDir())).map(async (path) => {
       const fx = await loadFixture(path);
       if (!(COMPONENT_KINDS as readonly string[]).includes(fx.kind)) return [];
-      return [{ name: basename(path), path, kind: fx.kind, unsupported: unsupportedFeature((fx as ComponentFixture).config) }];
+      return [{ name: basename(path), path, kind: fx.kind }];
     }),
   )
 ).flat();
-const components = all.filter((c) => c.unsupported === null);
 
 describe('component fixtures on the float64 CPU reference', () => {
   it('finds component fixtures to run', () => {
@@ -31,10 +29,4 @@ describe('component fixtures on the float64 CPU reference', () => {
     expect(results.length).toBeGreaterThan(0);
     for (const r of results) expect(r.pass, formatComparison(r)).toBe(true);
   }, 120_000);
-
-  it.each(all.filter((c) => c.unsupported !== null))('$name ($kind) needs $unsupported, not supported yet: refused with ModelConfigError naming it', async ({ path, unsupported }) => {
-    const err = await runComponentFixture(path, new CpuOps()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ModelConfigError);
-    expect((err as ModelConfigError).message).toContain(unsupported!);
-  });
 });

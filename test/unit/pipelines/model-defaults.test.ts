@@ -6,7 +6,8 @@ import type { UNetConfig } from '../../../src/models/unet/config.js';
 import { MODEL_DEFAULTS_KEY, pipelineDefaults, samplingDefaults } from '../../../src/pipelines/model-defaults.js';
 import { repoRoot } from '../../helpers/fixtures.js';
 
-const unet = (sampleSize: number, timeCondProjDim: number | null = null) => ({ sampleSize, timeCondProjDim }) as UNetConfig;
+const unet = (sampleSize: number, timeCondProjDim: number | null = null, sdxl = false) =>
+  ({ sampleSize, timeCondProjDim, additionEmbed: sdxl ? { timeEmbedDim: 256, pooledDim: 1280 } : null }) as UNetConfig;
 const index = (extra: Record<string, unknown> = {}) => ({ _class_name: 'StableDiffusionPipeline', ...extra }) as never;
 
 describe('pipelineDefaults', () => {
@@ -14,6 +15,11 @@ describe('pipelineDefaults', () => {
     expect(pipelineDefaults(index(), unet(64), { _class_name: 'PNDMScheduler' }, 8, 'sd15')).toEqual({ steps: 25, guidanceScale: 7.5, height: 512, width: 512, scheduler: 'PNDMScheduler' });
     expect(pipelineDefaults(index(), unet(64), { _class_name: 'EulerDiscreteScheduler', timestep_spacing: 'trailing' }, 8, 'turbo')).toMatchObject({ steps: 1, guidanceScale: 0 });
     expect(pipelineDefaults(index(), unet(96, 256), { _class_name: 'LCMScheduler' }, 8, 'lcm')).toMatchObject({ steps: 4, guidanceScale: 8, width: 768 });
+    // SDXL base at its UNet's 1024²; SDXL-Turbo (trailing) 1 step without guidance at 512², as its model card runs it.
+    expect(pipelineDefaults(index(), unet(128, null, true), { _class_name: 'EulerDiscreteScheduler', timestep_spacing: 'leading' }, 8, 'sdxl')).toMatchObject({ steps: 25, guidanceScale: 7.5, width: 1024, height: 1024 });
+    expect(pipelineDefaults(index(), unet(128, null, true), { _class_name: 'EulerAncestralDiscreteScheduler', timestep_spacing: 'trailing' }, 8, 'sdxl-turbo')).toEqual({
+      steps: 1, guidanceScale: 0, width: 512, height: 512, scheduler: 'EulerAncestralDiscreteScheduler',
+    });
   });
 
   it(`takes the model's own defaults from model_index.json "${MODEL_DEFAULTS_KEY}"`, () => {

@@ -65,4 +65,44 @@ describe('checkCapabilities', () => {
     expect(() => checkCapabilities({ image: undefined, decoder: 'vae' }, { ...caps, img2img: false })).not.toThrow();
     expect(() => checkCapabilities({ image: new Float32Array(3), decoder: 'taesd' }, { ...caps, decoders: ['vae', 'taesd'] })).not.toThrow();
   });
+
+  describe('SDXL fields', () => {
+    const sdxl: JobCapabilities = { ...caps, sdxl: true };
+
+    it("defaults the micro-conditioning to diffusers' (the output size, uncropped) and keeps what the request gives", () => {
+      expect(resolve({ prompt: 'p', seed: 0, height: 32, width: 48 }, sdxl)).toMatchObject({
+        prompt2: null,
+        negativePrompt2: null,
+        microConditioning: { originalSize: [32, 48], cropsCoordsTopLeft: [0, 0], targetSize: [32, 48] },
+      });
+      const job = resolve({ prompt: 'p', prompt2: 'q', negativePrompt2: 'm', seed: 0, originalSize: [1024, 768], cropsCoordsTopLeft: [16, 8], targetSize: [512, 512] }, sdxl);
+      expect(job).toMatchObject({ prompt2: 'q', negativePrompt2: 'm', microConditioning: { originalSize: [1024, 768], cropsCoordsTopLeft: [16, 8], targetSize: [512, 512] } });
+    });
+
+    it.each([
+      ['prompt2', { prompt2: 'q' }],
+      ['negativePrompt2', { negativePrompt2: 'q' }],
+      ['originalSize', { originalSize: [64, 64] as const }],
+      ['cropsCoordsTopLeft', { cropsCoordsTopLeft: [0, 0] as const }],
+      ['targetSize', { targetSize: [64, 64] as const }],
+    ])('refuses %s on a model without a second text encoder, naming it', (field, extra) => {
+      const err = thrown(() => resolve({ prompt: 'p', seed: 0, ...extra }));
+      expect(err).toMatchObject({ name: 'RequestValidationError', field });
+      expect(err.message).toContain("SDXL's");
+    });
+
+    it('adds no SDXL fields to the job of a model without them', () => {
+      const job = resolve({ prompt: 'p', seed: 0 });
+      expect(job).not.toHaveProperty('microConditioning');
+      expect(job).not.toHaveProperty('prompt2');
+    });
+
+    it('checks the size of each step noise against the latents', () => {
+      const ok = resolve({ prompt: 'p', seed: 0, stepNoise: [new Float32Array(4 * 8 * 8)] });
+      expect(ok.stepNoise).toHaveLength(1);
+      const err = thrown(() => resolve({ prompt: 'p', seed: 0, stepNoise: [new Float32Array(4 * 8 * 8), new Float32Array(3)] }));
+      expect(err).toMatchObject({ name: 'RequestValidationError', field: 'stepNoise' });
+      expect(err.message).toContain('256 values');
+    });
+  });
 });

@@ -4,6 +4,7 @@ import { ModelConfigError } from '../../../src/models/errors.js';
 import { DiagonalGaussian } from '../../../src/models/vae/diagonal-gaussian.js';
 import type { DiffusionComponents } from '../../../src/pipelines/components.js';
 import { runTextToImage, type TextToImageJob } from '../../../src/pipelines/text-to-image.js';
+import { clipPromptEncoder } from '../../../src/pipelines/conditioning.js';
 import { hostLatents, type HostTensor } from '../../../src/schedulers/latents.js';
 import { createScheduler } from '../../../src/schedulers/registry.js';
 
@@ -14,7 +15,10 @@ type Network = 'encodeText' | 'unet' | 'decode' | 'encodeImage';
  * channels at a VAE scale of 8 unless `overrides` say otherwise. Each network call is logged in
  * `calls`. Jobs here run without guidance, so the batch is never split or joined.
  */
-function components(calls: Network[], overrides: Partial<DiffusionComponents<HostTensor>> = {}): DiffusionComponents<HostTensor> {
+/** The fake components, and the text encoder the loop's prompt encoder calls. */
+type FakeComponents = DiffusionComponents<HostTensor> & { encodeText(ids: Int32Array, batch: number): HostTensor };
+
+function components(calls: Network[], overrides: Partial<DiffusionComponents<HostTensor>> = {}): FakeComponents {
   const zeros = (shape: number[]): HostTensor => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
   const unused = (): never => {
     throw new Error('not used without guidance');
@@ -60,10 +64,11 @@ const job: TextToImageJob = {
 /** An img2img job on a `size`² init image of `values` values (the right count when left out). */
 const img2img = (size = 64, values = 3 * size * size): TextToImageJob => ({ ...job, height: size, width: size, init: { image: new Float32Array(values), strength: 1 } });
 
-const run = (c: DiffusionComponents<HostTensor>, j: TextToImageJob) => runTextToImage(c, (prompts) => new Int32Array(prompts.length * 77), createScheduler('DDIMScheduler'), j);
+const run = (c: FakeComponents, j: TextToImageJob) =>
+  runTextToImage(c, clipPromptEncoder((prompts) => new Int32Array(prompts.length * 77), (ids, batch) => c.encodeText(ids, batch)), createScheduler('DDIMScheduler'), j);
 
 /** The error `run` rejects with; fails the test when it resolves. */
-const refusal = (c: DiffusionComponents<HostTensor>, j: TextToImageJob): Promise<Error> =>
+const refusal = (c: FakeComponents, j: TextToImageJob): Promise<Error> =>
   run(c, j).then(
     () => expect.fail('expected the job to be refused'),
     (e: unknown) => e as Error,

@@ -6,6 +6,7 @@ import { ModelConfigError } from '../../../src/models/errors.js';
 import { DeviceLimitError, PlanError } from '../../../src/plan/errors.js';
 import { planModel, type ComponentPlan, type PlanConfigs, type PlanModelOptions, type PlanReport, type PlannedComponent } from '../../../src/plan/plan-model.js';
 import { fixturePath, repoRoot } from '../../helpers/fixtures.js';
+import { SDXL_BASE_UNET_CONFIG } from '../../helpers/sdxl-unet-config.js';
 
 function benchConfigs(model: string): PlanConfigs {
   const read = (component: string): unknown => JSON.parse(readFileSync(resolve(repoRoot, 'bench/configs', model, component, 'config.json'), 'utf8'));
@@ -187,6 +188,32 @@ describe('planModel inputs', () => {
     expect(withCond.error).toBeNull();
     expect(withCond.parameters).toBeGreaterThan(without.parameters);
     expect(withCond.dispatchesPerCall[0]).toBeGreaterThan(without.dispatchesPerCall[0]!);
+  });
+
+  it('feeds an SDXL UNet its added conditions (text_embeds and time ids) and plans add_embedding', () => {
+    const sdxl = JSON.parse(readFileSync(fixturePath('unet-sdxl-tiny', 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(sdxl['addition_embed_type']).toBe('text_time');
+    const options = { ...at512, width: 128, height: 128 };
+    const withAdded = component(planModel({ unet: sdxl }, options), 'unet');
+    const without = component(planModel({ unet: { ...sdxl, addition_embed_type: null } }, options), 'unet');
+    expect(withAdded.error).toBeNull();
+    // add_embedding: linear_1 [temb, projection_class_embeddings_input_dim] and linear_2 [temb, temb], with biases.
+    const temb = 4 * (sdxl['block_out_channels'] as number[])[0]!;
+    const inputDim = sdxl['projection_class_embeddings_input_dim'] as number;
+    expect(withAdded.parameters - without.parameters).toBe(temb * inputDim + temb + temb * temb + temb);
+    expect(withAdded.dispatchesPerCall[0]).toBeGreaterThan(without.dispatchesPerCall[0]!);
+    expect(withAdded.leakedBytes).toBe(0);
+  });
+
+  it('plans the published SDXL UNet at 1024x1024, batch 2: 2.567 G parameters, no score matrix, nothing leaked', () => {
+    const report = planModel({ unet: SDXL_BASE_UNET_CONFIG }, { ...at512, width: 1024, height: 1024, unetCalls: 1, limits: desktop });
+    const unet = component(report, 'unet');
+    expect(unet.error).toBeNull();
+    expect(unet.input).toEqual([2, 4, 128, 128]);
+    // The published count (../shared/notes/model-configs.md): only right with every transformer layer and add_embedding.
+    expect(unet.parameters / 2.567e9).toBeCloseTo(1, 3);
+    expect(unet.scoreMatrixBuffers).toBe(0);
+    expect(unet.leakedBytes).toBe(0);
   });
 
   it('rejects an image size the VAE and UNet cannot divide, naming the field', () => {

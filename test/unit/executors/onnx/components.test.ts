@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RequestValidationError } from '../../../../src/api/errors.js';
 import { loadOnnxStableDiffusion, ONNX_DECODER_HINT, type OnnxStableDiffusion } from '../../../../src/executors/onnx/components.js';
 import { LocalFolderSource } from '../../../../src/io/sources/local-folder-source.js';
+import { clipPromptEncoder } from '../../../../src/pipelines/conditioning.js';
 import { runTextToImage, type TextToImageJob } from '../../../../src/pipelines/text-to-image.js';
 import { createScheduler } from '../../../../src/schedulers/registry.js';
 import { fixturePath } from '../../../helpers/fixtures.js';
@@ -43,7 +44,7 @@ describe('OnnxDiffusionComponents, driven without the executor', () => {
       prompt: 'p', negativePrompt: null, numInferenceSteps: 1, guidanceScale: 1, height: size, width: size, seed: 0, numImages: 1,
       decoder: 'vae', returnTrajectoryLatents: false, init: { image: new Float32Array(3 * size * size), strength: 1 },
     };
-    const err = await refusal(runTextToImage(components, (p) => tokenizer.call(p), createScheduler('EulerDiscreteScheduler', schedulerConfig), job));
+    const err = await refusal(runTextToImage(components, clipPromptEncoder((p) => tokenizer.call(p), (ids, rows) => components.encodeText(ids, rows)), createScheduler('EulerDiscreteScheduler', schedulerConfig), job));
     expect(err).toMatchObject({ name: 'RequestValidationError', code: 'REQUEST_INVALID', field: 'image' });
     expect(err.message).toContain('these components cannot encode an init image, so they run text-to-image only');
   });

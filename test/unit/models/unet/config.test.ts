@@ -3,9 +3,14 @@ import { loadFixture, type ComponentFixture } from '../../../../tools/verify/fix
 import { ModelConfigError } from '../../../../src/models/errors.js';
 import { parseUNetConfig } from '../../../../src/models/unet/config.js';
 import { fixturePath } from '../../../helpers/fixtures.js';
+import { SDXL_BASE_UNET_CONFIG as sdxlBase } from '../../../helpers/sdxl-unet-config.js';
 
 const sd21 = ((await loadFixture(fixturePath('unet-sd21-tiny'))) as ComponentFixture).config;
 const lcm = ((await loadFixture(fixturePath('unet-lcm-tiny'))) as ComponentFixture).config;
+const sdxlTiny = ((await loadFixture(fixturePath('unet-sdxl-tiny'))) as ComponentFixture).config;
+
+// SDXL-Turbo's file has the keys later diffusers versions add.
+const sdxlTurbo = { ...sdxlBase, _diffusers_version: '0.24.0.dev0', attention_type: 'default', dropout: 0.0, reverse_transformer_layers_per_block: null };
 
 function rejection(json: unknown): ModelConfigError {
   try {
@@ -24,6 +29,78 @@ describe('parseUNetConfig', () => {
     expect(c.useLinearProjection).toBe(true);
     expect(c.blockOutChannels).toEqual([16, 32, 32, 32]);
     expect(c.timeCondProjDim).toBeNull();
+    expect(c.additionEmbed).toBeNull();
+    expect(c.transformerLayersPerBlock).toEqual([1, 1, 1, 1]);
+  });
+
+  it.each([
+    ['SDXL base 1.0', sdxlBase],
+    ['SDXL-Turbo', sdxlTurbo],
+  ])('accepts the published %s config: text_time embedding, per-block transformer layers, DownBlock2D first', (_, json) => {
+    const c = parseUNetConfig(json, 'config.json');
+    // pooled = 2816 − 6 × 256: text_encoder_2's projection_dim.
+    expect(c.additionEmbed).toEqual({ timeEmbedDim: 256, pooledDim: 1280 });
+    expect(c.transformerLayersPerBlock).toEqual([1, 2, 10]);
+    expect(c.headsPerBlock).toEqual([5, 10, 20]);
+    expect(c.downBlockTypes).toEqual(['DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D']);
+    expect(c.upBlockTypes).toEqual(['CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D']);
+    expect(c.crossAttentionDim).toBe(2048);
+    expect(c.useLinearProjection).toBe(true);
+    expect(c.upcastAttention).toBe(false);
+    expect(c.sampleSize).toBe(128);
+  });
+
+  it('reads the tiny SDXL fixture config: pooled width from projection_class_embeddings_input_dim', () => {
+    const c = parseUNetConfig(sdxlTiny, 'config.json');
+    expect(c.additionEmbed).toEqual({ timeEmbedDim: 8, pooledDim: 58 - 6 * 8 });
+    expect(c.transformerLayersPerBlock).toEqual([1, 2, 3]);
+  });
+
+  it('repeats a single transformer_layers_per_block over the blocks', () => {
+    expect(parseUNetConfig({ ...sd21, transformer_layers_per_block: 2 }, 'config.json').transformerLayersPerBlock).toEqual([2, 2, 2, 2]);
+    expect(parseUNetConfig({ ...sd21, transformer_layers_per_block: null }, 'config.json').transformerLayersPerBlock).toEqual([1, 1, 1, 1]);
+  });
+
+  it.each([
+    [0, 'transformer_layers_per_block'],
+    [-1, 'transformer_layers_per_block'],
+    [11, 'transformer_layers_per_block'],
+    [1.5, 'transformer_layers_per_block'],
+    ['2', 'transformer_layers_per_block'],
+    [[1, 2, 3], 'transformer_layers_per_block'],
+    [[1, 2, 0, 1], 'transformer_layers_per_block[2]'],
+    [[1, 11, 1, 1], 'transformer_layers_per_block[1]'],
+    [[[1, 1], [2, 2], [1, 1], [1, 1]], 'transformer_layers_per_block[0]'],
+  ])('rejects transformer_layers_per_block = %j, naming %s', (value, field) => {
+    const err = rejection({ ...sd21, transformer_layers_per_block: value });
+    expect(err.field).toBe(field);
+    expect(err.message).toContain('unet/config.json: transformer_layers_per_block');
+  });
+
+  it('rejects reverse_transformer_layers_per_block unless null', () => {
+    expect(rejection({ ...sdxlTurbo, reverse_transformer_layers_per_block: [[10, 10, 10], [2, 2, 2], [1, 1, 1]] }).field).toBe('reverse_transformer_layers_per_block');
+  });
+
+  it.each(['text', 'text_image', 'image', 'image_hint'])('rejects addition_embed_type = %j (only SDXL\'s "text_time" is implemented)', (type) => {
+    const err = rejection({ ...sdxlBase, addition_embed_type: type });
+    expect(err.field).toBe('addition_embed_type');
+    expect(err.message).toContain('null or "text_time"');
+  });
+
+  it('rejects a text_time config without addition_time_embed_dim', () => {
+    const { addition_time_embed_dim: _, ...rest } = sdxlBase;
+    expect(rejection(rest).field).toBe('addition_time_embed_dim');
+  });
+
+  it.each([1536, 1000])('rejects projection_class_embeddings_input_dim = %i, which leaves no pooled text_embeds width', (dim) => {
+    const err = rejection({ ...sdxlBase, projection_class_embeddings_input_dim: dim });
+    expect(err.field).toBe('projection_class_embeddings_input_dim');
+    expect(err.message).toContain('more than 6 × addition_time_embed_dim (1536)');
+  });
+
+  it('rejects a text_time config without projection_class_embeddings_input_dim', () => {
+    const { projection_class_embeddings_input_dim: _, ...rest } = sdxlBase;
+    expect(rejection(rest).field).toBe('projection_class_embeddings_input_dim');
   });
 
   it('repeats a single attention_head_dim over the blocks and reads time_cond_proj_dim', () => {
@@ -51,10 +128,9 @@ describe('parseUNetConfig', () => {
   });
 
   it.each([
-    ['transformer_layers_per_block', 2],
     ['act_fn', 'gelu'],
     ['class_embed_type', 'timestep'],
-    ['addition_embed_type', 'text_time'],
+    ['addition_embed_type', 'text_image'],
     ['resnet_time_scale_shift', 'scale_shift'],
     ['mid_block_type', 'UNetMidBlock2DSimpleCrossAttn'],
     ['layers_per_block', [2, 2, 2, 2]],

@@ -2,6 +2,7 @@ import { defineOmniDiffusion, type OmniDiffusionElement, type OmniImageDetail } 
 import { DevicePanel } from './device-panel.js';
 import { byId, h } from './dom.js';
 import { Gallery, type ResultSettings } from './gallery.js';
+import type { DeviceFacts } from './fit-warning.js';
 import { ModelPicker } from './model-picker.js';
 import { MODELS, customModel, type DemoModel } from './models.js';
 
@@ -256,3 +257,12 @@ if (params.get('executor')) setExecutor(params.get('executor')!);
 if (params.get('endpoint')) endpoint.value = params.get('endpoint')!;
 syncElement();
 void device.render();
+void deviceFacts().then((facts) => picker.showFit(facts));
+
+/** The adapter's limits and the memory the browser reports, for the picker's fit warnings. */
+async function deviceFacts(): Promise<DeviceFacts> {
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  const memory = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
+  return { limits: adapter ? adapter.limits : null, deviceMemoryGB: typeof memory === 'number' ? memory : null };
+}

@@ -1,5 +1,6 @@
 import { formatMs, h } from './dom.js';
 import type { LoadProgress } from '../src/api/load-progress.js';
+import { fitWarning, type DeviceFacts } from './fit-warning.js';
 import { formatBytes, type DemoModel } from './models.js';
 
 interface Card {
@@ -7,6 +8,8 @@ interface Card {
   input: HTMLInputElement;
   status: HTMLElement;
   meter: HTMLProgressElement;
+  /** Why the model may not fit this device, shown before its download (see `fitWarning`). */
+  warning: HTMLElement;
 }
 
 /**
@@ -24,7 +27,10 @@ export class ModelPicker {
       input.checked = model.id === selectedId;
       input.addEventListener('change', () => input.checked && onChange(model));
       const download = model.bundled ? 'bundled' : model.downloadBytes > 0 ? `≈ ${formatBytes(model.downloadBytes)}` : '';
-      const size = model.gpuBytes ? `${download}, ${formatBytes(model.gpuBytes)} on the GPU` : download;
+      const onGpu = model.needs ? `needs ≈ ${formatBytes(model.needs.peakBytes)} of GPU memory` : model.gpuBytes ? `${formatBytes(model.gpuBytes)} on the GPU` : '';
+      const size = onGpu ? `${download}, ${onGpu}` : download;
+      const warning = h('span', { class: 'model-warning', role: 'alert' });
+      warning.hidden = true;
       const status = h('span', { class: 'model-status' });
       const meter = h('progress', { class: 'model-meter', 'aria-label': `${model.label} download` });
       meter.hidden = true;
@@ -38,11 +44,12 @@ export class ModelPicker {
           h('span', { class: 'model-title' }, h('strong', {}, model.label), h('span', { class: 'model-size' }, size)),
           h('span', { class: 'model-desc' }, model.description),
           status,
+          warning,
           meter,
         ),
       );
       container.append(card);
-      this.#cards.push({ model, input, status, meter });
+      this.#cards.push({ model, input, status, meter, warning });
     }
     void this.refreshCached();
   }
@@ -54,6 +61,15 @@ export class ModelPicker {
   select(id: string): void {
     const card = this.#cards.find((c) => c.model.id === id);
     if (card) card.input.checked = true;
+  }
+
+  /** Shows, on each card, why its model may not fit `device` (hidden where it fits). */
+  showFit(device: DeviceFacts): void {
+    for (const card of this.#cards) {
+      const text = fitWarning(card.model, device);
+      card.warning.textContent = text ?? '';
+      card.warning.hidden = text === null;
+    }
   }
 
   /** Marks which Hub models already sit in the engine's Cache Storage. */

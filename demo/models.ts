@@ -13,6 +13,15 @@ export interface DemoModel {
   dtype?: 'int8' | 'int4';
   /** GPU memory the weights take at that dtype (`omni-diffusion plan --dtype`), when it differs from the download. */
   gpuBytes?: number;
+  /**
+   * What a generation at the default size needs, from `omni-diffusion plan` of the model's
+   * configs (`bench/configs/`): its peak GPU memory (weights and activations) and the binding
+   * limits the plan fits (WebGPU's defaults unless given). Checked before the download
+   * (`fitWarning`).
+   */
+  needs?: { peakBytes: number; limits?: Partial<Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>> };
+  /** A smaller variant in the picker to suggest when this one does not fit. */
+  smaller?: string;
   bundled: boolean;
   defaults: { steps: number; guidance: number; width: number; height: number; scheduler?: string };
   examples: string[];
@@ -82,6 +91,37 @@ export const MODELS: DemoModel[] = [
     variant: 'fp16',
     dtype: 'int4',
     gpuBytes: 783_367_094,
+    bundled: false,
+    defaults: { steps: 1, guidance: 0, width: 512, height: 512 },
+    examples: PHOTO_PROMPTS,
+  },
+  // SDXL-Turbo (issue 21): the fp16 files of its four components (UNet 5.14 GB, text_encoder_2
+  // 1.39 GB, text_encoder 246 MB, VAE 167 MB). `needs`: `omni-diffusion plan bench/configs/sdxl-turbo
+  // --width 512 --height 512 --batch 1 [--dtype int4]`: all weights plus the largest phase, the
+  // VAE decoding in f32 (its `force_upcast`); it fits WebGPU's default limits.
+  {
+    id: 'sdxl-turbo',
+    label: 'SDXL-Turbo',
+    source: 'stabilityai/sdxl-turbo',
+    description: 'SDXL in one step at 512×512 (fp16 weights): two text encoders and a 2.6 B-parameter UNet.',
+    downloadBytes: 6_940_000_000,
+    variant: 'fp16',
+    needs: { peakBytes: 7_800_000_000, limits: { maxStorageBufferBindingSize: 134_217_728, maxBufferSize: 268_435_456 } },
+    smaller: 'SDXL-Turbo int4',
+    bundled: false,
+    defaults: { steps: 1, guidance: 0, width: 512, height: 512 },
+    examples: PHOTO_PROMPTS,
+  },
+  {
+    id: 'sdxl-turbo-int4',
+    label: 'SDXL-Turbo int4',
+    source: 'stabilityai/sdxl-turbo',
+    description: 'SDXL-Turbo with its matmul and conv weights quantized to 4 bits as it loads: the same download, a third of the memory.',
+    downloadBytes: 6_940_000_000,
+    variant: 'fp16',
+    dtype: 'int4',
+    gpuBytes: 2_178_541_824,
+    needs: { peakBytes: 2_850_000_000, limits: { maxStorageBufferBindingSize: 134_217_728, maxBufferSize: 268_435_456 } },
     bundled: false,
     defaults: { steps: 1, guidance: 0, width: 512, height: 512 },
     examples: PHOTO_PROMPTS,

@@ -20,6 +20,7 @@ export const ENGINE_OPTIONS: OptionSpec[] = [
   { name: 'url', type: 'string', description: 'server root for --executor http; with webgpu, the fallback when there is no WebGPU' },
   { name: 'dtype', type: 'string', description: 'weights and activations: auto (default: f16 where the GPU has it), f16 or f32' },
   { name: 'variant', type: 'string', description: 'Hub weights variant, e.g. fp16 (half-size downloads)' },
+  { name: 'vae', type: 'string', description: "Hub id, URL or folder of a VAE used instead of the model's (config.json and weights at its root), e.g. madebyollin/sdxl-vae-fp16-fix" },
 ];
 
 /** The engine settings of a command line, checked but not yet acted on (no file or network access). */
@@ -30,6 +31,8 @@ export interface EngineChoice {
   url: string | null;
   dtype: DTypeOption;
   variant: string | null;
+  /** `--vae` as given: a VAE repo used instead of the model's `vae/`; absent for the model's own. */
+  vae?: string;
 }
 
 /** Reads and checks `ENGINE_OPTIONS`; mistakes are `CliUsageError`s naming the option. */
@@ -38,17 +41,20 @@ export function engineChoiceFrom(args: ParsedArgs): EngineChoice {
   const url = urlOption(args, 'url') ?? null;
   if (executor === 'http' && url === null) throw new CliUsageError('option --executor http needs --url <server root>, e.g. --url http://127.0.0.1:8000');
   if (executor === 'onnx' && url !== null) throw new CliUsageError('option --url works with --executor http or webgpu (as its fallback), not onnx');
+  const vae = stringOption(args, 'vae') ?? null;
+  if (vae !== null && executor !== 'webgpu') throw new CliUsageError(`option --vae works with --executor webgpu, not ${executor}`);
   return {
     executor,
     model: stringOption(args, 'model') ?? null,
     url,
     dtype: choiceOption(args, 'dtype', DTYPES) ?? 'auto',
     variant: stringOption(args, 'variant') ?? null,
+    ...(vae === null ? {} : { vae }),
   };
 }
 
 /**
- * The engine config of a choice. A `--model` that names a local folder (a path, or a name that
+ * The engine config of a choice. A `--model` (or `--vae`) that names a local folder (a path, or a name that
  * exists here) must exist: a missing one is a `ModelFileNotFoundError` naming the folder,
  * raised before any GPU or network work. Other names go to the Hub or their URL as given.
  * With `--executor http` the model is only named to the server when `--model` was given.
@@ -58,12 +64,13 @@ export async function engineConfigOf(choice: EngineChoice): Promise<DiffusionCon
   if (choice.executor === 'http') {
     return { ...common, executorClass: 'http', numGpus: 0, http: { baseUrl: choice.url! }, ...(choice.model === null ? {} : { modelNameOrPath: choice.model }) };
   }
-  const modelNameOrPath = choice.model === null ? bundledModelPath() : await localOrRemote(choice.model);
+  const modelNameOrPath = choice.model === null ? bundledModelPath() : await localOrRemote(choice.model, 'model');
   if (choice.executor === 'onnx') return { ...common, executorClass: 'onnx', modelNameOrPath };
   return {
     ...common,
     executorClass: 'webgpu',
     modelNameOrPath,
+    ...(choice.vae === undefined ? {} : { vae: await localOrRemote(choice.vae, 'vae') }),
     ...(choice.url === null ? {} : { fallback: 'http', http: { baseUrl: choice.url } }),
   };
 }
@@ -74,8 +81,8 @@ export function modelLabel(choice: EngineChoice): string {
   return choice.executor === 'http' ? "the server's model" : `tiny-shapes (bundled, ${bundledModelPath()})`;
 }
 
-/** A local folder as an absolute path (checked to exist), or a URL or Hub id as given. */
-async function localOrRemote(model: string): Promise<string> {
+/** A local folder as an absolute path (checked to exist), or a URL or Hub id as given; `option` names it in errors. */
+async function localOrRemote(model: string, option: 'model' | 'vae'): Promise<string> {
   if (/^https?:\/\//i.test(model)) return model;
   const looksLikePath = /^(?:\/|\.{1,2}[\\/]|~[\\/]|[A-Za-z]:[\\/]|file:\/\/)/i.test(model);
   const path = model.startsWith('file://') ? decodeURIComponent(new URL(model).pathname) : resolve(model.startsWith('~') ? homedir() + model.slice(1) : model);
@@ -86,7 +93,8 @@ async function localOrRemote(model: string): Promise<string> {
   if (kind === 'folder') return path;
   if (looksLikePath || kind === 'file') {
     const what = kind === 'file' ? 'is a file, not a folder' : 'does not exist';
-    throw new ModelFileNotFoundError('', path, `Model folder ${path} ${what} (--model ${model}). Give a diffusers model folder, a Hub id like stabilityai/sd-turbo, or a URL.`);
+    const example = option === 'vae' ? 'a VAE folder (config.json and weights at its root), a Hub id like madebyollin/sdxl-vae-fp16-fix' : 'a diffusers model folder, a Hub id like stabilityai/sd-turbo';
+    throw new ModelFileNotFoundError('', path, `${option === 'vae' ? 'VAE' : 'Model'} folder ${path} ${what} (--${option} ${model}). Give ${example}, or a URL.`);
   }
   return model;
 }

@@ -27,6 +27,7 @@ export class EngineHost implements EngineHostApi {
   #spec: ModelSpec | null = null;
   #source: ModelSource | null = null;
   #taesd: ModelSource | null = null;
+  #vae: ModelSource | null = null;
   #pipeline: StableDiffusionPipeline | null = null;
   #lost: GpuDeviceLostError | null = null;
   #cancelled = new Set<string>();
@@ -39,6 +40,7 @@ export class EngineHost implements EngineHostApi {
     // A source object is the caller's own (synthetic weights, say): read as it is, never cached.
     this.#source = spec.source ?? (await cachedModelSource(spec.modelNameOrPath));
     this.#taesd = spec.taesd ? await cachedModelSource(spec.taesd) : null;
+    this.#vae = spec.vae ? await cachedModelSource(spec.vae) : null;
     this.#ctx = await GpuContext.create(spec.gpuLimits === 'default' ? {} : { adapterLimits: SIZE_LIMITS });
     this.#ctx.onLost((event) => {
       this.#lost = new GpuDeviceLostError(event.reason, event.message);
@@ -77,6 +79,7 @@ export class EngineHost implements EngineHostApi {
     this.#pipeline = await StableDiffusionPipeline.load(this.#source!, ctx.runtime, {
       dtype,
       taesd: this.#taesd,
+      vae: this.#vae,
       variant: this.#spec!.variant ?? null,
       activations,
       quantize,

@@ -23,6 +23,12 @@ export interface ModelSpec {
   /** A TAESD repo (diffusers `AutoencoderTiny` layout) for `decoder: 'taesd'` and previews. */
   taesd?: string | null;
   /**
+   * A VAE used instead of the model's `vae/` (diffusers' `vae=`): Hub id, URL or folder of an
+   * `AutoencoderKL` (or `AutoencoderTiny`) with `config.json` and weights at its root, e.g.
+   * `madebyollin/sdxl-vae-fp16-fix`. Its config's `force_upcast` decides the decode precision.
+   */
+  vae?: string | null;
+  /**
    * `adapter` (the default) asks the device for the adapter's larger size limits, which cut
    * chunking; `default` keeps WebGPU's defaults (what every device has; the tests use it).
    */

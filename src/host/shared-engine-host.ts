@@ -18,8 +18,21 @@ export interface SharedEngineClientApi extends EngineHostApi {
   stats(): SharedHostStats;
 }
 
+/** Whether two specs load the same engine: the same model, precision and weights (a TAESD or VAE repo beside it included). */
 function sameSpec(a: ModelSpec, b: ModelSpec): boolean {
-  return a.modelNameOrPath === b.modelNameOrPath && a.dtype === b.dtype && (a.variant ?? null) === (b.variant ?? null) && (a.taesd ?? null) === (b.taesd ?? null);
+  return (
+    a.modelNameOrPath === b.modelNameOrPath &&
+    a.dtype === b.dtype &&
+    (a.variant ?? null) === (b.variant ?? null) &&
+    (a.taesd ?? null) === (b.taesd ?? null) &&
+    (a.vae ?? null) === (b.vae ?? null)
+  );
+}
+
+/** A spec's model fields as an error names them: the model and dtype, and the repos and variant beside it when set. */
+function describeSpec(spec: ModelSpec): string {
+  const extra = (['variant', 'taesd', 'vae'] as const).flatMap((field) => (spec[field] ? [`, ${field} ${spec[field]}`] : []));
+  return `"${spec.modelNameOrPath}" (dtype ${spec.dtype}${extra.join('')})`;
 }
 
 /**
@@ -78,7 +91,7 @@ export class SharedEngineHost {
       if (sameSpec(this.#spec, spec)) return this.#loading;
       return Promise.reject(
         new SharedHostModelMismatchError(
-          `The shared engine host already serves "${this.#spec.modelNameOrPath}" (dtype ${this.#spec.dtype}); this client asked for "${spec.modelNameOrPath}" (dtype ${spec.dtype}). Clients of one shared host must use the same model fields.`,
+          `The shared engine host already serves ${describeSpec(this.#spec)}; this client asked for ${describeSpec(spec)}. Clients of one shared host must use the same model fields.`,
         ),
       );
     }

@@ -1,5 +1,5 @@
 import type { ByteStream } from './byte-source.js';
-import { DiffusersRepoError, ModelFileNotFoundError } from './errors.js';
+import { DiffusersRepoError, ModelFileNotFoundError, ModelSourceError } from './errors.js';
 import { parseLenientJson, type JsonValue } from './json.js';
 import { readSafetensors, type SafetensorsTensor } from './safetensors.js';
 import { safeSnippet } from './snippet.js';
@@ -99,16 +99,26 @@ export class DiffusersRepo {
     return variants.flatMap((v) => bases.map((b) => `${name}/${b}${v}.safetensors`));
   }
 
-  /** Opens a component's weights (the first candidate that exists), as a stream. */
+  /**
+   * Opens a component's weights (the first candidate that exists), as a stream. Offline (the
+   * server unreachable or failing with a 5xx), a candidate that cannot be asked about is passed
+   * over for a later one the cache holds: a variant file a repo lacks (an fp16 UNet beside f32
+   * text encoders) was never cached, and the plain file the last load used was.
+   */
   async openWeights(name: string, options: FetchFileOptions = {}): Promise<{ path: string; file: ByteStream }> {
     const candidates = this.weightCandidates(name);
+    let unreachable: ModelSourceError | null = null;
     for (const path of candidates) {
       try {
         return { path, file: await this.source.fetchFile(path, options) };
       } catch (err) {
-        if (!(err instanceof ModelFileNotFoundError)) throw err;
+        if (err instanceof ModelFileNotFoundError) continue;
+        const offline = err instanceof ModelSourceError && (err.status === null || err.status >= 500) && !options.signal?.aborted;
+        if (!offline) throw err;
+        unreachable ??= err;
       }
     }
+    if (unreachable) throw unreachable;
     throw new DiffusersRepoError(
       `${name}/`,
       `${this.source.id}: component "${name}" has no safetensors weights (tried ${candidates.join(', ')}). ` +
@@ -152,7 +162,11 @@ export class DiffusersRepo {
   }
 }
 
-async function readJsonObject(source: ModelSource, path: string, options: FetchFileOptions = {}): Promise<JsonObject> {
+/**
+ * Reads `path` of `source` as a JSON object, leniently (see `parseLenientJson`): a missing file
+ * is a `DiffusersRepoError` naming it, as is a file that parses to anything but an object.
+ */
+export async function readJsonObject(source: ModelSource, path: string, options: FetchFileOptions = {}): Promise<JsonObject> {
   let text: string;
   try {
     text = await source.readText(path, options);

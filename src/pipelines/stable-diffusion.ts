@@ -5,10 +5,9 @@ import type { GpuTensor } from '../webgpu/tensor.js';
 import { ExecutorUnavailableError } from '../api/errors.js';
 import { DiffusersRepo, type JsonObject } from '../io/diffusers-repo.js';
 import type { ModelSource } from '../io/sources/model-source.js';
-import type { ByteProgress, ByteSource, ProgressCallback } from '../io/byte-source.js';
+import type { ProgressCallback } from '../io/byte-source.js';
 import { parseLenientJson } from '../io/json.js';
 import { GpuOps } from '../webgpu/kernels/gpu-ops.js';
-import { DeviceStateDict, streamStateDictToDevice } from '../models/device-state-dict.js';
 import type { TensorDType } from '../webgpu/kernels/ops.js';
 import { gpuLatentBackend } from '../webgpu/kernels/scheduler-step.js';
 import { asF32 } from '../webgpu/kernels/convert.js';
@@ -29,12 +28,13 @@ import { latentPreview } from './images.js';
 import { pipelineDefaults, type ModelDefaults } from './model-defaults.js';
 import { checkCapabilities, type JobCapabilities } from './resolve-job.js';
 import { resolveWeightFiles, TAESD_PROGRESS_PREFIX, TAESD_WEIGHTS, type WeightFile } from './weight-files.js';
+import { fetchOptionsOf, streamCheckpoint, streamComponent, withProgressPrefix, type StreamOptions } from './stream-weights.js';
+import { VaeOverride } from './vae-override.js';
 import { buildPipelineModels, releasePipelineModels, type LoadedVae, type PipelineConfigs, type PipelineModels } from './pipeline-models.js';
 import { KernelSet } from '../webgpu/kernel-set.js';
 import { SyntheticStateDict } from '../plan/synthetic-weights.js';
 import type { QuantPolicy } from '../quant/policy.js';
 import type { WeightOptions } from '../models/weights.js';
-import type { ParsedQuantizationConfig } from '../quant/quantization-config.js';
 import { isPrequantized, prequantizedPolicies, readPrequantizedConfigs } from './prequantized.js';
 import { runTextToImage, type TextToImageHooks, type TextToImageJob, type TextToImageResult } from './text-to-image.js';
 import type { UNetConditioning } from './conditioning.js';
@@ -45,6 +45,12 @@ export interface PipelineLoadOptions {
   dtype: TensorDType;
   /** A TAESD repo (diffusers `AutoencoderTiny`), for `decoder: 'taesd'`. */
   taesd?: ModelSource | null;
+  /**
+   * A VAE used instead of the model's `vae/` (diffusers' `vae=`): an `AutoencoderKL` (or
+   * `AutoencoderTiny`) repo with `config.json` and weights at its root. The model's `vae/` is then
+   * never read; its `force_upcast` decides the decode precision.
+   */
+  vae?: ModelSource | null;
   variant?: string | null;
   signal?: AbortSignal;
   /** Bytes of each weight file as they arrive. */
@@ -71,40 +77,6 @@ export interface PipelineLoadOptions {
 const TAESD_MISSING = 'decoder "taesd" needs a TAESD model: set the config field `taesd` to its repo.';
 const TINY_VAE_IMG2IMG = "this model's vae/ is an AutoencoderTiny, whose encoder omni-diffusion does not run; img2img needs a model whose vae/ is an AutoencoderKL";
 
-/** How a checkpoint is streamed to the device: precision, cancellation, and who hears of its bytes. */
-interface StreamOptions {
-  dtype: TensorDType;
-  quantize?: QuantPolicy | null | undefined;
-  /** The checkpoint is pre-quantized as this config says (see `DeviceStreamOptions.prequantized`). */
-  prequantized?: ParsedQuantizationConfig | null | undefined;
-  signal?: AbortSignal | undefined;
-  onProgress?: ProgressCallback | undefined;
-  onUpload?: ((bytes: number) => void) | undefined;
-}
-
-function fetchOptionsOf(options: StreamOptions): { signal?: AbortSignal; onProgress?: ProgressCallback } {
-  return { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
-}
-
-/** Streams a checkpoint straight into device tensors (one piece in host memory at a time). */
-function streamCheckpoint(ops: GpuOps, file: ByteSource, name: string, options: StreamOptions, skip: ((key: string) => boolean) | null): Promise<DeviceStateDict<GpuTensor>> {
-  return streamStateDictToDevice(ops, file, {
-    file: name,
-    dtype: options.dtype,
-    quantize: options.quantize ?? null,
-    prequantized: options.prequantized ?? null,
-    ...(skip ? { skip } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onUpload ? { onUpload: options.onUpload } : {}),
-  });
-}
-
-/** Streams a component's weights (the file `DiffusersRepo.openWeights` picks). */
-async function streamComponent(repo: DiffusersRepo, name: string, ops: GpuOps, options: StreamOptions, skip: ((key: string) => boolean) | null): Promise<DeviceStateDict<GpuTensor>> {
-  const { path, file } = await repo.openWeights(name, fetchOptionsOf(options));
-  return streamCheckpoint(ops, file, `${repo.source.id}/${path}`, options, skip);
-}
-
 /**
  * Stable Diffusion text-to-image and img2img (SD 1.x, 2.x, SD-Turbo, LCM, and pixel-space
  * models without a VAE) on our WebGPU kernels: the components of a diffusers repo loaded once,
@@ -121,6 +93,8 @@ export class StableDiffusionPipeline {
 
   private constructor(
     private readonly repo: DiffusersRepo,
+    /** Where the VAE slot's weights come from instead of `repo`'s `vae/`, if anywhere. */
+    private readonly vaeOverride: VaeOverride | null,
     /** How the weights are stored: `dtype`, and `quantize` for the ones the policy selects. */
     private readonly storage: WeightOptions & { dtype: TensorDType },
     private readonly ops: GpuOps,
@@ -161,8 +135,10 @@ export class StableDiffusionPipeline {
     const text = await readTextSide(repo, source, unetConfig, signal);
     const clipJson = text.first.json;
     const clip2Json = text.second?.json ?? null;
-    const vaeJson = repo.hasComponent('vae') ? await repo.readConfig('vae') : null;
-    const vaeComponent = vaeJson && parseVaeComponent(vaeJson, `${source.id}/vae/config.json`);
+    const override = options.vae ? await VaeOverride.read(options.vae, { variant: options.variant ?? null, unet: unetConfig, model: source.id, signal }) : null;
+    // An override replaces the model's vae/ whole, config included: a repo with a broken vae/ still loads.
+    const vaeJson = override ? override.json : repo.hasComponent('vae') ? await repo.readConfig('vae') : null;
+    const vaeComponent = override ? override.component : vaeJson && parseVaeComponent(vaeJson, `${source.id}/vae/config.json`);
     const taesdSource = options.taesd ?? null;
     const taesdJson = taesdSource && parseLenientJson(await taesdSource.readText('config.json'), `${taesdSource.id}/config.json`);
     const taesdConfig = taesdSource && COMPONENTS.taesd_decoder.parseConfig(taesdJson, `${taesdSource.id}/config.json`);
@@ -170,7 +146,8 @@ export class StableDiffusionPipeline {
       const expected = `${unetConfig.outChannels}, the latent channels of ${source.id}'s UNet (unet/config.json out_channels), which TAESD decodes`;
       throw new ModelConfigError(`${taesdSource!.id}/config.json`, 'latent_channels', taesdConfig.latentChannels, expected);
     }
-    const prequantized = readPrequantizedConfigs({ text_encoder: clipJson, text_encoder_2: clip2Json, unet: unetJson, vae: vaeJson }, source.id);
+    const own = readPrequantizedConfigs({ text_encoder: clipJson, text_encoder_2: clip2Json, unet: unetJson, vae: override ? null : vaeJson }, source.id);
+    const prequantized = override?.prequantized ? { ...own, vae: override.prequantized } : own;
     // Its weights are what they are: quantized where its configs say, the rest f16 as in its files (README, "Quantized models").
     const dtype: TensorDType = isPrequantized(prequantized) ? 'f16' : options.dtype;
     const quantize = isPrequantized(prequantized) ? null : (options.quantize ?? null);
@@ -185,22 +162,26 @@ export class StableDiffusionPipeline {
       prequantizedPolicies(prequantized),
     );
     fit.checkModel();
-    if (options.onWeightFiles) options.onWeightFiles(await resolveWeightFiles(repo, ['text_encoder', ...(clip2Json ? ['text_encoder_2'] : []), 'unet', ...(vaeComponent ? ['vae'] : [])], signal, taesdSource));
+    if (options.onWeightFiles) {
+      const components = ['text_encoder', ...(clip2Json ? ['text_encoder_2'] : []), 'unet', ...(vaeComponent && !override ? ['vae'] : [])];
+      const side = [...(override ? [override.weightFiles] : []), ...(taesdSource ? [{ source: taesdSource, candidates: [TAESD_WEIGHTS], prefix: TAESD_PROGRESS_PREFIX }] : [])];
+      options.onWeightFiles(await resolveWeightFiles(repo, components, signal, side));
+    }
     const onUpload = options.onUpload;
     const uploadTotal = onUpload ? fit.weightBytes() : 0;
     const stream: StreamOptions = { dtype, quantize, signal, onProgress: options.onProgress, onUpload: onUpload && ((bytes) => onUpload(bytes, uploadTotal)) };
     const storage = { dtype, quantize };
     const models = await buildPipelineModels(ops, configs, storage, async (checkpoint, skip) => {
+      if (checkpoint === 'vae' && override) return override.stream(ops, { ...stream, prequantized: prequantized.vae ?? null }, skip);
       if (checkpoint !== 'taesd') return streamComponent(repo, checkpoint, ops, { ...stream, prequantized: prequantized[checkpoint] ?? null }, skip);
       // Progress names TAESD's file under `taesd/`, beside the model's own.
-      const onProgress = stream.onProgress;
-      const taesdStream = { ...stream, onProgress: onProgress && ((p: ByteProgress) => onProgress({ ...p, file: TAESD_PROGRESS_PREFIX + p.file })) };
+      const taesdStream = withProgressPrefix(stream, TAESD_PROGRESS_PREFIX);
       return streamCheckpoint(ops, await taesdSource!.fetchFile(TAESD_WEIGHTS, fetchOptionsOf(taesdStream)), `${taesdSource!.id}/${TAESD_WEIGHTS}`, taesdStream, skip);
     });
     try {
       const schedulerConfig = await repo.readConfig('scheduler');
       const defaults = pipelineDefaults(repo.modelIndex.raw, unetConfig, schedulerConfig, vaeScale, source.id);
-      return new StableDiffusionPipeline(repo, storage, ops, text, configs, models, schedulerConfig, fit, defaults, options.activations ?? 'f32');
+      return new StableDiffusionPipeline(repo, override, storage, ops, text, configs, models, schedulerConfig, fit, defaults, options.activations ?? 'f32');
     } catch (err) {
       releasePipelineModels(models);
       throw err;
@@ -219,7 +200,7 @@ export class StableDiffusionPipeline {
     const caps = this.ops.runtime.capabilities;
     const ops = new GpuOps(GpuRuntime.plan({ shaderF16: caps.shaderF16, subgroups: caps.subgroups, limits: caps.limits, kernels }));
     const models = await buildPipelineModels(ops, this.configs, this.storage, async (checkpoint) => new SyntheticStateDict(`${this.repo.source.id}/${checkpoint} (generated weights)`));
-    const twin = new StableDiffusionPipeline(this.repo, this.storage, ops, this.text, this.configs, models, this.schedulerConfig, this.fit, this.defaults, this.activations);
+    const twin = new StableDiffusionPipeline(this.repo, this.vaeOverride, this.storage, ops, this.text, this.configs, models, this.schedulerConfig, this.fit, this.defaults, this.activations);
     try {
       for (const job of jobs) {
         await twin.generate(job).catch((err: unknown) => {
@@ -233,8 +214,8 @@ export class StableDiffusionPipeline {
   }
 
   /**
-   * The VAE encoder, streamed from the VAE checkpoint (its `encoder.*` and `quant_conv.*` keys
-   * only) on first use; a failed or aborted load is retried by the next request.
+   * The VAE encoder, streamed from the VAE checkpoint (the override's, if any; its `encoder.*` and
+   * `quant_conv.*` keys only) on first use; a failed or aborted load is retried by the next request.
    */
   #imageEncoder(vae: LoadedVae, signal: AbortSignal | undefined): Promise<AutoencoderKLEncoder<GpuTensor>> {
     const config = vae.encoderConfig;
@@ -247,7 +228,10 @@ export class StableDiffusionPipeline {
       // Loaded inside a request's unit of work, kept after it: not the request's to give back if it fails.
       this.#encoder = ops.runtime
         .keep(() =>
-          streamComponent(this.repo, 'vae', ops, options, COMPONENTS.vae_encoder.unusedKey).then((dict) => {
+          (this.vaeOverride
+            ? this.vaeOverride.stream(ops, options, COMPONENTS.vae_encoder.unusedKey)
+            : streamComponent(this.repo, 'vae', ops, options, COMPONENTS.vae_encoder.unusedKey)
+          ).then((dict) => {
             try {
               return COMPONENTS.vae_encoder.load(ops, config, dict, this.storage);
             } finally {

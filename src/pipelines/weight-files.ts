@@ -38,34 +38,47 @@ export const TAESD_WEIGHTS = 'diffusion_pytorch_model.safetensors';
 export const TAESD_PROGRESS_PREFIX = 'taesd/';
 
 /**
+ * A checkpoint read from a repo beside the model's (a TAESD model, a VAE override): the files to
+ * try at that repo's root, best first, and the folder load progress names the one read under.
+ */
+export interface SideCheckpoint {
+  source: ModelSource;
+  candidates: readonly string[];
+  /** `taesd/` (`TAESD_PROGRESS_PREFIX`), `vae/` for a VAE read instead of the model's own. */
+  prefix: string;
+}
+
+/**
  * The weights files of `components`, as `DiffusersRepo.openWeights` will pick them: with a
  * source that has `stat`, the first candidate that exists and its size; without one, the first
  * candidate (the variant's file, or the plain one) with an unknown size. Only for progress: a
  * stat that fails for another reason leaves the size unknown rather than failing the load.
- * A `taesd` repo adds its checkpoint, named `taesd/…` (`TAESD_PROGRESS_PREFIX`).
+ * Each `side` checkpoint is picked the same way from its own repo and named under its prefix
+ * (a TAESD repo's as `taesd/…`).
  */
-export async function resolveWeightFiles(repo: DiffusersRepo, components: readonly string[], signal?: AbortSignal, taesd: ModelSource | null = null): Promise<WeightFile[]> {
-  const stat = statOf(repo.source);
-  const taesdFile = taesd
-    ? fileSizes(taesd, [TAESD_WEIGHTS], signal).then(([f]) => [{ file: TAESD_PROGRESS_PREFIX + f!.file, bytes: f!.bytes }])
-    : Promise.resolve([]);
-  // Components in parallel: on the Hub each probe is a round trip, and they all precede the download.
-  const files = Promise.all(
-    components.map(async (name): Promise<WeightFile> => {
-      const candidates = repo.weightCandidates(name);
-      if (!stat) return { file: candidates[0]!, bytes: null };
-      for (const path of candidates) {
-        try {
-          const { size } = await stat(path, signal ? { signal } : {});
-          return { file: path, bytes: size };
-        } catch (err) {
-          if (!(err instanceof ModelFileNotFoundError)) return { file: path, bytes: null };
-        }
-      }
-      // None found: openWeights will fail with its own error naming every candidate.
-      return { file: candidates[0]!, bytes: null };
+export async function resolveWeightFiles(repo: DiffusersRepo, components: readonly string[], signal?: AbortSignal, side: readonly SideCheckpoint[] = []): Promise<WeightFile[]> {
+  // All in parallel: on the Hub each probe is a round trip, and they all precede the download.
+  return Promise.all([
+    ...components.map((name) => firstExisting(repo.source, repo.weightCandidates(name), signal)),
+    ...side.map(async ({ source, candidates, prefix }) => {
+      const found = await firstExisting(source, candidates, signal);
+      return { file: prefix + found.file, bytes: found.bytes };
     }),
-  );
-  const [own, tiny] = await Promise.all([files, taesdFile]);
-  return [...own, ...tiny];
+  ]);
+}
+
+/** The first of `candidates` that `source` has, and its size (see `resolveWeightFiles`). */
+async function firstExisting(source: ModelSource, candidates: readonly string[], signal: AbortSignal | undefined): Promise<WeightFile> {
+  const stat = statOf(source);
+  if (!stat) return { file: candidates[0]!, bytes: null };
+  for (const path of candidates) {
+    try {
+      const { size } = await stat(path, signal ? { signal } : {});
+      return { file: path, bytes: size };
+    } catch (err) {
+      if (!(err instanceof ModelFileNotFoundError)) return { file: path, bytes: null };
+    }
+  }
+  // None found: opening the weights will fail with its own error naming every candidate.
+  return { file: candidates[0]!, bytes: null };
 }

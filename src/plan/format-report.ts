@@ -24,6 +24,7 @@ export function formatPlanReport(r: PlanReport): string[] {
     ['images', r.images],
     ['decoder', r.decoder],
     ['dtype', r.dtype],
+    ['activations', r.activations],
     ['shader_f16', r.shaderF16],
     ['img2img', r.img2img],
     ['max_storage_buffer_binding_size', r.limits.maxStorageBufferBindingSize],

@@ -38,6 +38,12 @@ export interface PlanModelOptions {
   batch: number;
   /** Storage precision of the weights. */
   dtype: TensorDType;
+  /**
+   * Storage precision of the activations (default f32): what the pipeline runs with `f16`, i.e.
+   * f16 weights on a shader-f16 device (its `activations: 'auto'`), is `f16`. As in the pipeline,
+   * a VAE whose config sets `force_upcast` still decodes and encodes in f32; TAESD follows this.
+   */
+  activations?: TensorDType;
   /** Weights stored quantized (see `QuantPolicy`); the rest are `dtype`. */
   quantize?: QuantPolicy | null;
   /** Components quantized otherwise (a pre-quantized repo's, by checkpoint folder): each replaces `quantize` for its folder. */
@@ -79,6 +85,8 @@ export interface PlanReport {
   readonly images: number;
   readonly decoder: 'vae' | 'taesd';
   readonly dtype: TensorDType;
+  /** Activation storage of the text encoders, UNet and TAESD (a `force_upcast` VAE runs in f32). */
+  readonly activations: TensorDType;
   readonly shaderF16: boolean;
   readonly limits: GpuLimits;
   /** Whether the VAE encoder of image-to-image was planned (when the model has a VAE). */
@@ -145,6 +153,10 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
   const B = options.batch;
   const images = options.images ?? 1;
   const shaderF16 = options.shaderF16 ?? true;
+  const activations = options.activations ?? 'f32';
+  if (activations === 'f16' && !shaderF16) throw new PlanError('activations = f16 needs a device with shader-f16 (shaderF16: true).');
+  /** The VAE's activations, as the pipeline picks them: f32 when its config sets `force_upcast` (it overflows in fp16). */
+  const vaeActivations = (kind: 'vae' | 'taesd'): TensorDType => (kind === 'vae' && vae?.kind === 'vae_decoder' && vae.config.forceUpcast ? 'f32' : activations);
   const limits: GpuLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const newOps = (): AttentionAuditOps => new AttentionAuditOps(GpuRuntime.plan({ shaderF16, limits }));
   const weightOptionsOf = (component: string): { dtype: TensorDType; quantize: QuantPolicy | null } => ({
@@ -163,7 +175,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
         return {
           calls: 1,
           call: () => {
-            const out = model.forward(new Int32Array(B * TEXT_TOKENS), [B, TEXT_TOKENS]);
+            const out = ops.runtime.withActivations(activations, () => model.forward(new Int32Array(B * TEXT_TOKENS), [B, TEXT_TOKENS]));
             for (const t of [out.poolerOutput, out.lastHiddenState, out.textEmbeds]) if (t) ops.release(t);
           },
           release: () => model.release(),
@@ -190,7 +202,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
             textEmbeds: planInput(ops, [B, unetConfig.additionEmbed.pooledDim]),
             timeIds: new Array<number>(B * TIME_IDS_PER_ROW).fill(0),
           };
-          ops.release(model.forward(sample, [TIMESTEP], context, cond, added ?? undefined));
+          ops.release(ops.runtime.withActivations(activations, () => model.forward(sample, [TIMESTEP], context, cond, added ?? undefined)));
           for (const t of inputs) ops.release(t);
           if (added) ops.release(added.textEmbeds);
         },
@@ -206,7 +218,8 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     components.push(
       planComponent(name, input, at(input), newOps(), file, (ops, dict) => {
         const model = loadVaeDecoder(ops, decoder, dict, weightOptionsOf(name));
-        return callOn(ops, input, model, (x) => model.decode(x));
+        const dtype = vaeActivations(decoderKind);
+        return callOn(ops, input, model, (x) => ops.runtime.withActivations(dtype, () => model.decode(x)));
       }),
     );
   }
@@ -217,7 +230,8 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     components.push(
       planComponent('vae_encoder', image, at(image), newOps(), `${source}/vae`, (ops, dict) => {
         const model = COMPONENTS.vae_encoder.load(ops, config, dict, weightOptionsOf('vae_encoder'));
-        return callOn(ops, image, model, (x) => model.encode(x));
+        const dtype = vaeActivations('vae');
+        return callOn(ops, image, model, (x) => ops.runtime.withActivations(dtype, () => model.encode(x)));
       }),
     );
   }
@@ -233,6 +247,7 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
     images,
     decoder: decoderKind,
     dtype: options.dtype,
+    activations,
     shaderF16,
     limits,
     img2img: options.img2img ?? false,
@@ -277,6 +292,7 @@ function checkOptions(o: PlanModelOptions): void {
     const v = o[field];
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new PlanError(`${field} = ${v} must be a positive integer.`);
   }
+  if (o.activations !== undefined && o.activations !== 'f16' && o.activations !== 'f32') throw new PlanError(`activations = ${String(o.activations)} must be "f16" or "f32".`);
   if (o.decoder !== undefined && o.decoder !== 'vae' && o.decoder !== 'taesd') throw new PlanError(`decoder = ${String(o.decoder)} must be "vae" or "taesd".`);
 }
 

@@ -8,6 +8,7 @@ import { CliUsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 import { ENGINE_OPTIONS, engineChoiceFrom, engineConfigOf, modelLabel, type EngineChoice } from '../engine-options.js';
 import { choiceOption, integerOption, numberOption, stringOption } from '../option-values.js';
 import { numberedPaths } from '../output-paths.js';
+import { hasSdxlOptions, SDXL_OPTIONS, sdxlRequestFields } from '../sdxl-options.js';
 import { LoadBar } from '../load-bar.js';
 import { formatSeconds, ProgressBar } from '../progress-bar.js';
 
@@ -51,9 +52,10 @@ export function generateOptionsFrom(args: ParsedArgs): GenerateOptions {
   for (const [name, value] of [['scheduler', scheduler], ['decoder', decoder], ['eta', eta]] as const) {
     if (remote && value !== undefined) throw new CliUsageError(`option --${name} is not available with --executor http: the images API has no such field`);
   }
+  if (remote && hasSdxlOptions(args)) throw new CliUsageError('the SDXL options (--prompt-2, --negative-2, --original-size, --crop-top-left, --target-size) are not available with --executor http: the images API has no such fields');
   const taesd = stringOption(args, 'taesd') ?? null;
   if (taesd !== null && decoder !== 'taesd') throw new CliUsageError('option --taesd goes with --decoder taesd');
-  const request: GenerateOptions['request'] = { prompt: args.positionals[0]! };
+  const request: GenerateOptions['request'] = { prompt: args.positionals[0]!, ...sdxlRequestFields(args) };
   const negative = args.options.negative;
   if (negative !== undefined) request.negativePrompt = String(negative);
   const steps = integerOption(args, 'steps');
@@ -93,7 +95,8 @@ export const generateCommand: CommandSpec = {
     { name: 'height', type: 'number', description: "image height, a multiple of 8 (default: the model's)" },
     { name: 'n', type: 'number', description: 'images for the prompt (default 1)' },
     { name: 'decoder', type: 'string', description: 'vae (default) or taesd (faster, approximate; SD models)' },
-    { name: 'taesd', type: 'string', description: `TAESD repo for --decoder taesd (default ${DEFAULT_TAESD})` },
+    { name: 'taesd', type: 'string', description: `TAESD repo for --decoder taesd (default ${DEFAULT_TAESD}; for SDXL models madebyollin/taesdxl)` },
+    ...SDXL_OPTIONS,
     ...ENGINE_OPTIONS,
   ],
   async run(args, io) {

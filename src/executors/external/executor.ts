@@ -24,7 +24,7 @@ const DETACH_GRACE_MS = 2000;
  *   engine host (`EngineHostApi`, e.g. a `SharedEngineHost` client).
  *
  * Also the model fields of the `webgpu` executor (`modelNameOrPath`, `dtype`, `variant`,
- * `taesd`, `preview`): `load` on a host that already serves the same model returns at once.
+ * `taesd`, `vae`, `preview`): `load` on a host that already serves the same model returns at once.
  * `shutdown` calls the host's `dispose()`, which on a shared host only detaches this client;
  * expose a `SharedEngineHost` client, not a bare `EngineHost`, on a port whose host must
  * outlive this executor.

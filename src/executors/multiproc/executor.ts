@@ -19,7 +19,7 @@ import { HostPool } from './host-pool.js';
  * results match the `webgpu` executor's byte for byte.
  *
  * Config fields read: those of the `webgpu` executor (`modelNameOrPath`, `dtype`, `variant`,
- * `taesd`, `worker`, `preview`, `gpuLimits`, `activations`) and `numHosts` (at least 1; `numGpus` is its old name). Each output's metrics carry
+ * `taesd`, `vae`, `worker`, `preview`, `gpuLimits`, `activations`) and `numHosts` (at least 1; `numGpus` is its old name). Each output's metrics carry
  * `hostIndex`, the pool member that ran it.
  */
 export class MultiProcDiffusionExecutor extends DiffusionExecutor {

@@ -17,7 +17,8 @@ import { modelSpecOf, readWebGPUOptions, WEBGPU_OPTION_KEYS } from './options.js
  * on Dawn. Requests run one at a time, in the order `executeModel` was called.
  *
  * Config fields read: `modelNameOrPath`, `dtype`, and the custom fields `variant` (Hub weights
- * variant, e.g. `'fp16'`), `taesd` (a TAESD repo for `decoder: 'taesd'`), `worker` (false runs
+ * variant, e.g. `'fp16'`), `taesd` (a TAESD repo for `decoder: 'taesd'`), `vae` (a VAE repo used instead of the
+ * model's `vae/`, e.g. `'madebyollin/sdxl-vae-fp16-fix'`), `worker` (false runs
  * in-process in the browser too; true in Node runs it in a `worker_threads` thread), `preview` (true: a preview image with each progress event) and
  * `gpuLimits` (`'default'` keeps WebGPU's default limits instead of the adapter's larger ones).
  */

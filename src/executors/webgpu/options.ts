@@ -13,6 +13,12 @@ export interface WebGPUExecutorOptions {
   /** A TAESD repo (diffusers `AutoencoderTiny` layout), for `decoder: 'taesd'`. */
   taesd?: string | null;
   /**
+   * A VAE used instead of the model's own `vae/` (diffusers' `vae=`): the Hub id, URL or folder
+   * of a diffusers `AutoencoderKL` (or `AutoencoderTiny`) with `config.json` and its weights at
+   * the root, e.g. `'madebyollin/sdxl-vae-fp16-fix'`.
+   */
+  vae?: string | null;
+  /**
    * Where the engine host runs. Absent: a Web Worker in the browser, in-process in Node; `true`:
    * a Web Worker, or a `worker_threads` thread in Node; `false`: in-process everywhere.
    */
@@ -26,7 +32,7 @@ export interface WebGPUExecutorOptions {
 }
 
 /** The config fields the webgpu executor reads beyond `DiffusionConfig`'s own. */
-export const WEBGPU_OPTION_KEYS: readonly (keyof WebGPUExecutorOptions)[] = ['variant', 'taesd', 'worker', 'preview', 'gpuLimits', 'activations'];
+export const WEBGPU_OPTION_KEYS: readonly (keyof WebGPUExecutorOptions)[] = ['variant', 'taesd', 'vae', 'worker', 'preview', 'gpuLimits', 'activations'];
 
 /** The webgpu options of `config`, validated: a wrong type is a `ConfigValidationError` naming the field. */
 export function readWebGPUOptions(config: DiffusionConfig): Required<Omit<WebGPUExecutorOptions, 'worker'>> & Pick<WebGPUExecutorOptions, 'worker'> {
@@ -35,6 +41,7 @@ export function readWebGPUOptions(config: DiffusionConfig): Required<Omit<WebGPU
   return {
     variant: optionalString('variant', c.variant, "a Hub weights variant such as 'fp16'"),
     taesd: optionalString('taesd', c.taesd, 'a TAESD repo: Hub id, URL or folder'),
+    vae: optionalString('vae', c.vae, 'a VAE repo (diffusers AutoencoderKL, config.json and weights at its root): Hub id, URL or folder'),
     ...(worker === undefined ? {} : { worker }),
     preview: optionalBoolean('preview', c.preview) ?? false,
     gpuLimits: oneOf('gpuLimits', c.gpuLimits, ['adapter', 'default'] as const, 'adapter'),
@@ -49,12 +56,13 @@ export function readWebGPUOptions(config: DiffusionConfig): Required<Omit<WebGPU
 export function modelSpecOf(config: DiffusionConfig, executor: string): ModelSpec {
   if (!config.modelNameOrPath) throw new ExecutorUnavailableError(`The ${executor} executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or local folder).`);
   const model = config.modelNameOrPath;
-  const { variant, taesd, gpuLimits, activations } = readWebGPUOptions(config);
+  const { variant, taesd, vae, gpuLimits, activations } = readWebGPUOptions(config);
   return {
     ...(typeof model === 'string' ? { modelNameOrPath: model } : { modelNameOrPath: model.id, source: model }),
     dtype: config.dtype,
     variant,
     taesd,
+    vae,
     gpuLimits,
     activations,
   };

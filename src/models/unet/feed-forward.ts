@@ -3,17 +3,24 @@ import { Linear } from '../layers.js';
 import { moveReshape, swap } from '../lifetime.js';
 import type { ModelWeights } from '../weights.js';
 
-/** Activations are f32 on every backend that has binding limits. */
-const ACTIVATION_BYTES = 4;
+/**
+ * Bytes per element of the activations `x` is stored in: 2 for f16 activations (a `GpuTensor`
+ * recorded under `withActivations('f16')`, whose projection output is f16 too), else 4 (f32, and
+ * backends without a `dtype`, such as the CPU reference, which have no binding limit anyway).
+ */
+function activationBytes(x: TensorLike): number {
+  return (x as TensorLike & { readonly dtype?: unknown }).dtype === 'f16' ? 2 : 4;
+}
 
 /**
  * The token ranges `[start, end)` that the feed-forward runs over, one range per pass: all
- * `rows` at once when the GEGLU input (`rows × projWidth` f32, the block's largest
- * intermediate) fits one binding of `maxBindingBytes`, otherwise the fewest equal ranges whose
- * input each fits. Equal sizes keep every pass on the same buffer sizes and specialisations.
+ * `rows` at once when the GEGLU input (`rows × projWidth` elements of `elementBytes`, the
+ * block's largest intermediate) fits one binding of `maxBindingBytes`, otherwise the fewest
+ * equal ranges whose input each fits. Equal sizes keep every pass on the same buffer sizes and
+ * specialisations.
  */
-export function feedForwardChunks(rows: number, projWidth: number, maxBindingBytes: number): Array<[number, number]> {
-  const rowsThatFit = Math.max(1, Math.floor(maxBindingBytes / (projWidth * ACTIVATION_BYTES)));
+export function feedForwardChunks(rows: number, projWidth: number, maxBindingBytes: number, elementBytes = 4): Array<[number, number]> {
+  const rowsThatFit = Math.max(1, Math.floor(maxBindingBytes / (projWidth * elementBytes)));
   if (rows <= rowsThatFit) return [[0, rows]];
   const passes = Math.ceil(rows / rowsThatFit);
   const perPass = Math.ceil(rows / passes);
@@ -27,7 +34,8 @@ export function feedForwardChunks(rows: number, projWidth: number, maxBindingByt
  * `ff.net.2(GEGLU(ff.net.0.proj(x)))`, x [B, L, C] → [B, L, C], inner width 4·C.
  *
  * The projection's output [B, L, 8·C] is the UNet's largest activation (168 MB at 512² batch 4,
- * 335 MB at 1024² batch 2). When it would not fit one storage binding, the block runs over
+ * 335 MB at 1024² batch 2, in f32; half that with f16 activations, which SDXL's 1024² batch 2
+ * then runs in one pass). When it would not fit one storage binding, the block runs over
  * token ranges instead (diffusers' `enable_forward_chunking` over dim 1): each row is computed
  * exactly as in one pass, so the result is the same, at the cost of a buffer copy of each
  * range's input and a concat per extra range (two or three ranges at the sizes SD runs at).
@@ -54,7 +62,7 @@ export class GegluFeedForward<T extends TensorLike> {
   forward(ops: TensorOps<T>, x: T): T {
     const C = x.shape[x.shape.length - 1]!;
     const rows = x.shape.reduce((n, d) => n * d, 1) / C;
-    const ranges = feedForwardChunks(rows, 2 * this.inner, this.maxBindingBytes);
+    const ranges = feedForwardChunks(rows, 2 * this.inner, this.maxBindingBytes, activationBytes(x));
     if (ranges.length === 1) return this.#pass(ops, x);
     // Tokens of every batch row are independent here, so [B, L, C] is taken as B·L rows.
     const shape = x.shape;

@@ -158,6 +158,26 @@ describe('<omni-diffusion> from the standalone bundle on plain HTML pages', () =
     await page.close();
   });
 
+  it('runs an SDXL-Turbo model from its folder URL with nothing else set: its defaults, 1 step without guidance', async () => {
+    const { page, errors } = await open(browser, server, 'element-standalone.html');
+    const result = await page.evaluate(async () => {
+      const el = document.createElement('omni-diffusion') as Shadowed & { image: { width: number; height: number; data: Uint8ClampedArray } | null };
+      for (const [k, v] of Object.entries({ prompt: 'a photo of a cat', model: '/fixtures/pipeline-sdxl-turbo-tiny/', seed: '2', width: '64', height: '64', dtype: 'f32' })) el.setAttribute(k, v);
+      const steps: number[] = [];
+      el.addEventListener('progress', (e) => steps.push((e as unknown as CustomEvent<{ total: number }>).detail.total));
+      document.body.append(el);
+      const out = await el.generate();
+      const image = el.image!;
+      const colours = new Set<number>();
+      for (let i = 0; i < image.data.length; i += 4) colours.add((image.data[i]! << 16) | (image.data[i + 1]! << 8) | image.data[i + 2]!);
+      return { ok: out !== null, size: [image.width, image.height], colours: colours.size, totals: [...new Set(steps)], state: el.getAttribute('state') };
+    });
+    expect(result).toMatchObject({ ok: true, size: [64, 64], totals: [1], state: 'done' });
+    expect(result.colours).toBeGreaterThan(8);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('lets two elements with the same model share one engine, worker and model download, and closes it when both leave', async () => {
     const { page, errors } = await open(browser, server, 'element-shared.html');
     const unet = '/fixtures/pipeline-sdturbo-tiny/unet/diffusion_pytorch_model.safetensors';

@@ -189,4 +189,19 @@ describe('pre-quantized repos: dry run and VAE', () => {
     expect(uploaded(pre.events)).toEqual(uploaded(fly.events));
     expect(uploaded(pre.events).loaded).toBe(uploaded(pre.events).total);
   });
+
+  it('SDXL tiny at 4 bits: both text encoders and the UNet quantized ahead of time, bit-identical to dtype int4, with guidance', async () => {
+    const model = fixturePath('pipeline-sdxl-tiny');
+    const dir = await quantize(4, model, 'sdxl-int4');
+    const te2 = JSON.parse(readFileSync(join(dir, 'text_encoder_2/config.json'), 'utf8')) as { quantization_config?: { modules: Record<string, number[]> } };
+    // Its hidden width is 12: only the rows of mlp.fc2 (32 wide) pack into int4's groups of 8; the rest stay f16.
+    expect(Object.keys(te2.quantization_config?.modules ?? {}).some((k) => k.includes('mlp.fc2'))).toBe(true);
+    // text_projection feeds the UNet's added embedding unnormalised: kept f16 (`defaultQuantPolicy`).
+    expect(Object.keys(te2.quantization_config!.modules).some((k) => k.includes('text_projection'))).toBe(false);
+    const requests = [{ prompt: 'a red fox in the snow', negativePrompt: 'blurry', numInferenceSteps: 2, guidanceScale: 5, width: 64, height: 64, seed: 3 }];
+    const pre = await generate(dir, undefined, requests);
+    const fly = await generate(model, 'int4', requests);
+    expect(Buffer.from(pre.images[0]!.data).equals(Buffer.from(fly.images[0]!.data))).toBe(true);
+    expect(uploaded(pre.events)).toEqual(uploaded(fly.events));
+  });
 });

@@ -96,4 +96,26 @@ describe('SharedEngineHost', () => {
     await shared.connect().load(spec);
     expect(shared.stats()).toMatchObject({ loads: 2, clients: 1 });
   });
+
+  it('counts the vae override as part of the model: the same one shares the load, another is refused naming both', async () => {
+    const hosts: FakeHost[] = [];
+    const shared = new SharedEngineHost(() => hosts[hosts.push(new FakeHost()) - 1]!);
+    const fix = { ...spec, vae: 'madebyollin/sdxl-vae-fp16-fix' };
+    const [a, b, c, d] = [shared.connect(), shared.connect(), shared.connect(), shared.connect()];
+    const first = await a.load(fix);
+    expect(await b.load({ ...fix })).toBe(first);
+    const own = await c.load(spec).then(
+      () => expect.fail('expected the model with its own VAE to be refused'),
+      (err: unknown) => err as Error,
+    );
+    expect(own).toMatchObject({ name: 'SharedHostModelMismatchError' });
+    expect(own.message).toContain('already serves "org/model" (dtype f32, vae madebyollin/sdxl-vae-fp16-fix); this client asked for "org/model" (dtype f32)');
+    await expect(d.load({ ...spec, vae: 'someone/other-vae' })).rejects.toThrow(/asked for "org\/model" \(dtype f32, vae someone\/other-vae\)/);
+    // An absent override and a null one are the same: the model's own VAE.
+    await Promise.all([a.dispose(), b.dispose()]);
+    const [e, f] = [shared.connect(), shared.connect()];
+    await e.load({ ...spec, vae: null });
+    await f.load(spec);
+    expect(hosts).toHaveLength(2);
+  });
 });

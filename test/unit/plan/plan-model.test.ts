@@ -229,6 +229,13 @@ describe('planModel inputs', () => {
     expect(() => planModel({ unet }, { ...at512, decoder: 'tiny' as 'vae' })).toThrow(/decoder = tiny/);
   });
 
+  it('plans f16 activations only for a device with shader-f16, and refuses other activation dtypes', () => {
+    expect(planModel({ unet }, { ...at512, batch: 1, activations: 'f16' }).activations).toBe('f16');
+    expect(planModel({ unet }, { ...at512, batch: 1 }).activations).toBe('f32');
+    expect(() => planModel({ unet }, { ...at512, activations: 'f16', shaderF16: false })).toThrow(/activations = f16 needs a device with shader-f16/);
+    expect(() => planModel({ unet }, { ...at512, activations: 'bf16' as 'f16' })).toThrow(/activations = bf16/);
+  });
+
   it('plans a pixel-space model (no VAE) at the image size itself with latentScale 1', () => {
     const tinyShapes = JSON.parse(readFileSync(resolve(repoRoot, 'models/tiny-shapes/unet/config.json'), 'utf8')) as unknown;
     const report = planModel({ unet: tinyShapes }, { ...at512, width: 32, height: 48, latentScale: 1 });

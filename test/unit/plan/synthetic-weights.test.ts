@@ -30,8 +30,12 @@ const loaders: Record<string, Loader> = {
   'unet-sd15-tiny': (ops, c, d) => UNet2DConditionModel.load(ops, parseUNetConfig(c, 'unet/config.json'), d),
   'unet-sd21-tiny': (ops, c, d) => UNet2DConditionModel.load(ops, parseUNetConfig(c, 'unet/config.json'), d),
   'unet-lcm-tiny': (ops, c, d) => UNet2DConditionModel.load(ops, parseUNetConfig(c, 'unet/config.json'), d),
+  // SDXL (issue 21): add_embedding and per-level transformer depths; the full-size SDXL UNet
+  // run (bench/full-size.js --only sdxl, test/full/sdxl-unet.test.ts) streams the plan's list.
+  'unet-sdxl-tiny': (ops, c, d) => UNet2DConditionModel.load(ops, parseUNetConfig(c, 'unet/config.json'), d),
   'vae-decoder-tiny': (ops, c, d) => AutoencoderKLDecoder.load(ops, parseAutoencoderKLConfig(c, 'vae/config.json'), d),
   'text-encoder-clip-tiny': (ops, c, d) => CLIPTextModel.load(ops, parseCLIPTextConfig(c, 'text_encoder/config.json'), d),
+  'text-encoder-clip-projection-tiny': (ops, c, d) => CLIPTextModel.load(ops, parseCLIPTextConfig(c, 'text_encoder_2/config.json'), d),
 };
 
 describe('SyntheticStateDict', () => {

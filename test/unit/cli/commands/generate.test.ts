@@ -44,6 +44,23 @@ describe('omni-diffusion generate arguments', () => {
     expect(o.engine.dtype).toBe('f32');
   });
 
+  it("maps the SDXL options onto SDXL's request fields (sizes as diffusers' (height, width) pairs)", () => {
+    const o = options('a fox', '--prompt-2', 'in the style of a woodcut', '--negative', 'blurry', '--negative-2', 'dark', '--original-size', '1024,768', '--crop-top-left', '16, 0', '--target-size', '512,512');
+    expect(o.request).toEqual({
+      prompt: 'a fox', negativePrompt: 'blurry', prompt2: 'in the style of a woodcut', negativePrompt2: 'dark',
+      originalSize: [1024, 768], cropsCoordsTopLeft: [16, 0], targetSize: [512, 512],
+    });
+  });
+
+  it.each([
+    [['--original-size', '1024'], /--original-size expects two integers of at least 1 as A,B/],
+    [['--target-size', '0,512'], /--target-size expects two integers of at least 1/],
+    [['--crop-top-left', '-1,0'], /--crop-top-left expects two integers of at least 0/],
+    [['--prompt-2', 'x', '--executor', 'http', '--url', 'http://127.0.0.1:1'], /SDXL options .* not available with --executor http/],
+  ])('refuses bad SDXL options %j, naming them', (extra, message) => {
+    expect(() => options('a fox', ...extra)).toThrow(message);
+  });
+
   it('finds the bundled model in the package', () => {
     expect(bundledModelPath()).toBe(join(repoRoot, 'models', 'tiny-shapes'));
   });

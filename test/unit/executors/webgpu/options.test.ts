@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DiffusionConfig } from '../../../../src/api/config.js';
-import { modelSpecOf, readWebGPUOptions } from '../../../../src/executors/webgpu/options.js';
+import { modelSpecOf, readWebGPUOptions, WEBGPU_OPTION_KEYS } from '../../../../src/executors/webgpu/options.js';
 import { BlobSource } from '../../../../src/io/sources/blob-source.js';
 
 describe('model specs of the webgpu executor', () => {
@@ -32,14 +32,31 @@ describe('GPU options in the model spec', () => {
 
 describe('the webgpu option block', () => {
   it('defaults every option, and takes null for the optional repos', () => {
-    expect(readWebGPUOptions(new DiffusionConfig({}))).toEqual({ variant: null, taesd: null, preview: false, gpuLimits: 'adapter', activations: 'auto' });
+    expect(readWebGPUOptions(new DiffusionConfig({}))).toEqual({ variant: null, taesd: null, vae: null, preview: false, gpuLimits: 'adapter', activations: 'auto' });
     expect(readWebGPUOptions(new DiffusionConfig({ variant: 'fp16', taesd: null, preview: true, worker: false }))).toMatchObject({ variant: 'fp16', taesd: null, preview: true, worker: false });
   });
 
   it('refuses a wrong type with ConfigValidationError naming the field, rather than ignoring it', () => {
     expect(() => readWebGPUOptions(new DiffusionConfig({ variant: 16 }))).toThrow(/DiffusionConfig\.variant = 16: expected a Hub weights variant/);
     expect(() => readWebGPUOptions(new DiffusionConfig({ taesd: {} }))).toThrow(/DiffusionConfig\.taesd/);
+    expect(() => readWebGPUOptions(new DiffusionConfig({ vae: 42 }))).toThrow(/DiffusionConfig\.vae = 42: expected a VAE repo \(diffusers AutoencoderKL, config\.json and weights at its root\)/);
     expect(() => readWebGPUOptions(new DiffusionConfig({ preview: 'yes' }))).toThrow(/DiffusionConfig\.preview = "yes": expected true or false/);
+  });
+});
+
+describe('the vae config field', () => {
+  it('is a config key of the executor, reaches the model spec as given, and is null when left out', () => {
+    expect(WEBGPU_OPTION_KEYS).toContain('vae');
+    const spec = modelSpecOf(new DiffusionConfig({ modelNameOrPath: 'stabilityai/stable-diffusion-xl-base-1.0', vae: 'madebyollin/sdxl-vae-fp16-fix' }), 'webgpu');
+    expect(spec.vae).toBe('madebyollin/sdxl-vae-fp16-fix');
+    expect(modelSpecOf(new DiffusionConfig({ modelNameOrPath: 'org/model' }), 'webgpu').vae).toBeNull();
+    expect(modelSpecOf(new DiffusionConfig({ modelNameOrPath: 'org/model', vae: null }), 'webgpu').vae).toBeNull();
+  });
+
+  it('refuses anything but a string with ConfigValidationError naming the field', () => {
+    for (const vae of [true, 1, ['a/b'], { id: 'a/b' }]) {
+      expect(() => modelSpecOf(new DiffusionConfig({ modelNameOrPath: 'org/model', vae }), 'webgpu')).toThrow(expect.objectContaining({ name: 'ConfigValidationError', field: 'vae' }));
+    }
   });
 });
 

@@ -10,6 +10,7 @@ import { UNet2DConditionModel } from '../src/models/unet/unet-2d-condition.js';
 import { AutoencoderKLDecoder } from '../src/models/vae/autoencoder-kl-decoder.js';
 import { parseAutoencoderKLConfig } from '../src/models/vae/config.js';
 import { maxBindingBytes } from '../src/plan/binding-limit.js';
+import { lcgNoise } from './lcg-noise.js';
 
 /** One full-size model: its three component fixtures (synthetic weights) and how a request runs it. */
 export interface FullSizeModel {
@@ -49,16 +50,6 @@ export interface ComponentRow {
   activations: string;
 }
 
-/** Deterministic inputs: a small LCG, values in [-1, 1). */
-function noise(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
 
@@ -122,7 +113,7 @@ export async function main(models: readonly FullSizeModel[], options: FullSizeOp
       un.dict.releaseUntaken();
       const unLoadMs = performance.now() - un.started;
       const latent = options.size / 8;
-      const sample = ops.upload(noise(m.batch * 4 * latent * latent, 1), [m.batch, 4, latent, latent]);
+      const sample = ops.upload(lcgNoise(m.batch * 4 * latent * latent, 1), [m.batch, 4, latent, latent]);
       await measure(`UNet step (batch ${m.batch})`, unLoadMs, activations, m.steps, () => rt.withActivations(activations, () => unet.forward(sample, Array<number>(m.batch).fill(999), embeds!)));
       ops.release(sample);
       if (embeds) ops.release(embeds);
@@ -133,7 +124,7 @@ export async function main(models: readonly FullSizeModel[], options: FullSizeOp
       va.dict.releaseUntaken();
       const vaLoadMs = performance.now() - va.started;
       const vaeAct = vaeConfig.forceUpcast ? 'f32' : activations;
-      const latents = ops.upload(noise(4 * latent * latent, 2), [1, 4, latent, latent]);
+      const latents = ops.upload(lcgNoise(4 * latent * latent, 2), [1, 4, latent, latent]);
       await measure('VAE decode', vaLoadMs, vaeAct, 1, () => rt.withActivations(vaeAct, () => vae.decode(latents)));
       ops.release(latents);
 

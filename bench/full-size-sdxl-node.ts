@@ -8,6 +8,7 @@ import { parseUNetConfig, TIME_IDS_PER_ROW } from '../src/models/unet/config.js'
 import { UNet2DConditionModel } from '../src/models/unet/unet-2d-condition.js';
 import { maxBindingBytes } from '../src/plan/binding-limit.js';
 import { planModel } from '../src/plan/plan-model.js';
+import { lcgNoise } from './lcg-noise.js';
 
 /** The published SDXL base 1.0 UNet config (SDXL-Turbo's has the same values). */
 export const SDXL_UNET_CONFIG = new URL('configs/sdxl-base/unet/config.json', import.meta.url).pathname;
@@ -80,16 +81,6 @@ export function unetTensorList(config: unknown): RecipeTensorSpec[] {
   return unet.weights.map((w) => ({ name: w.key, shape: [...w.shape], dtype: 'F32' }));
 }
 
-/** Deterministic inputs: a small LCG, values in [-1, 1). */
-function noise(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /** VmHWM (Linux) or the process-wide maximum. */
 const peakRss = (): number => {
@@ -159,9 +150,9 @@ export async function runSdxlUNet(options: SdxlUNetOptions): Promise<{ adapter: 
       for (const size of options.sizes) {
         const l = size / 8;
         const pooled = cfg.additionEmbed!.pooledDim;
-        const sample = ops.upload(noise(4 * l * l, 1), [1, 4, l, l]);
-        const context = ops.upload(noise(77 * cfg.crossAttentionDim, 2), [1, 77, cfg.crossAttentionDim]);
-        const textEmbeds = ops.upload(noise(pooled, 3), [1, pooled]);
+        const sample = ops.upload(lcgNoise(4 * l * l, 1), [1, 4, l, l]);
+        const context = ops.upload(lcgNoise(77 * cfg.crossAttentionDim, 2), [1, 77, cfg.crossAttentionDim]);
+        const textEmbeds = ops.upload(lcgNoise(pooled, 3), [1, pooled]);
         // original size, crop top-left, target size (TIME_IDS_PER_ROW values), as the pipeline passes them.
         const timeIds = [size, size, 0, 0, size, size].slice(0, TIME_IDS_PER_ROW);
         rt.resetPeak();

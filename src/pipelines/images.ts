@@ -36,26 +36,48 @@ export function toRgbaImages(pixels: Float32Array, batch: number, seeds: readonl
 }
 
 /**
- * Approximate RGB of SD 1.x/2.x latents: a fixed linear map per pixel, the cheap preview that
- * UIs show while the loop runs (no decoder call, one small readback).
+ * Approximate RGB of a VAE's latents: a fixed linear map per pixel (four weights per colour,
+ * and a bias), giving values in [-1, 1]; the cheap preview UIs show while the loop runs (no
+ * decoder call, one small readback). SD 1.x/2.x and SDXL latents live in different spaces.
  */
-const SD_LATENT_RGB = [
-  [0.298, 0.207, 0.208],
-  [0.187, 0.286, 0.173],
-  [-0.158, 0.189, 0.264],
-  [-0.184, -0.271, -0.473],
-];
+export interface LatentRgbMap {
+  /** Row k: latent channel k's contribution to R, G and B. */
+  readonly factors: readonly (readonly [number, number, number])[];
+  readonly bias: readonly [number, number, number];
+}
 
-/** A preview of the first image of latents [B, C, h, w]: SD latents by projection, 3-channel pixel latents as they are. */
-export function latentPreview(latents: Float32Array, channels: number, h: number, w: number): DiffusionImage {
+/** SD 1.x/2.x (`scaling_factor` 0.18215). */
+export const SD_LATENT_RGB: LatentRgbMap = {
+  factors: [
+    [0.298, 0.207, 0.208],
+    [0.187, 0.286, 0.173],
+    [-0.158, 0.189, 0.264],
+    [-0.184, -0.271, -0.473],
+  ],
+  bias: [0, 0, 0],
+};
+
+/** SDXL's VAE (`scaling_factor` 0.13025), as ComfyUI previews it. */
+export const SDXL_LATENT_RGB: LatentRgbMap = {
+  factors: [
+    [0.3651, 0.4232, 0.4341],
+    [-0.2533, -0.0042, 0.1068],
+    [0.1076, 0.1111, -0.0362],
+    [-0.3165, -0.2492, -0.2188],
+  ],
+  bias: [0.1084, -0.0175, -0.0011],
+};
+
+/** A preview of the first image of latents [B, C, h, w]: 4-channel latents by `map`, 3-channel pixel latents as they are. */
+export function latentPreview(latents: Float32Array, channels: number, h: number, w: number, map: LatentRgbMap = SD_LATENT_RGB): DiffusionImage {
   const plane = h * w;
   const data = new Uint8ClampedArray(plane * 4);
   for (let p = 0; p < plane; p++) {
     for (let c = 0; c < 3; c++) {
       let v: number;
       if (channels === 4) {
-        v = 0;
-        for (let k = 0; k < 4; k++) v += latents[k * plane + p]! * SD_LATENT_RGB[k]![c]!;
+        v = map.bias[c]!;
+        for (let k = 0; k < 4; k++) v += latents[k * plane + p]! * map.factors[k]![c]!;
         v = v / 2 + 0.5;
       } else {
         v = latents[Math.min(c, channels - 1) * plane + p]! / 2 + 0.5;

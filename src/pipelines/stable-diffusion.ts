@@ -24,7 +24,8 @@ import type { DiffusionComponents } from './components.js';
 import { DeviceFitCheck } from './fit-check.js';
 import { DeviceLimitError } from '../plan/errors.js';
 import { ModelConfigError } from '../models/errors.js';
-import { latentPreview } from './images.js';
+import { SD_LATENT_RGB, SDXL_LATENT_RGB } from './images.js';
+import { previewImage } from './preview.js';
 import { pipelineDefaults, type ModelDefaults } from './model-defaults.js';
 import { checkCapabilities, type JobCapabilities } from './resolve-job.js';
 import { resolveWeightFiles, TAESD_PROGRESS_PREFIX, TAESD_WEIGHTS, type WeightFile } from './weight-files.js';
@@ -368,11 +369,12 @@ export class StableDiffusionPipeline {
     await this.ops.runtime.syncPrevious();
   }
 
-  /** A cheap preview of the first image of `latents`: one small readback, no decoder. */
-  async preview(latents: GpuTensor): Promise<DiffusionImage> {
-    const [, c, h, w] = latents.shape as [number, number, number, number];
-    const data = await this.ops.read(latents);
-    return latentPreview(data, c, h, w);
+  /**
+   * A preview of the first image of `latents`: TAESD's image where one is loaded, else a linear
+   * map of SD's or SDXL's latents (see `previewImage`).
+   */
+  preview(latents: GpuTensor): Promise<DiffusionImage> {
+    return previewImage(this.ops, latents, { taesd: this.taesd, activations: this.activations, map: this.text.second ? SDXL_LATENT_RGB : SD_LATENT_RGB });
   }
 
   /** Frees every weight; the VAE encoder's when its load settles, should it still be loading. */

@@ -150,6 +150,37 @@ function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
 }
 
 /**
+ * A response's body as a stream of its own, for callers that keep the stream but not the
+ * `Response`. The body's reader is taken at once, so the body no longer depends on the
+ * `Response` staying alive: Node's `fetch` (undici) cancels the body of a `Response` that is
+ * garbage collected while that body is unlocked and unread, and a download that awaits other
+ * work before its first read (creating the cache writer) then read 0 bytes. Chunks are passed
+ * on as read, one per pull; a cancel reaches the body with its reason, a body error the reader.
+ */
+export function responseBody(response: Response): ReadableStream<Uint8Array> {
+  const body = response.body;
+  if (!body) return bytesStream(new Uint8Array(0));
+  const reader = body.getReader();
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        // A cancel during the read ends it with done, and the stream is already closed.
+        if (cancelled) return;
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel(reason) {
+        cancelled = true;
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
  * Passes a stream through unchanged, calling `onProgress` after every chunk and once at the end
  * (so a consumer always sees the final count, even for an empty file). `tags` (the bytes'
  * origin, resumed bytes) are copied into every event.

@@ -1,4 +1,4 @@
-import type { ByteStream } from './byte-source.js';
+import { responseBody, type ByteStream } from './byte-source.js';
 import type { CacheWriteOptions, CacheWriter, ModelCache } from './cache.js';
 import type { CachedModelInfo } from './cache-manage.js';
 import { CacheError, CacheQuotaError } from './errors.js';
@@ -44,7 +44,8 @@ export class CacheStorageCache implements ModelCache {
     const response = await cache.match(this.requestOf(key));
     if (!response?.body) return null;
     const length = Number(response.headers.get('content-length'));
-    return { stream: response.body, size: Number.isSafeInteger(length) && response.headers.has('content-length') ? length : null };
+    // Detached from the Response, which may be collected (and, in Node, its body cancelled) before the read.
+    return { stream: responseBody(response), size: Number.isSafeInteger(length) && response.headers.has('content-length') ? length : null };
   }
 
   async createWriter(key: string, size: number | null, options: CacheWriteOptions = {}): Promise<CacheWriter> {

@@ -1,4 +1,5 @@
 import { AbortError } from '../../api/errors.js';
+import { responseBody } from '../byte-source.js';
 import { ModelFileNotFoundError, ModelSourceError } from '../errors.js';
 import { sha256FromEtag } from '../hash.js';
 import { BaseModelSource, type FileStat, type OpenedFile } from './model-source.js';
@@ -45,7 +46,7 @@ export class UrlSource extends BaseModelSource implements RangeModelSource {
 
   protected async open(path: string, signal: AbortSignal | undefined): Promise<OpenedFile> {
     const response = await this.request(path, 'GET', {}, signal);
-    return { stream: bodyOf(response), size: contentLength(response), origin: 'network' };
+    return { stream: responseBody(response), size: contentLength(response), origin: 'network' };
   }
 
   async fetchRange(path: string, request: RangeRequest): Promise<RangeResponse> {
@@ -63,10 +64,10 @@ export class UrlSource extends BaseModelSource implements RangeModelSource {
         await response.body?.cancel();
         throw new ModelSourceError(path, url, `GET ${url} with Range bytes=${request.start}- answered 206 with Content-Range "${response.headers.get('content-range') ?? ''}".`, 206);
       }
-      return { stream: bodyOf(response), offset: range.first, size: range.total, ...common };
+      return { stream: responseBody(response), offset: range.first, size: range.total, ...common };
     }
     // A 200 is the whole file: the server ignores Range, or If-Range saw a changed file.
-    return { stream: bodyOf(response), offset: 0, size: this.statedSize(response), ...common };
+    return { stream: responseBody(response), offset: 0, size: this.statedSize(response), ...common };
   }
 
   /** A HEAD request; a server that refuses HEAD (405, 501) is asked with a GET that is not read. */
@@ -125,10 +126,6 @@ export class UrlSource extends BaseModelSource implements RangeModelSource {
 
 function isRedirect(response: Response): boolean {
   return response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400);
-}
-
-function bodyOf(response: Response): ReadableStream<Uint8Array> {
-  return response.body ?? new ReadableStream({ start: (c) => c.close() });
 }
 
 /** A strong ETag, else Last-Modified: what `If-Range` accepts (weak ETags never match there). */

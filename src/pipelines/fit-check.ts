@@ -43,16 +43,28 @@ export class DeviceFitCheck {
   readonly #cache = new Map<string, DeviceLimitError | null>();
   readonly #quantize: QuantPolicy | null;
   readonly #byCheckpoint: CheckpointQuantPolicies;
+  readonly #activations: TensorDType;
 
   /**
    * `configs`: the model's parsed config files (and TAESD's, when one is loaded); `device`: the
    * capabilities of the runtime the pipeline runs on; `latentScale`: image pixels per latent
    * pixel (the VAE's factor, 1 for a pixel-space model); `quantize`: the weights stored
    * quantized, model-wide, and `byCheckpoint` the components quantized otherwise (a pre-quantized
-   * repo's, see `PlanModelOptions.quantizeByCheckpoint`).
+   * repo's, see `PlanModelOptions.quantizeByCheckpoint`); `activations`: how the pipeline stores
+   * them (f16 halves the text encoders' and UNet's; a `force_upcast` VAE stays f32), so that a
+   * request that fits in f16 is not refused by an f32 plan.
    */
-  constructor(configs: PlanConfigs, device: GpuCapabilities, dtype: TensorDType, latentScale: number, quantize: QuantPolicy | null = null, byCheckpoint: CheckpointQuantPolicies = {}) {
+  constructor(
+    configs: PlanConfigs,
+    device: GpuCapabilities,
+    dtype: TensorDType,
+    latentScale: number,
+    quantize: QuantPolicy | null = null,
+    byCheckpoint: CheckpointQuantPolicies = {},
+    activations: TensorDType = 'f32',
+  ) {
     this.#configs = configs;
+    this.#activations = activations;
     this.#quantize = quantize;
     this.#byCheckpoint = byCheckpoint;
     this.#device = device;
@@ -127,6 +139,7 @@ export class DeviceFitCheck {
       decoder: req.decoder,
       img2img: req.img2img && this.#configs.vae !== undefined,
       dtype: this.#dtype,
+      activations: this.#activations,
       quantize: this.#quantize,
       quantizeByCheckpoint: this.#byCheckpoint,
       shaderF16: this.#device.shaderF16,

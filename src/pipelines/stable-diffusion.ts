@@ -161,6 +161,7 @@ export class StableDiffusionPipeline {
       vaeScale,
       quantize,
       prequantizedPolicies(prequantized),
+      options.activations ?? 'f32',
     );
     fit.checkModel();
     if (options.onWeightFiles) {

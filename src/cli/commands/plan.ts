@@ -17,7 +17,7 @@ import { CliUsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 export const planCommand: CommandSpec = {
   name: 'plan',
   summary: 'Plan the device memory and dispatches of a whole generation from the model configs (no weights, no GPU).',
-  usage: 'plan <model-dir> [--width 512] [--height 512] [--batch 2] [--images 1] [--dtype f16] [--img2img]',
+  usage: 'plan <model-dir> [--width 512] [--height 512] [--batch 2] [--images 1] [--dtype f16] [--activations f32|f16] [--img2img]',
   options: [
     { name: 'width', type: 'number', description: 'image width in pixels (default 512)' },
     { name: 'height', type: 'number', description: 'image height in pixels (default 512)' },
@@ -25,6 +25,7 @@ export const planCommand: CommandSpec = {
     { name: 'images', type: 'number', description: 'images the VAE decodes at once: a request decodes all of its images together (default 1)' },
     { name: 'dtype', type: 'string', description: 'weight storage: f16, f32, int8 or int4 (default f16; int8/int4 quantize the matmul and conv weights, the rest f16)' },
     { name: 'img2img', type: 'boolean', description: 'also plan the VAE encoder that image-to-image loads' },
+    { name: 'activations', type: 'string', description: 'activation storage: f32 (default) or f16, as the pipeline runs f16 weights on a shader-f16 device (a force_upcast VAE stays f32)' },
     { name: 'packed-f16', type: 'boolean', description: 'plan for a device without shader-f16 (f16 packed in u32 words)' },
     { name: 'max-storage-binding', type: 'number', description: 'maxStorageBufferBindingSize in bytes (default: the WebGPU default, 128 MiB)' },
     { name: 'max-buffer', type: 'number', description: 'maxBufferSize in bytes (default 256 MiB)' },
@@ -36,6 +37,9 @@ export const planCommand: CommandSpec = {
     const dtype = args.options.dtype ?? 'f16';
     if (dtype !== 'f16' && dtype !== 'f32' && dtype !== 'int8' && dtype !== 'int4') throw new CliUsageError(`option --dtype expects f16, f32, int8 or int4, got "${String(dtype)}"`);
     const quantize = dtype === 'int8' || dtype === 'int4' ? defaultQuantPolicy(QUANTIZED_DTYPES[dtype]) : null;
+    const activations = args.options.activations ?? 'f32';
+    if (activations !== 'f32' && activations !== 'f16') throw new CliUsageError(`option --activations expects f32 or f16, got "${String(activations)}"`);
+    if (activations === 'f16' && args.options['packed-f16'] === true) throw new CliUsageError('option --activations f16 needs shader-f16: it does not go with --packed-f16');
     const configs = await readConfigs(resolve(dir));
     const report = planModel(configs, {
       width: positiveInt(args, 'width', 512),
@@ -43,6 +47,7 @@ export const planCommand: CommandSpec = {
       batch: positiveInt(args, 'batch', 2),
       images: positiveInt(args, 'images', 1),
       dtype: dtype === 'f32' ? 'f32' : 'f16',
+      activations,
       quantize,
       shaderF16: args.options['packed-f16'] !== true,
       img2img: args.options['img2img'] === true,

@@ -37,6 +37,23 @@ describe('omni-diffusion plan', () => {
     expect(out).toBe(`${formatPlanReport(report).join('\n')}\n`);
   });
 
+  it('plans SDXL (both text encoders) with --activations f16: the UNet halves, the force_upcast VAE stays f32', async () => {
+    const sdxl = resolve(repoRoot, 'bench/configs/sdxl-base');
+    const argv = ['plan', sdxl, '--width', '1024', '--height', '1024', '--batch', '2'];
+    const f32 = await run(argv);
+    const f16 = await run([...argv, '--activations', 'f16']);
+    expect([f32.code, f16.code, f16.err]).toEqual([0, 0, '']);
+    const [a, b] = [values(f32.out), values(f16.out)];
+    expect(b.get('activations')).toBe('f16');
+    expect(b.get('text_encoder_2.weights_bytes')).toMatch(/^[1-9]\d*$/);
+    expect(Number(b.get('unet.peak_activation_bytes'))).toBeLessThan(Number(a.get('unet.peak_activation_bytes')));
+    expect(b.get('vae_decoder.peak_activation_bytes')).toBe(a.get('vae_decoder.peak_activation_bytes'));
+    const bad = await run([...argv, '--activations', 'f8']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('option --activations expects f32 or f16, got "f8"');
+    expect((await run([...argv, '--activations', 'f16', '--packed-f16'])).code).toBe(2);
+  });
+
   it('plans a folder holding only unet/config.json, with the defaults 512x512, batch 2, f16', async () => {
     const dir = join(scratch, 'unet-only');
     mkdirSync(join(dir, 'unet'), { recursive: true });

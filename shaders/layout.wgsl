@@ -1,4 +1,4 @@
-// Data-movement family: nearest ×2 upsampling, channel concatenation, last-two-dims transpose,
+// Data-movement family: nearest upsampling, channel concatenation, last-two-dims transpose,
 // and row gathers (embedding lookups). One thread per output element; outputs are f32.
 
 override WG: u32 = 256u;
@@ -11,14 +11,20 @@ struct Uniforms {
   p1: u32,
 }
 
-// upsample: the input is h×w planes; this dispatch writes n outputs from out_base on, reading
-// planes from in_plane on (either tensor may be one chunk of a larger one).
+// upsample: the input is h×w planes, the output oh×ow; this dispatch writes n outputs from
+// out_base on, reading planes from in_plane on (either tensor may be one chunk of a larger one).
+// Output row y reads input row floor(y · scale_h) with scale_h = f32(h / oh), as PyTorch's
+// `interpolate(mode="nearest")` computes it in float32 (2× is the common case: scale 0.5).
 struct UpsampleUniforms {
   n: u32,
   h: u32,
   w: u32,
+  oh: u32,
+  ow: u32,
   in_plane: u32,
   out_base: u32,
+  scale_h: f32,
+  scale_w: f32,
 }
 
 @group(0) @binding(0) var<uniform> u: Uniforms;
@@ -57,16 +63,16 @@ fn element_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
 }
 
 @compute @workgroup_size(WG)
-fn upsample_nearest2x(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn upsample_nearest(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = element_index(wid, nwg, lid);
   if (i >= uu.n) { return; }
-  let h = uu.h;
-  let w = uu.w;
-  let ox = i % (2u * w);
-  let rest = i / (2u * w);
-  let oy = rest % (2u * h);
-  let plane = uu.in_plane + rest / (2u * h);
-  out2[uu.out_base + i] = out_t(load_a((plane * h + oy / 2u) * w + ox / 2u));
+  let ox = i % uu.ow;
+  let rest = i / uu.ow;
+  let oy = rest % uu.oh;
+  let plane = uu.in_plane + rest / uu.oh;
+  let iy = min(u32(floor(f32(oy) * uu.scale_h)), uu.h - 1u);
+  let ix = min(u32(floor(f32(ox) * uu.scale_w)), uu.w - 1u);
+  out2[uu.out_base + i] = out_t(load_a((plane * uu.h + iy) * uu.w + ix));
 }
 
 @compute @workgroup_size(WG)

@@ -38,7 +38,7 @@ export class DeviceFitCheck {
   readonly #device: GpuCapabilities;
   readonly #dtype: TensorDType;
   readonly #latentScale: number;
-  /** Image sides must be multiples of this for the UNet to run; other sizes are left to the model's own error. */
+  /** Image sides must be multiples of this (the VAE's factor) to run; other sizes are left to the request's own error. */
   readonly #granularity: number;
   readonly #cache = new Map<string, DeviceLimitError | null>();
   readonly #quantize: QuantPolicy | null;
@@ -70,8 +70,9 @@ export class DeviceFitCheck {
     this.#device = device;
     this.#dtype = dtype;
     this.#latentScale = latentScale;
-    const unet = COMPONENTS.unet.parseConfig(configs.unet, `${configs.source ?? 'model'}/unet/config.json`);
-    this.#granularity = latentScale * COMPONENTS.unet.scaleFactor(unet);
+    // Parsed here so that a broken UNet config fails the load before any plan.
+    COMPONENTS.unet.parseConfig(configs.unet, `${configs.source ?? 'model'}/unet/config.json`);
+    this.#granularity = latentScale;
   }
 
   /**
@@ -107,7 +108,7 @@ export class DeviceFitCheck {
 
   /**
    * Throws `DeviceLimitError` when `request` cannot run on this device, naming the component,
-   * the tensor, its bytes, the limit and what to do instead. Sizes the UNet cannot divide are
+   * the tensor, its bytes, the limit and what to do instead. Sizes the VAE cannot divide are
    * not planned (the model reports them itself).
    */
   check(request: FitRequest): void {

@@ -141,12 +141,9 @@ export function planModel(configs: PlanConfigs, options: PlanModelOptions): Plan
   const decoderKind = options.decoder ?? 'vae';
   const decoder = decoderKind === 'taesd' ? taesdDecoder(configs, source) : vae;
   const latentScale = vae ? vaeScaleFactor(vae) : (options.latentScale ?? 8);
-  const unetFactor = COMPONENTS.unet.scaleFactor(unetConfig);
+  // Any latent size runs: the UNet pads what does not halve evenly and upsamples back to its skips' sizes.
   for (const [field, px] of [['width', options.width], ['height', options.height]] as const) {
-    if (px % (latentScale * unetFactor) !== 0) {
-      const why = latentScale === 1 ? `the UNet's downsampling ${unetFactor}` : `the VAE's factor ${latentScale} times the UNet's downsampling ${unetFactor}`;
-      throw new PlanError(`${field} ${px} is not a multiple of ${latentScale * unetFactor} (${why}).`);
-    }
+    if (px % latentScale !== 0) throw new PlanError(`${field} ${px} is not a multiple of ${latentScale} (the VAE's factor ${latentScale}).`);
   }
   const h = options.height / latentScale;
   const w = options.width / latentScale;

@@ -306,15 +306,20 @@ export class CpuOps implements TensorOps<CpuTensor> {
     return new CpuTensor([...x.shape.slice(0, -1), N], out);
   }
 
-  upsampleNearest2x(x: CpuTensor): CpuTensor {
+  upsampleNearest2x(x: CpuTensor, size?: readonly [number, number]): CpuTensor {
     const [B, C, H, W] = x.shape as [number, number, number, number];
-    const out = new Float64Array(B * C * 4 * H * W);
+    const [OH, OW] = size ?? [2 * H, 2 * W];
+    // PyTorch's nearest index: floor(dst · scale), scale = in / out as a float32, the product in float32.
+    const sh = Math.fround(H / OH);
+    const sw = Math.fround(W / OW);
+    const src = (i: number, scale: number, n: number) => Math.min(Math.floor(Math.fround(i * scale)), n - 1);
+    const out = new Float64Array(B * C * OH * OW);
     for (let bc = 0; bc < B * C; bc++) {
-      for (let y = 0; y < 2 * H; y++) {
-        for (let xx = 0; xx < 2 * W; xx++) out[(bc * 2 * H + y) * 2 * W + xx] = x.data[(bc * H + (y >> 1)) * W + (xx >> 1)]!;
+      for (let y = 0; y < OH; y++) {
+        for (let xx = 0; xx < OW; xx++) out[(bc * OH + y) * OW + xx] = x.data[(bc * H + src(y, sh, H)) * W + src(xx, sw, W)]!;
       }
     }
-    return new CpuTensor([B, C, 2 * H, 2 * W], out);
+    return new CpuTensor([B, C, OH, OW], out);
   }
 
   concatChannels(a: CpuTensor, b: CpuTensor): CpuTensor {

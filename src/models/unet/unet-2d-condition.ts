@@ -151,7 +151,8 @@ export class UNet2DConditionModel<T extends TensorLike> {
    * all), `encoderHiddenStates` [B, L, cross_attention_dim], and for LCM-style models
    * `timestepCond` [B, time_cond_proj_dim]; SDXL-style (`text_time`) models require `added`, and
    * other models refuse it. Returns the prediction [B, out_channels, H, W]. The inputs are not
-   * released. H and W must be multiples of 2^(down blocks − 1). Throws `ModelInputError` on
+   * released. H and W may be any size: a side that does not halve evenly is padded by the
+   * stride-2 downsamplers and upsampled back to its skip's size, as in diffusers. Throws `ModelInputError` on
    * inputs of the wrong shape or a missing or unexpected condition.
    */
   forward(sample: T, timesteps: readonly number[], encoderHiddenStates: T, timestepCond?: T, added?: UNetAddedConditions<T>): T {
@@ -203,9 +204,7 @@ export class UNet2DConditionModel<T extends TensorLike> {
       throw new ModelInputError('UNet2DConditionModel', msg);
     };
     if (sample.shape.length !== 4 || sample.shape[1] !== c.inChannels) fail(`sample has shape [${sample.shape}], expected [B, ${c.inChannels}, H, W].`);
-    const [B, , H, W] = sample.shape as [number, number, number, number];
-    const factor = 2 ** (c.blockOutChannels.length - 1);
-    if (H % factor !== 0 || W % factor !== 0) fail(`sample is ${H}x${W}; height and width must be multiples of ${factor}.`);
+    const B = sample.shape[0]!;
     if (timesteps.length !== 1 && timesteps.length !== B) fail(`got ${timesteps.length} timesteps for a batch of ${B}; pass one, or one per row.`);
     if (ehs.shape.length !== 3 || ehs.shape[0] !== B || ehs.shape[2] !== c.crossAttentionDim) {
       fail(`encoderHiddenStates has shape [${ehs.shape}], expected [${B}, L, ${c.crossAttentionDim}].`);

@@ -156,7 +156,11 @@ export class UpBlock<T extends TensorLike> {
       h = swap(ops, cat, layer.forward(ops, cat, tembAct, context));
     }
     if (this.upsampler) {
-      h = swap(ops, h, ops.upsampleNearest2x(h));
+      // To the next skip's size, as diffusers does (`upsample_size`) when a side did not halve
+      // evenly on the way down (a 65-pixel latent went to 33): 2× otherwise.
+      const next = skips[skips.length - 1];
+      const size = next ? ([next.shape[2]!, next.shape[3]!] as const) : undefined;
+      h = swap(ops, h, ops.upsampleNearest2x(h, size));
       h = swap(ops, h, this.upsampler.forward(ops, h));
     }
     return h;

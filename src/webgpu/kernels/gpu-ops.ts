@@ -135,8 +135,8 @@ export class GpuOps implements TensorOps<GpuTensor> {
     return geglu(this.runtime, x);
   }
 
-  upsampleNearest2x(x: GpuTensor): GpuTensor {
-    return upsampleNearest2x(this.runtime, x);
+  upsampleNearest2x(x: GpuTensor, size?: readonly [number, number]): GpuTensor {
+    return upsampleNearest2x(this.runtime, x, size);
   }
 
   concatChannels(a: GpuTensor, b: GpuTensor): GpuTensor {

@@ -6,7 +6,7 @@ import type { GpuTensor } from '../tensor.js';
 import { toF32 } from './convert.js';
 
 const WG = 256;
-const UPSAMPLE = defineKernel({ family: 'layout', entryPoint: 'upsample_nearest2x', source: src, storage: ['read', 'read_write'] });
+const UPSAMPLE = defineKernel({ family: 'layout', entryPoint: 'upsample_nearest', source: src, storage: ['read', 'read_write'] });
 const CONCAT = defineKernel({ family: 'layout', entryPoint: 'concat_channels', source: src, storage: ['read', 'read', 'read_write'] });
 const TRANSPOSE = defineKernel({ family: 'layout', entryPoint: 'transpose', source: src, storage: ['read', 'read_write'] });
 const GATHER = defineKernel({ family: 'layout', entryPoint: 'gather_rows', source: src, storage: ['read', 'read', 'read_write'] });
@@ -15,26 +15,33 @@ function launch(size: number): number {
   return Math.ceil(size / WG);
 }
 
-/** Nearest-neighbour ×2 upsampling of [B, C, H, W]. */
-export function upsampleNearest2x(rt: GpuRuntime, x: GpuTensor): GpuTensor {
+/**
+ * Nearest-neighbour upsampling of [B, C, H, W] to 2H×2W, or to `size` [H', W'] (PyTorch's
+ * `interpolate(size=…, mode="nearest")`: output row y reads row floor(y · f32(H / H'))).
+ */
+export function upsampleNearest2x(rt: GpuRuntime, x: GpuTensor, size?: readonly [number, number]): GpuTensor {
   if (x.shape.length !== 4) throw new TensorShapeError(`upsampleNearest2x: x [${x.shape}] must be [B, C, H, W]`);
   const [B, C, H, W] = x.shape as [number, number, number, number];
-  const out = rt.output([B, C, 2 * H, 2 * W]);
+  const [OH, OW] = size ?? [2 * H, 2 * W];
+  if (!(Number.isInteger(OH) && Number.isInteger(OW) && OH >= 1 && OW >= 1)) throw new TensorShapeError(`upsampleNearest2x: size [${OH}, ${OW}] must be positive integers`);
+  const out = rt.output([B, C, OH, OW]);
   const plane = H * W;
+  const outPlane = OH * OW;
+  const scales = { scale_h: Math.fround(H / OH), scale_w: Math.fround(W / OW) };
   // Every chunk holds whole planes; each dispatch covers the planes one input chunk and one
-  // output chunk share (an output chunk is 4× larger, so it may draw on several input chunks).
+  // output chunk share (output planes are larger, so one output chunk may draw on several input chunks).
   for (const o of out.chunks) {
-    const o0 = o.elementOffset / (4 * plane);
-    const o1 = o0 + o.elements / (4 * plane);
+    const o0 = o.elementOffset / outPlane;
+    const o1 = o0 + o.elements / outPlane;
     for (const a of x.chunks) {
       const a0 = a.elementOffset / plane;
       const first = Math.max(o0, a0);
       const end = Math.min(o1, a0 + a.elements / plane);
       if (first >= end) continue;
-      const n = (end - first) * 4 * plane;
+      const n = (end - first) * outPlane;
       rt.dispatch(UPSAMPLE, {
         bindings: [a, o],
-        uniforms: { n, h: H, w: W, in_plane: first - a0, out_base: (first - o0) * 4 * plane },
+        uniforms: { n, h: H, w: W, oh: OH, ow: OW, in_plane: first - a0, out_base: (first - o0) * outPlane, ...scales },
         defines: { ...rt.storageDefines('A', x), ...rt.outputDefines(out) },
         constants: { WG },
         workgroups: launch(n),

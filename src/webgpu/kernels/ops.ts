@@ -104,8 +104,12 @@ export interface TensorOps<T extends TensorLike = TensorLike> {
   /** x [..., 2N] → value[..., :N] * gelu(gate[..., N:]) (diffusers' GEGLU). */
   geglu(x: T): T;
 
-  /** Nearest-neighbour ×2 upsampling of [B, C, H, W]. */
-  upsampleNearest2x(x: T): T;
+  /**
+   * Nearest-neighbour ×2 upsampling of [B, C, H, W], or to `size` [H', W'] (PyTorch's
+   * `interpolate(size=…, mode="nearest")`, row y from row floor(y · f32(H / H'))): diffusers'
+   * UNet upsamples to its skip's size when the input does not halve evenly.
+   */
+  upsampleNearest2x(x: T, size?: readonly [number, number]): T;
   /** Concatenation along dim 1 of [B, Ca, ...] and [B, Cb, ...] (same trailing dims). */
   concatChannels(a: T, b: T): T;
   /** Swaps the last two dims: [B, M, N] → [B, N, M] (a 2-D tensor is taken as B = 1). */

@@ -42,6 +42,17 @@ describe('SDXL through the CLI', () => {
     expect(Buffer.from(a!.data).equals(Buffer.from(b!.data))).toBe(false);
   });
 
+  it("takes any multiple of 8, outside SDXL's buckets and its UNet's halvings (72x64: a 9-wide latent), and refuses others by name", async () => {
+    const wide = await cli(['generate', 'a fox', '--model', turbo, '--width', '72', '--height', '64', '--seed', '1', '-o', join(scratch, 'wide.png')]);
+    expect(wide.err).not.toContain('Error');
+    expect(wide.code).toBe(0);
+    const png = decode(readFileSync(join(scratch, 'wide.png')));
+    expect([png.width, png.height]).toEqual([72, 64]);
+    const odd = await cli(['generate', 'a fox', '--model', turbo, '--width', '100', '--height', '64', '-o', join(scratch, 'never.png')]);
+    expect(odd.code).toBe(2);
+    expect(odd.err).toContain('option --width must be a multiple of 8, got 100');
+  });
+
   it('refuses the SDXL options on a model with one text encoder, naming the field', async () => {
     const { code, err } = await cli(['generate', 'x', '--model', fixturePath('pipeline-sdturbo-tiny'), '--prompt-2', 'y', '-o', join(scratch, 'never.png')]);
     expect(code).toBe(1);

@@ -216,9 +216,13 @@ describe('planModel inputs', () => {
     expect(unet.leakedBytes).toBe(0);
   });
 
-  it('rejects an image size the VAE and UNet cannot divide, naming the field', () => {
+  it("rejects an image size the VAE cannot divide, naming the field, and plans any multiple of the VAE's 8", () => {
     expect(() => planModel({ unet }, { ...at512, width: 500 })).toThrow(PlanError);
-    expect(() => planModel({ unet }, { ...at512, width: 500 })).toThrow(/width 500 is not a multiple of 64/);
+    expect(() => planModel({ unet }, { ...at512, width: 500 })).toThrow(/width 500 is not a multiple of 8 \(the VAE's factor 8\)/);
+    // 520 px: a 65-pixel latent, padded to 33, 17 and 9 on the way down and upsampled back to 17, 33 and 65.
+    const odd = planModel({ unet }, { ...at512, width: 520, height: 512, batch: 1 });
+    expect(component(odd, 'unet').input).toEqual([1, 4, 64, 65]);
+    expect(component(odd, 'unet').error).toBeNull();
   });
 
   it('rejects non-positive sizes and unknown dtypes', () => {
@@ -240,7 +244,8 @@ describe('planModel inputs', () => {
     const tinyShapes = JSON.parse(readFileSync(resolve(repoRoot, 'models/tiny-shapes/unet/config.json'), 'utf8')) as unknown;
     const report = planModel({ unet: tinyShapes }, { ...at512, width: 32, height: 48, latentScale: 1 });
     expect(component(report, 'unet').input).toEqual([2, 3, 48, 32]);
-    expect(() => planModel({ unet: tinyShapes }, { ...at512, width: 30, height: 32, latentScale: 1 })).toThrow(/width 30 is not a multiple of 4 \(the UNet's downsampling 4\)/);
+    // Any size: the UNet pads what does not halve evenly.
+    expect(component(planModel({ unet: tinyShapes }, { ...at512, width: 30, height: 32, latentScale: 1 }), 'unet').input).toEqual([2, 3, 32, 30]);
   });
 
   it('decodes `images` latents at once, and plans TAESD in place of the VAE decoder with decoder "taesd"', () => {

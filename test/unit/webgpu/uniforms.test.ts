@@ -71,7 +71,7 @@ describe('reflectUniforms', () => {
     const struct = (file: string, entryPoint: string) => reflectUniforms(readFileSync(new URL(file, SHADERS), 'utf8'), entryPoint, file).struct;
     expect(['binary', 'unary', 'geglu'].map((e) => struct('elementwise.wgsl', e))).toEqual(['Uniforms', 'Uniforms', 'Uniforms']);
     expect(struct('elementwise.wgsl', 'scale_shift')).toBe('ScaleUniforms');
-    expect(struct('layout.wgsl', 'upsample_nearest2x')).toBe('UpsampleUniforms');
+    expect(struct('layout.wgsl', 'upsample_nearest')).toBe('UpsampleUniforms');
     expect(['concat_channels', 'transpose', 'gather_rows'].map((e) => struct('layout.wgsl', e))).toEqual(['Uniforms', 'Uniforms', 'Uniforms']);
   });
 });

@@ -137,6 +137,6 @@ describe('omni-diffusion plan', () => {
   it('fails with exit code 1 on an image size the model cannot divide', async () => {
     const { code, err } = await run(['plan', sdTurbo, '--width', '500']);
     expect(code).toBe(1);
-    expect(err).toContain('width 500 is not a multiple of 64');
+    expect(err).toContain('width 500 is not a multiple of 8');
   });
 });

@@ -28,6 +28,15 @@ export class ModelPicker {
       input.addEventListener('change', () => input.checked && onChange(model));
       const download = model.bundled ? 'bundled' : model.downloadBytes > 0 ? `≈ ${formatBytes(model.downloadBytes)}` : '';
       const onGpu = model.needs ? `needs ≈ ${formatBytes(model.needs.peakBytes)} of GPU memory` : model.gpuBytes ? `${formatBytes(model.gpuBytes)} on the GPU` : '';
+      const limits = model.needs?.limits;
+      const buffer = limits?.maxBufferSize ?? 0;
+      const binding = limits?.maxStorageBufferBindingSize ?? 0;
+      // WebGPU's default limits: every adapter grants them.
+      const needsText = !limits
+        ? ''
+        : buffer <= 2 ** 28 && binding <= 2 ** 27
+          ? "Fits WebGPU's default limits."
+          : `Needs buffers of ${formatBytes(buffer)} and bindings of ${formatBytes(binding)}.`;
       const size = onGpu ? `${download}, ${onGpu}` : download;
       const warning = h('span', { class: 'model-warning', role: 'alert' });
       warning.hidden = true;
@@ -42,7 +51,7 @@ export class ModelPicker {
           'span',
           { class: 'model-body' },
           h('span', { class: 'model-title' }, h('strong', {}, model.label), h('span', { class: 'model-size' }, size)),
-          h('span', { class: 'model-desc' }, model.description),
+          h('span', { class: 'model-desc' }, needsText ? `${model.description} ${needsText}` : model.description),
           status,
           warning,
           meter,

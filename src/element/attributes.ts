@@ -142,7 +142,9 @@ export function engineKeyFromAttributes(read: Read, baseUrl: string): EngineKey 
   const dtype = read('dtype') || 'auto';
   if (!(DTYPE_OPTIONS as readonly string[]).includes(dtype)) throw new ElementAttributeError('dtype', dtype, DTYPE_OPTIONS.map((d) => `"${d}"`).join(', '));
   const model = read('model') || DEFAULT_MODEL;
-  return { model: resolveModel(model, baseUrl), executor, endpoint, dtype: dtype as DTypeOption, variant: read('variant') || null };
+  // decoder="taesd" needs a TAESD beside the model: the one for its family (SDXL latents need taesdxl).
+  const taesd = read('decoder') === 'taesd' ? 'auto' : null;
+  return { model: resolveModel(model, baseUrl), executor, endpoint, dtype: dtype as DTypeOption, variant: read('variant') || null, taesd };
 }
 
 /**

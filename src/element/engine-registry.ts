@@ -13,6 +13,8 @@ export interface EngineKey {
   dtype: DTypeOption;
   /** Hub weights variant (`fp16` halves the download), or null for the full-precision files. */
   variant: string | null;
+  /** The TAESD to load (`auto`: by the model's family) when the element asks for `decoder="taesd"`, else null. */
+  taesd: string | null;
 }
 
 /** A reference to a shared engine; call `release()` exactly once when done with it. */
@@ -42,7 +44,7 @@ interface LoadFanOut {
 const entries = new Map<string, Entry>();
 
 function keyString(key: EngineKey): string {
-  return JSON.stringify([key.model, key.executor, key.endpoint, key.dtype, key.variant]);
+  return JSON.stringify([key.model, key.executor, key.endpoint, key.dtype, key.variant, key.taesd]);
 }
 
 /**
@@ -58,6 +60,7 @@ export function engineOptionsOf(key: EngineKey): DiffusionConfigOptions {
     dtype: key.dtype,
     preview: true,
     ...(key.variant ? { variant: key.variant } : {}),
+    ...(key.taesd ? { taesd: key.taesd } : {}),
     ...(key.endpoint ? { fallback: 'http', ...http } : {}),
   };
 }

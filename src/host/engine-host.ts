@@ -14,6 +14,7 @@ import { warmupJobs } from '../pipelines/warmup-jobs.js';
 import { defaultQuantPolicy, QUANTIZED_DTYPES } from '../quant/policy.js';
 import type { TensorDType } from '../webgpu/kernels/ops.js';
 import { StableDiffusionPipeline } from '../pipelines/stable-diffusion.js';
+import { AUTO_TAESD, taesdRepoFor } from '../pipelines/taesd-repo.js';
 import { NO_HOST_MEMORY, type EngineHostApi, type HostInfo, type HostMemory, type ModelSpec, type WireProgress, type WireRequest, type WireResult } from './protocol.js';
 
 /**
@@ -39,7 +40,9 @@ export class EngineHost implements EngineHostApi {
     this.#spec = spec;
     // A source object is the caller's own (synthetic weights, say): read as it is, never cached.
     this.#source = spec.source ?? (await cachedModelSource(spec.modelNameOrPath));
-    this.#taesd = spec.taesd ? await cachedModelSource(spec.taesd) : null;
+    // `auto`: the TAESD for the model's family (SDXL latents need taesdxl), read from its model_index.json.
+    const taesd = spec.taesd === AUTO_TAESD ? await taesdRepoFor(this.#source) : spec.taesd;
+    this.#taesd = taesd ? await cachedModelSource(taesd) : null;
     this.#vae = spec.vae ? await cachedModelSource(spec.vae) : null;
     this.#ctx = await GpuContext.create(spec.gpuLimits === 'default' ? {} : { adapterLimits: SIZE_LIMITS });
     this.#ctx.onLost((event) => {

@@ -20,7 +20,7 @@ export interface ModelSpec {
   dtype: DTypeOption;
   /** Hub weights variant, e.g. `fp16`. */
   variant?: string | null;
-  /** A TAESD repo (diffusers `AutoencoderTiny` layout) for `decoder: 'taesd'` and previews. */
+  /** A TAESD repo (diffusers `AutoencoderTiny` layout) for `decoder: 'taesd'` and previews, or `auto` (by the model's family). */
   taesd?: string | null;
   /**
    * A VAE used instead of the model's `vae/` (diffusers' `vae=`): Hub id, URL or folder of an

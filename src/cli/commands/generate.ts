@@ -8,12 +8,11 @@ import { CliUsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 import { ENGINE_OPTIONS, engineChoiceFrom, engineConfigOf, modelLabel, type EngineChoice } from '../engine-options.js';
 import { choiceOption, integerOption, numberOption, stringOption } from '../option-values.js';
 import { numberedPaths } from '../output-paths.js';
+import { AUTO_TAESD, DEFAULT_TAESD, DEFAULT_TAESDXL } from '../../pipelines/taesd-repo.js';
 import { hasSdxlOptions, SDXL_OPTIONS, sdxlRequestFields } from '../sdxl-options.js';
 import { LoadBar } from '../load-bar.js';
 import { formatSeconds, ProgressBar } from '../progress-bar.js';
 
-/** The TAESD repo `--decoder taesd` loads when `--taesd` does not name one (SD 1.x and 2.x latents). */
-export const DEFAULT_TAESD = 'madebyollin/taesd';
 
 /** A `generate` command line, checked. */
 export interface GenerateOptions {
@@ -71,7 +70,7 @@ export function generateOptionsFrom(args: ParsedArgs): GenerateOptions {
   if (scheduler !== undefined) request.scheduler = scheduler;
   if (eta !== undefined) request.eta = eta;
   if (decoder !== undefined) request.decoder = decoder;
-  return { engine, request, out: stringOption(args, 'out') ?? 'out.png', taesd: decoder === 'taesd' ? (taesd ?? DEFAULT_TAESD) : null };
+  return { engine, request, out: stringOption(args, 'out') ?? 'out.png', taesd: decoder === 'taesd' ? (taesd ?? AUTO_TAESD) : null };
 }
 
 /**
@@ -95,7 +94,7 @@ export const generateCommand: CommandSpec = {
     { name: 'height', type: 'number', description: "image height, a multiple of 8 (default: the model's)" },
     { name: 'n', type: 'number', description: 'images for the prompt (default 1)' },
     { name: 'decoder', type: 'string', description: 'vae (default) or taesd (faster, approximate; SD models)' },
-    { name: 'taesd', type: 'string', description: `TAESD repo for --decoder taesd (default ${DEFAULT_TAESD}; for SDXL models madebyollin/taesdxl)` },
+    { name: 'taesd', type: 'string', description: `TAESD repo for --decoder taesd (default: ${DEFAULT_TAESDXL} for SDXL models, ${DEFAULT_TAESD} for the others)` },
     ...SDXL_OPTIONS,
     ...ENGINE_OPTIONS,
   ],

@@ -10,7 +10,10 @@ import { oneOf, optionalBoolean, optionalString } from '../options.js';
 export interface WebGPUExecutorOptions {
   /** Hub weights variant, e.g. `'fp16'`. */
   variant?: string | null;
-  /** A TAESD repo (diffusers `AutoencoderTiny` layout), for `decoder: 'taesd'`. */
+  /**
+   * A TAESD repo (diffusers `AutoencoderTiny` layout), for `decoder: 'taesd'` and previews; or
+   * `'auto'`: `madebyollin/taesdxl` for SDXL models, `madebyollin/taesd` for the others.
+   */
   taesd?: string | null;
   /**
    * A VAE used instead of the model's own `vae/` (diffusers' `vae=`): the Hub id, URL or folder
@@ -40,7 +43,7 @@ export function readWebGPUOptions(config: DiffusionConfig): Required<Omit<WebGPU
   const worker = optionalBoolean('worker', c.worker, 'true (a Web Worker; a worker_threads thread in Node) or false (in-process)');
   return {
     variant: optionalString('variant', c.variant, "a Hub weights variant such as 'fp16'"),
-    taesd: optionalString('taesd', c.taesd, 'a TAESD repo: Hub id, URL or folder'),
+    taesd: optionalString('taesd', c.taesd, "a TAESD repo (Hub id, URL or folder) or 'auto'"),
     vae: optionalString('vae', c.vae, 'a VAE repo (diffusers AutoencoderKL, config.json and weights at its root): Hub id, URL or folder'),
     ...(worker === undefined ? {} : { worker }),
     preview: optionalBoolean('preview', c.preview) ?? false,

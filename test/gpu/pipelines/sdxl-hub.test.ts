@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffusionEngine } from '../../../src/api/engine.js';
 import { fixturePath } from '../../helpers/fixtures.js';
+import { writeTaesdRepo } from '../helpers/taesd-repo.js';
 
 const COMMIT = 'c'.repeat(40);
 const turbo = fixturePath('pipeline-sdxl-turbo-tiny');
@@ -21,7 +22,16 @@ function hubFile(path: string): string | null {
   return !path.includes('..') && existsSync(file) && statSync(file).isFile() ? file : null;
 }
 
+// The fixture TAESD served as madebyollin/taesdxl, for `taesd: 'auto'` (nothing else is served).
+const taesdDir = writeTaesdRepo(mkdtempSync(join(tmpdir(), 'omni-sdxl-taesd-')));
+function taesdFile(path: string): string | null {
+  const file = join(taesdDir, path);
+  return !path.includes('..') && existsSync(file) ? file : null;
+}
+
 let server: Server;
+/** While set, every request is dropped without an answer, as an unreachable Hub would be. */
+let offline = false;
 let endpoint: string;
 const log: string[] = [];
 const env = { HF_ENDPOINT: process.env.HF_ENDPOINT, OMNI_DIFFUSION_CACHE: process.env.OMNI_DIFFUSION_CACHE };
@@ -29,9 +39,13 @@ const cache = mkdtempSync(join(tmpdir(), 'omni-sdxl-hub-'));
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    const m = /^\/stabilityai\/sdxl-turbo\/resolve\/[^/]+\/(.+)$/.exec(decodeURIComponent(new URL(req.url!, 'http://x').pathname));
-    const file = m ? hubFile(m[1]!) : null;
-    log.push(`${req.method} ${m?.[1] ?? req.url}${file ? '' : ' 404'}`);
+    if (offline) {
+      req.socket.destroy();
+      return;
+    }
+    const m = /^\/(stabilityai\/sdxl-turbo|madebyollin\/taesdxl)\/resolve\/[^/]+\/(.+)$/.exec(decodeURIComponent(new URL(req.url!, 'http://x').pathname));
+    const file = !m ? null : m[1] === 'stabilityai/sdxl-turbo' ? hubFile(m[2]!) : taesdFile(m[2]!);
+    log.push(`${req.method} ${m ? `${m[1] === 'stabilityai/sdxl-turbo' ? '' : `${m[1]}:`}${m[2]}` : req.url}${file ? '' : ' 404'}`);
     if (!file) {
       res.writeHead(404).end();
       return;
@@ -86,9 +100,25 @@ describe('an SDXL model by Hub id, through the sources and the cache', () => {
     expect(got).not.toContain('unet/diffusion_pytorch_model.safetensors');
 
     // Offline: the cache holds every file of that commit.
-    await new Promise((ok) => server.close(ok));
+    offline = true;
     log.length = 0;
-    const again = await generate();
-    expect(again).toEqual(first);
+    try {
+      const again = await generate();
+      expect(again).toEqual(first);
+    } finally {
+      offline = false;
+    }
+  });
+
+  it("with taesd 'auto' loads SDXL's TAESD (madebyollin/taesdxl), never SD's, and decodes with it", async () => {
+    const engine = await DiffusionEngine.create({ modelNameOrPath: 'stabilityai/sdxl-turbo', variant: 'fp16', dtype: 'f32', taesd: 'auto' });
+    try {
+      const out = await engine.generate({ prompt: 'a photo of a cat', width: 64, height: 64, seed: 4, decoder: 'taesd' });
+      expect(out.images.map((im) => [im.width, im.height])).toEqual([[64, 64]]);
+    } finally {
+      await engine.close();
+    }
+    expect(log.some((l) => l.includes('madebyollin/taesdxl:diffusion_pytorch_model.safetensors'))).toBe(true);
+    expect(log.some((l) => l.includes('madebyollin/taesd:'))).toBe(false);
   });
 });

@@ -56,8 +56,11 @@ describe('element attributes', () => {
       endpoint: 'https://site.test/api',
       dtype: 'auto',
       variant: null,
+      taesd: null,
     });
     expect(engineKeyFromAttributes(reader({ model: 'stabilityai/sd-turbo', variant: 'fp16' }), BASE)).toMatchObject({ model: 'stabilityai/sd-turbo', variant: 'fp16' });
+    // decoder="taesd" loads the TAESD of the model's family beside it (a separate engine from the VAE's).
+    expect(engineKeyFromAttributes(reader({ model: 'stabilityai/sdxl-turbo', decoder: 'taesd' }), BASE).taesd).toBe('auto');
     expect(engineKeyFromAttributes(reader({}), BASE).model).toBe(DEFAULT_MODEL);
   });
 

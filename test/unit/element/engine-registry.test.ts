@@ -3,7 +3,7 @@ import type { DiffusionConfigOptions } from '../../../src/api/config.js';
 import type { DiffusionEngine } from '../../../src/api/engine.js';
 import { acquireEngine, engineOptionsOf, sharedEngineCount, type EngineKey } from '../../../src/element/engine-registry.js';
 
-const key: EngineKey = { model: 'https://example.test/m/', executor: 'webgpu', endpoint: null, dtype: 'auto', variant: null };
+const key: EngineKey = { model: 'https://example.test/m/', executor: 'webgpu', endpoint: null, dtype: 'auto', variant: null, taesd: null };
 
 /** A factory that records what it was asked for and hands out engines that count their closes. */
 function fakeFactory(fail = false) {

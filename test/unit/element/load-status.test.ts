@@ -42,7 +42,7 @@ describe('the element’s load status', () => {
 
 describe('engine sharing registry: load events', () => {
   it('hands the load’s events to every element sharing it, the last one first to an element that joins late', async () => {
-    const key: EngineKey = { model: 'https://example.test/load-events/', executor: 'webgpu', endpoint: null, dtype: 'auto', variant: null };
+    const key: EngineKey = { model: 'https://example.test/load-events/', executor: 'webgpu', endpoint: null, dtype: 'auto', variant: null, taesd: null };
     let report: ((e: LoadProgress) => void) | undefined;
     let finish: (() => void) | undefined;
     const factory = (_: unknown, options?: DiffusionEngineCreateOptions) => {

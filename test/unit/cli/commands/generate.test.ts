@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../../../src/cli/args.js';
-import { DEFAULT_TAESD, generateCommand, generateOptionsFrom } from '../../../../src/cli/commands/generate.js';
+import { generateCommand, generateOptionsFrom } from '../../../../src/cli/commands/generate.js';
 import { engineConfigOf } from '../../../../src/cli/engine-options.js';
 import { runCli } from '../../../../src/cli/main.js';
 import { bundledModelPath } from '../../../../src/cli/package-root.js';
@@ -40,7 +40,7 @@ describe('omni-diffusion generate arguments', () => {
       width: 64, height: 48, numOutputsPerPrompt: 3, decoder: 'taesd', eta: 0.5,
     });
     expect(o.out).toBe('cats/cat.png');
-    expect(o.taesd).toBe(DEFAULT_TAESD);
+    expect(o.taesd).toBe('auto');
     expect(o.engine.dtype).toBe('f32');
   });
 

@@ -16,6 +16,8 @@
 //
 // Flags (see src/webgpu/kernels/conv2d.ts):
 //   X_VEC      1×1, stride 1, no padding and H·W % 4 == 0: the 4 pixels are one aligned vec4.
+//   X_UP2      x (H×W) is read as its nearest ×2 upsampling (2H×2W): tap (iy, ix) loads
+//              x[iy / 2, ix / 2], so the 4× larger upsampled tensor never exists.
 //   OUT_VEC    Ho·Wo % 4 == 0: output (and residual) rows are written/read as vec4.
 //   W_F16 / W_F16_PACKED, BIAS_F16 / BIAS_F16_PACKED  f16 storage (GpuRuntime.storageDefines).
 //   W_QUANT with W_Q8 or W_Q4  quantized weights (src/quant/scheme.ts: row co, K = cinTotal·k²
@@ -230,8 +232,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let ix = u32(ix0[j] + i32(kx));
       // Unsigned compares also reject the negative (padding) side; a padding tap reads a safe
       // element and is masked to zero.
+#if X_UP2
+      let inside = iy < 2u * p.H && ix < 2u * p.W;
+      off[j] = xBatch + select(0u, (iy >> 1u) * p.W + (ix >> 1u), inside);
+#else
       let inside = iy < p.H && ix < p.W;
       off[j] = xBatch + select(0u, iy * p.W + ix, inside);
+#endif
       mask[j] = select(0.0, 1.0, inside);
     }
 #endif

@@ -2,7 +2,9 @@
 // per-channel affine, optional fused SiLU. A dispatch covers `groups_total` consecutive groups
 // starting at channel c_base of some sample, read from x_base in the bound chunk of x and
 // written from out_base in the bound chunk of out (large tensors are split into chunks of
-// whole groups, and x and out may be chunked differently when their dtypes differ).
+// whole groups, and x and out may be chunked differently when their dtypes differ). A dispatch
+// may also normalise a channel range of x on its own (gamma_base), which is exact because a
+// group's statistics are over its own channels.
 
 override WG: u32 = 256u;
 override SILU: bool = false;
@@ -17,8 +19,11 @@ struct Uniforms {
   // spatial elements per channel
   spatial: u32,
   eps: f32,
-  // channel of the dispatch's first group (indexes gamma and beta)
+  // channel of the dispatch's first group, within the channels of x it normalises
   c_base: u32,
+  // gamma and beta's index of that first channel: nonzero when x's channel range [gamma_base,
+  // gamma_base + channels) is normalised on its own
+  gamma_base: u32,
   x_base: u32,
   out_base: u32,
 }
@@ -93,7 +98,7 @@ fn group_norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   let inv = inverseSqrt(workgroup_sum(q, lid) / f32(n) + u.eps);
   let ob = u.out_base + bg * n;
   for (var k = lid; k < n; k += WG) {
-    let c = first_channel + k / u.spatial;
+    let c = u.gamma_base + first_channel + k / u.spatial;
     var y = (load_x(xb + k) - mean) * inv * load_gamma(c) + load_beta(c);
     if (SILU) { y = y / (1.0 + exp(-y)); }
     out[ob + k] = out_t(y);

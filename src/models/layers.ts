@@ -33,10 +33,13 @@ export class Conv2d<T extends TensorLike> {
     return new Conv2d(weight, bias, options.stride ?? 1, options.padEnd ?? false);
   }
 
-  forward(ops: TensorOps<T>, x: T, options: Omit<Conv2dOptions, 'stride' | 'padding' | 'padEnd'> = {}): T {
-    if (this.padEnd) return ops.conv2d(x, this.weight, this.bias, { ...options, stride: this.stride, padding: 0, padEnd: 1 });
+  /** `options.bias: false` leaves the bias out (a partial sum that another pass biases). */
+  forward(ops: TensorOps<T>, x: T, options: Omit<Conv2dOptions, 'stride' | 'padding' | 'padEnd'> & { bias?: false } = {}): T {
+    const { bias: useBias, ...rest } = options;
+    const bias = useBias === false ? undefined : this.bias;
+    if (this.padEnd) return ops.conv2d(x, this.weight, bias, { ...rest, stride: this.stride, padding: 0, padEnd: 1 });
     const padding = this.weight.shape[2] === 3 ? 1 : 0;
-    return ops.conv2d(x, this.weight, this.bias, { ...options, stride: this.stride, padding });
+    return ops.conv2d(x, this.weight, bias, { ...rest, stride: this.stride, padding });
   }
 }
 
@@ -69,8 +72,15 @@ export class GroupNorm<T extends TensorLike> {
     return new GroupNorm(w.tensor(`${prefix}.weight`, [channels]), w.tensor(`${prefix}.bias`, [channels]), groups, eps);
   }
 
-  forward(ops: TensorOps<T>, x: T, silu = false): T {
-    return ops.groupNorm(x, this.gamma, this.beta, { groups: this.groups, eps: this.eps, silu });
+  /**
+   * `channels` normalises only that range of x (whole groups); `affineOffset` says x itself is
+   * the range of the norm's channels starting there.
+   */
+  forward(ops: TensorOps<T>, x: T, silu = false, channels?: readonly [number, number], affineOffset = 0): T {
+    const cpg = this.gamma.shape[0]! / this.groups;
+    const groups = x.shape[1]! / cpg;
+    const range = x.shape[1] !== this.gamma.shape[0];
+    return ops.groupNorm(x, this.gamma, this.beta, { groups, eps: this.eps, silu, ...(channels ? { channels } : {}), ...(range ? { affineOffset } : {}) });
   }
 }
 

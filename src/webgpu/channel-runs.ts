@@ -50,7 +50,7 @@ export function sameRuns(a: GpuTensor, b: GpuTensor, op: string): void {
 
 /** A stretch of elements that lies within one chunk of each of several same-size tensors. */
 export interface Segment {
-  /** First element of the stretch, in the whole tensor. */
+  /** First element of the stretch, counted from the start of the range (of the whole tensor for `segments`). */
   readonly start: number;
   readonly elements: number;
   /** For each tensor, the chunk holding the stretch and the stretch's first element within it. */
@@ -66,18 +66,34 @@ export interface Segment {
 export function segments(tensors: readonly GpuTensor[], op: string): Segment[] {
   const size = tensors[0]!.size;
   if (tensors.some((t) => t.size !== size)) throw new TensorShapeError(`${op}: tensors of ${tensors.map((t) => t.size).join(', ')} elements cannot be paired element by element`);
-  const cuts = [...new Set(tensors.flatMap((t) => t.chunks.map((c) => c.elementOffset)).concat(size))].sort((a, b) => a - b);
-  const cursor = tensors.map(() => 0);
+  return rangeSegments(tensors.map((t) => ({ tensor: t, start: 0 })), size);
+}
+
+/**
+ * `segments` over a range of `elements` that starts at a different element in each tensor (a
+ * channel range of one tensor against the whole of another). `Segment.start` counts from the
+ * start of the range.
+ */
+export function rangeSegments(ranges: ReadonlyArray<{ readonly tensor: GpuTensor; readonly start: number }>, elements: number): Segment[] {
+  const cuts = new Set([0, elements]);
+  for (const { tensor, start } of ranges) {
+    for (const c of tensor.chunks) {
+      const at = c.elementOffset - start;
+      if (at > 0 && at < elements) cuts.add(at);
+    }
+  }
+  const sorted = [...cuts].sort((a, b) => a - b);
+  const cursor = ranges.map(() => 0);
   const out: Segment[] = [];
-  for (let i = 0; i + 1 < cuts.length; i++) {
-    const start = cuts[i]!;
-    const parts = tensors.map((t, k) => {
-      const chunks = t.chunks;
-      while (chunks[cursor[k]!]!.elementOffset + chunks[cursor[k]!]!.elements <= start) cursor[k]!++;
+  for (let i = 0; i + 1 < sorted.length; i++) {
+    const at = sorted[i]!;
+    const parts = ranges.map(({ tensor, start }, k) => {
+      const chunks = tensor.chunks;
+      while (chunks[cursor[k]!]!.elementOffset + chunks[cursor[k]!]!.elements <= start + at) cursor[k]!++;
       const chunk = chunks[cursor[k]!]!;
-      return { chunk, base: start - chunk.elementOffset };
+      return { chunk, base: start + at - chunk.elementOffset };
     });
-    out.push({ start, elements: cuts[i + 1]! - start, parts });
+    out.push({ start: at, elements: sorted[i + 1]! - at, parts });
   }
   return out;
 }

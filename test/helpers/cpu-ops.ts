@@ -136,39 +136,51 @@ export class CpuOps implements TensorOps<CpuTensor> {
   }
 
   conv2d(x: CpuTensor, weight: CpuTensor, bias?: CpuTensor, options: Conv2dOptions = {}): CpuTensor {
-    const [B, Cin, H, W] = x.shape as [number, number, number, number];
-    const [Cout, Cw, kh, kw] = weight.shape as [number, number, number, number];
-    if (Cw !== Cin) throw new Error(`conv2d: x [${x.shape}] vs weight [${weight.shape}]`);
+    const [B, Cx, Hx, Wx] = x.shape as [number, number, number, number];
+    const [CoutW, Cin, kh, kw] = weight.shape as [number, number, number, number];
+    const ciOff = options.inputChannelOffset ?? 0;
+    if (ciOff + Cx > Cin) throw new Error(`conv2d: x [${x.shape}] at input channel ${ciOff} vs weight [${weight.shape}]`);
+    const [co0, co1] = options.outputChannels ?? [0, CoutW];
+    const Cout = co1 - co0;
+    // The upsampled input is read through (y >> 1, x >> 1), never built.
+    const up = options.upsample ? 2 : 1;
+    const H = Hx * up;
+    const W = Wx * up;
     const stride = options.stride ?? 1;
     const pad = options.padding ?? (kh === 3 ? 1 : 0);
     const padEnd = options.padEnd ?? 0;
     const Ho = Math.floor((H + 2 * pad + padEnd - kh) / stride) + 1;
     const Wo = Math.floor((W + 2 * pad + padEnd - kw) / stride) + 1;
-    const out = new Float64Array(B * Cout * Ho * Wo);
+    const into = options.into as CpuTensor | undefined;
+    if (into && into.shape.join() !== [B, Cout, Ho, Wo].join()) throw new Error(`conv2d: into [${into.shape}] vs [${[B, Cout, Ho, Wo]}]`);
+    const out = into ? into.data : new Float64Array(B * Cout * Ho * Wo);
     const residual = options.residual as CpuTensor | undefined;
     for (let b = 0; b < B; b++) {
       for (let co = 0; co < Cout; co++) {
+        const wc = co + co0;
         for (let oy = 0; oy < Ho; oy++) {
           for (let ox = 0; ox < Wo; ox++) {
-            let acc = bias ? bias.data[co]! : 0;
-            for (let ci = 0; ci < Cin; ci++) {
+            let acc = bias ? bias.data[wc]! : 0;
+            for (let ci = 0; ci < Cx; ci++) {
               for (let ky = 0; ky < kh; ky++) {
                 const iy = oy * stride + ky - pad;
                 if (iy < 0 || iy >= H) continue;
                 for (let kx = 0; kx < kw; kx++) {
                   const ix = ox * stride + kx - pad;
                   if (ix < 0 || ix >= W) continue;
-                  acc += x.data[((b * Cin + ci) * H + iy) * W + ix]! * weight.data[((co * Cin + ci) * kh + ky) * kw + kx]!;
+                  const xi = ((b * Cx + ci) * Hx + Math.floor(iy / up)) * Wx + Math.floor(ix / up);
+                  acc += x.data[xi]! * weight.data[((wc * Cin + ci + ciOff) * kh + ky) * kw + kx]!;
                 }
               }
             }
             const o = ((b * Cout + co) * Ho + oy) * Wo + ox;
-            out[o] = activate(acc, options.act) + (residual ? residual.data[o]! : 0);
+            if (into) out[o] = out[o]! + acc;
+            else out[o] = activate(acc, options.act) + (residual ? residual.data[o]! : 0);
           }
         }
       }
     }
-    return new CpuTensor([B, Cout, Ho, Wo], out);
+    return into ?? new CpuTensor([B, Cout, Ho, Wo], out);
   }
 
   groupNorm(x: CpuTensor, gamma: CpuTensor, beta: CpuTensor, options: GroupNormOptions): CpuTensor {
@@ -177,10 +189,16 @@ export class CpuOps implements TensorOps<CpuTensor> {
     const G = options.groups;
     const cpg = C / G;
     if (!Number.isInteger(cpg)) throw new Error(`groupNorm: ${C} channels in ${G} groups`);
-    const out = new Float64Array(x.data.length);
+    const [c0, c1] = options.channels ?? [0, C];
+    if (c0 % cpg !== 0 || c1 % cpg !== 0 || c1 > C || c0 >= c1) throw new Error(`groupNorm: channels [${c0}, ${c1}) are not whole groups of ${cpg}`);
+    const Cs = c1 - c0;
+    const affine = options.affineOffset ?? 0;
+    if (gamma.data.length < affine + C) throw new Error(`groupNorm: gamma [${gamma.shape}] at offset ${affine} for ${C} channels`);
+    const out = new Float64Array(B * Cs * S);
     for (let b = 0; b < B; b++) {
-      for (let g = 0; g < G; g++) {
+      for (let g = c0 / cpg; g < c1 / cpg; g++) {
         const start = (b * C + g * cpg) * S;
+        const outStart = (b * Cs + g * cpg - c0) * S;
         const n = cpg * S;
         let mean = 0;
         for (let i = 0; i < n; i++) mean += x.data[start + i]!;
@@ -191,14 +209,13 @@ export class CpuOps implements TensorOps<CpuTensor> {
         for (let c = 0; c < cpg; c++) {
           const ch = g * cpg + c;
           for (let s = 0; s < S; s++) {
-            const i = start + c * S + s;
-            const y = (x.data[i]! - mean) * inv * gamma.data[ch]! + beta.data[ch]!;
-            out[i] = options.silu ? activate(y, 'silu') : y;
+            const y = (x.data[start + c * S + s]! - mean) * inv * gamma.data[affine + ch]! + beta.data[affine + ch]!;
+            out[outStart + c * S + s] = options.silu ? activate(y, 'silu') : y;
           }
         }
       }
     }
-    return new CpuTensor(x.shape, out);
+    return new CpuTensor([B, Cs, ...x.shape.slice(2)], out);
   }
 
   layerNorm(x: CpuTensor, gamma: CpuTensor, beta: CpuTensor, eps: number): CpuTensor {

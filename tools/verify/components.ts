@@ -4,6 +4,7 @@ import { loadFixture, type ComponentFixture, type FixtureTensor, type Tolerance 
 import { streamStateDictToDevice, type DeviceStateDict } from '../../src/models/device-state-dict.js';
 import { COMPONENT_KINDS, COMPONENTS } from '../../src/models/registry.js';
 import { DiagonalGaussian } from '../../src/models/vae/diagonal-gaussian.js';
+import type { DecoderMemory } from '../../src/models/vae/decoder-resnet.js';
 import { compareTensors, type CompareResult } from './compare.js';
 import { GpuOps } from '../../src/webgpu/kernels/gpu-ops.js';
 import { defaultQuantPolicy, QUANTIZED_DTYPES, type QuantizedDType } from '../../src/quant/policy.js';
@@ -27,6 +28,8 @@ export interface ComponentRunOptions {
    * no bound), since quantization error is the model's, not the kernels'.
    */
   quantize?: { dtype: QuantizedDType; tolerance?: Tolerance };
+  /** The VAE decoder's working set (`vae_decoder` only): a small one runs it over channel ranges, as at 1024². */
+  decoderMemory?: DecoderMemory;
 }
 
 /** No bound: the comparison is reported, never failed (how a quantized run is measured before its bound is pinned). */
@@ -75,12 +78,12 @@ export async function runComponentFixture<T extends TensorLike>(
   const dict = await streamStateDictToDevice(ops, await fx.source.fetchFile(weightsFile), { file: `${fx.source.id}/${weightsFile}`, dtype, quantize, ...(skip ? { skip } : {}) });
   try {
     const judge = quantized ? (quantized.tolerance ?? REPORT_ONLY) : f16Activations ? F16_ACTIVATIONS_TOLERANCE : tolerance;
-    if (!f16Activations) return await runModel(fx, ops, dict, new Run(ops, io, judge), dtype);
+    if (!f16Activations) return await runModel(fx, ops, dict, new Run(ops, io, judge), dtype, options.decoderMemory);
     const rt = (ops as unknown as GpuOps).runtime;
     const previous = rt.activationDtype;
     rt.activationDtype = 'f16';
     try {
-      return await runModel(fx, ops, dict, new Run(ops, io, judge), dtype);
+      return await runModel(fx, ops, dict, new Run(ops, io, judge), dtype, options.decoderMemory);
     } finally {
       rt.activationDtype = previous;
     }
@@ -92,7 +95,14 @@ export async function runComponentFixture<T extends TensorLike>(
 }
 
 /** Builds the fixture's model from `dict` (through the component registry, as the pipeline does), runs it on the inputs and records each comparison. */
-async function runModel<T extends TensorLike>(fx: ComponentFixture, ops: TensorOps<T>, dict: DeviceStateDict<T>, run: Run<T>, dtype: TensorDType): Promise<CompareResult[]> {
+async function runModel<T extends TensorLike>(
+  fx: ComponentFixture,
+  ops: TensorOps<T>,
+  dict: DeviceStateDict<T>,
+  run: Run<T>,
+  dtype: TensorDType,
+  decoderMemory?: DecoderMemory,
+): Promise<CompareResult[]> {
   const configName = `${fx.file} (component_config)`;
 
   switch (fx.kind) {
@@ -117,12 +127,18 @@ async function runModel<T extends TensorLike>(fx: ComponentFixture, ops: TensorO
       }
       break;
     }
-    case 'vae_decoder':
+    case 'vae_decoder': {
+      const model = COMPONENTS.vae_decoder.load(ops, COMPONENTS.vae_decoder.parseConfig(fx.config, configName), dict, { dtype });
+      try {
+        await run.check('image', model.decode(run.input('latents'), decoderMemory));
+      } finally {
+        run.releaseInputs();
+        model.release();
+      }
+      break;
+    }
     case 'taesd_decoder': {
-      const model =
-        fx.kind === 'vae_decoder'
-          ? COMPONENTS.vae_decoder.load(ops, COMPONENTS.vae_decoder.parseConfig(fx.config, configName), dict, { dtype })
-          : COMPONENTS.taesd_decoder.load(ops, COMPONENTS.taesd_decoder.parseConfig(fx.config, configName), dict, { dtype });
+      const model = COMPONENTS.taesd_decoder.load(ops, COMPONENTS.taesd_decoder.parseConfig(fx.config, configName), dict, { dtype });
       try {
         await run.check('image', model.decode(run.input('latents')));
       } finally {

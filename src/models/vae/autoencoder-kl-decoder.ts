@@ -3,8 +3,8 @@ import type { StateDict } from '../../io/state-dict.js';
 import { legacyVaeAttentionRename } from '../../io/state-dict-renames.js';
 import { ModelInputError } from '../errors.js';
 import { Conv2d, GroupNorm } from '../layers.js';
-import { swap } from '../lifetime.js';
-import { ResnetBlock2D } from '../unet/resnet.js';
+import { heldSource, upsampledSource, type ChannelSource } from './channel-source.js';
+import { channelRanges, DecoderResnet, DEFAULT_DECODER_MEMORY, normConv, type DecoderMemory } from './decoder-resnet.js';
 import { ModelWeights, type WeightOptions } from '../weights.js';
 import type { AutoencoderKLConfig } from './config.js';
 import { VaeMidBlock } from './mid-block.js';
@@ -12,28 +12,27 @@ import { VaeMidBlock } from './mid-block.js';
 /** The VAE's epsilon for every norm of the decoder. */
 const EPS = 1e-6;
 
-/** `UpDecoderBlock2D`: `layers_per_block + 1` resnets, then nearest ×2 and a 3x3 conv except in the last block. */
+/**
+ * `UpDecoderBlock2D`: `layers_per_block + 1` resnets, then nearest ×2 and a 3x3 conv except in
+ * the last block. The upsampler's output is handed on as a source the next block produces range
+ * by range, so it never exists whole.
+ */
 class UpDecoderBlock<T extends TensorLike> {
   private constructor(
-    private readonly resnets: ResnetBlock2D<T>[],
+    private readonly resnets: DecoderResnet<T>[],
     private readonly upsampler: Conv2d<T> | null,
   ) {}
 
   static load<T extends TensorLike>(w: ModelWeights<T>, prefix: string, cin: number, cout: number, layers: number, groups: number, upsample: boolean): UpDecoderBlock<T> {
-    const resnets = Array.from({ length: layers }, (_, j) =>
-      ResnetBlock2D.load(w, `${prefix}.resnets.${j}`, { inChannels: j === 0 ? cin : cout, outChannels: cout, groups, eps: EPS, tembChannels: null }),
-    );
+    const resnets = Array.from({ length: layers }, (_, j) => DecoderResnet.load(w, `${prefix}.resnets.${j}`, j === 0 ? cin : cout, cout, groups, EPS));
     return new UpDecoderBlock(resnets, upsample ? Conv2d.load(w, `${prefix}.upsamplers.0.conv`, cout, cout, 3) : null);
   }
 
-  /** Consumes `x`. */
-  forward(ops: TensorOps<T>, x: T): T {
-    for (const r of this.resnets) x = swap(ops, x, r.forward(ops, x, null));
-    if (this.upsampler) {
-      x = swap(ops, x, ops.upsampleNearest2x(x));
-      x = swap(ops, x, this.upsampler.forward(ops, x));
-    }
-    return x;
+  /** Consumes `src`. */
+  forward(ops: TensorOps<T>, src: ChannelSource<T>, memory: DecoderMemory): ChannelSource<T> {
+    for (const r of this.resnets) src = heldSource(r.forward(ops, src, memory));
+    // layers_per_block + 1 ≥ 1 resnets, so src is held here.
+    return this.upsampler ? upsampledSource(src.whole!, this.upsampler) : src;
   }
 }
 
@@ -91,8 +90,12 @@ export class AutoencoderKLDecoder<T extends TensorLike> {
     return new AutoencoderKLDecoder(c, w.ops, w, postQuantConv, convIn, midBlock, upBlocks, convNormOut, convOut);
   }
 
-  /** `latents` [B, latent_channels, h, w], already divided by `scaling_factor` (not released) → image [B, out_channels, h·2^(n−1), w·2^(n−1)]. */
-  decode(latents: T): T {
+  /**
+   * `latents` [B, latent_channels, h, w], already divided by `scaling_factor` (not released) →
+   * image [B, out_channels, h·2^(n−1), w·2^(n−1)]. Norms and convs above 512² run over channel
+   * ranges that keep the working set within `memory` (the same result, in more dispatches).
+   */
+  decode(latents: T, memory: DecoderMemory = DEFAULT_DECODER_MEMORY): T {
     const ops = this.ops;
     if (latents.shape.length !== 4 || latents.shape[1] !== this.config.latentChannels) {
       throw new ModelInputError('AutoencoderKL', `latents have shape [${latents.shape}], expected [B, ${this.config.latentChannels}, h, w].`);
@@ -101,9 +104,16 @@ export class AutoencoderKLDecoder<T extends TensorLike> {
     let h = this.convIn.forward(ops, z);
     if (z !== latents) ops.release(z);
     h = this.midBlock.forward(ops, h);
-    for (const block of this.upBlocks) h = block.forward(ops, h);
-    h = swap(ops, h, this.convNormOut.forward(ops, h, true));
-    return swap(ops, h, this.convOut.forward(ops, h));
+    let src = heldSource(h);
+    for (const block of this.upBlocks) src = block.forward(ops, src, memory);
+    // The last block has no upsampler, so its output is held.
+    const x = src.whole!;
+    const [B, C, H, W] = src.shape;
+    const plane = B * H * W;
+    const ranges = channelRanges(C, C / this.convNormOut.groups, (C + this.config.outChannels) * plane, plane, memory);
+    const image = normConv(ops, x, this.convNormOut, this.convOut, ranges, null);
+    ops.release(x);
+    return image;
   }
 
   /** Releases the decoder's weights. */

@@ -96,7 +96,7 @@ export class GpuOps implements TensorOps<GpuTensor> {
   }
 
   conv2d(x: GpuTensor, weight: GpuTensor, bias?: GpuTensor, options: Conv2dOptions = {}): GpuTensor {
-    return conv2d(this.runtime, x, weight, bias, { ...options, residual: options.residual as GpuTensor | undefined });
+    return conv2d(this.runtime, x, weight, bias, { ...options, residual: options.residual as GpuTensor | undefined, into: options.into as GpuTensor | undefined });
   }
 
   groupNorm(x: GpuTensor, gamma: GpuTensor, beta: GpuTensor, options: GroupNormOptions): GpuTensor {

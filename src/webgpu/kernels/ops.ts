@@ -7,7 +7,8 @@
  * Linear weights [N, K]; conv weights [Cout, Cin, kh, kw].
  *
  * Ops are enqueued, not awaited: a GPU backend records dispatches and only `read` waits.
- * Every op returns a new tensor; `release` hands a tensor's memory back once the caller is done.
+ * Every op returns a new tensor (except `conv2d` with `into`, which adds into and returns `into`);
+ * `release` hands a tensor's memory back once the caller is done.
  */
 export interface TensorLike {
   readonly shape: readonly number[];
@@ -44,6 +45,24 @@ export interface Conv2dOptions {
   /** Added to the output after bias and activation: [B, Cout, Ho, Wo]. */
   residual?: TensorLike;
   act?: Activation;
+  /**
+   * Reads x as its nearest-neighbour ×2 upsampling (torch's `interpolate(scale_factor=2)` then
+   * the conv) without materialising the upsampled tensor, which is 4× x. 3×3, stride 1 only.
+   */
+  upsample?: boolean;
+  /**
+   * x holds the weight's input channels [inputChannelOffset, inputChannelOffset + Cx): the conv
+   * sums over those channels only, a partial sum of the whole convolution.
+   */
+  inputChannelOffset?: number;
+  /** Computes only the weight's output channels [start, end) (and their bias): [B, end − start, Ho, Wo]. */
+  outputChannels?: readonly [number, number];
+  /**
+   * Adds the result into this tensor in place and returns it instead of a new tensor:
+   * `into += conv + bias`. With `inputChannelOffset` this accumulates a convolution channel range
+   * by channel range (pass the bias with one range only). No activation or residual.
+   */
+  into?: TensorLike;
 }
 
 export interface GroupNormOptions {
@@ -51,6 +70,17 @@ export interface GroupNormOptions {
   eps: number;
   /** Apply SiLU to the normalised output. */
   silu?: boolean;
+  /**
+   * Normalises only channels [start, end) of x, whole groups of the norm's `groups`, into
+   * [B, end − start, ...] (gamma and beta are indexed by x's channel): a group's statistics need
+   * only its own channels, so the result equals that slice of the whole norm.
+   */
+  channels?: readonly [number, number];
+  /**
+   * gamma and beta's index of x's channel 0 (default 0): x is a channel range of a larger
+   * activation, normalised with that range's affine weights.
+   */
+  affineOffset?: number;
 }
 
 export interface AttentionOptions {

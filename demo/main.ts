@@ -3,6 +3,7 @@ import { DevicePanel } from './device-panel.js';
 import { byId, h } from './dom.js';
 import { Gallery, type ResultSettings } from './gallery.js';
 import type { DeviceFacts } from './fit-warning.js';
+import { LoraPicker } from './lora-picker.js';
 import { ModelPicker } from './model-picker.js';
 import { MODELS, customModel, type DemoModel } from './models.js';
 
@@ -40,6 +41,8 @@ const models = params.get('model') ? [customModel(params.get('model')!), ...MODE
 const picker = new ModelPicker(byId('models'), models, models[0]!.id, (model) => applyModel(model, true));
 const device = new DevicePanel(byId('device'));
 const gallery = new Gallery(byId('gallery'), byId('gallery-empty'), byId('gallery-count'), reuse);
+// The element takes LoRAs as a property (they are files, not attribute text).
+new LoraPicker(byId('lora-files'), byId('lora-list'), (loras) => (generator.loras = loras));
 
 for (const s of SIZES) size.append(h('option', { value: s }, s.replace('x', ' × ')));
 

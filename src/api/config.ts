@@ -5,6 +5,7 @@ import { warnUnknownKeys } from '../executors/options.js';
 import { configKeysOf } from '../executors/registry.js';
 import { checkExecutorSpec, type ExecutorSpec } from '../executors/spec.js';
 import { isModelSource, type ModelSource } from '../io/sources/model-source.js';
+import { readEmbeddingsConfig, type EmbeddingConfig } from './embeddings.js';
 
 export type { HTTPApiKind, HTTPExecutorOptions } from '../executors/http/options.js';
 
@@ -24,6 +25,17 @@ export interface DiffusionConfigOptions {
    */
   modelNameOrPath?: string | ModelSource;
   /**
+   * For a single-file checkpoint (a `modelNameOrPath` ending in `.safetensors`: an original
+   * LDM/CompVis-layout SD 1.x or 2.x file, by path, URL or Hub file `owner/name/file.safetensors`): the
+   * diffusers repo (Hub id, URL or folder) whose `model_index.json`, component configs, tokenizer
+   * and scheduler go with its weights, which carry none. Left out: the published repo of the
+   * architecture the file's keys show (`stable-diffusion-v1-5/stable-diffusion-v1-5` for SD 1.x,
+   * `stabilityai/stable-diffusion-2-1` for SD 2.x). Whether the model predicts noise or v is this
+   * repo's scheduler config's `prediction_type`: for a 512 epsilon SD 2.x model, name
+   * `stabilityai/stable-diffusion-2-1-base`.
+   */
+  configFrom?: string | null;
+  /**
    * Engine hosts of the `multiproc` executor, each with its own GPU device and copy of the model
    * (devices may share one physical GPU); other executors run one host, or none (remote ones).
    * Default 1.
@@ -37,10 +49,15 @@ export interface DiffusionConfigOptions {
   /** Executors to try, in order, when the primary one throws `ExecutorUnavailableError` at init. */
   fallback?: ExecutorSpec | ExecutorSpec[];
   http?: HTTPExecutorOptions;
+  /**
+   * Textual-inversion embeddings loaded with the model (`webgpu` executor; SD 1.x and 2.x): each
+   * file's token, in a prompt or negative prompt, stands for its learned vectors.
+   */
+  embeddings?: EmbeddingConfig[];
   [custom: string]: unknown;
 }
 
-const KNOWN_KEYS = ['modelClassName', 'modelNameOrPath', 'numHosts', 'numGpus', 'executorClass', 'dtype', 'fallback', 'http'];
+const KNOWN_KEYS = ['modelClassName', 'modelNameOrPath', 'configFrom', 'numHosts', 'numGpus', 'executorClass', 'dtype', 'fallback', 'http', 'embeddings'];
 
 /**
  * Engine configuration, validated synchronously.
@@ -63,12 +80,16 @@ export class DiffusionConfig {
   /** @deprecated Ignored (see `DiffusionConfigOptions.modelClassName`). */
   modelClassName: string;
   modelNameOrPath: string | ModelSource | null;
+  /** The config repo of a single-file checkpoint (see `DiffusionConfigOptions.configFrom`); null: inferred. */
+  configFrom: string | null;
   /** Engine hosts of the `multiproc` executor (see `DiffusionConfigOptions.numHosts`). */
   numHosts: number;
   executorClass: ExecutorSpec;
   dtype: DTypeOption;
   fallback: ExecutorSpec[];
   http: HTTPExecutorOptions | null;
+  /** Textual-inversion embeddings (see `DiffusionConfigOptions.embeddings`); empty: none. */
+  embeddings: EmbeddingConfig[];
   [custom: string]: unknown;
 
   constructor(options: DiffusionConfigOptions = {}) {
@@ -82,6 +103,10 @@ export class DiffusionConfig {
       throw new ConfigValidationError('modelNameOrPath', o.modelNameOrPath, 'a Hub id, URL or path string, or a ModelSource');
     }
     this.modelNameOrPath = o.modelNameOrPath ?? null;
+    if (o.configFrom !== undefined && o.configFrom !== null && typeof o.configFrom !== 'string') {
+      throw new ConfigValidationError('configFrom', o.configFrom, 'a Hub id, URL or folder of a diffusers repo');
+    }
+    this.configFrom = o.configFrom ?? null;
     for (const key of ['numHosts', 'numGpus'] as const) {
       const v = o[key];
       if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) throw new ConfigValidationError(key, v, 'a non-negative integer');
@@ -99,6 +124,7 @@ export class DiffusionConfig {
     const fallback = o.fallback === undefined || o.fallback === null ? [] : Array.isArray(o.fallback) ? o.fallback : [o.fallback];
     this.fallback = fallback.map((spec, i) => checkExecutorSpec(`fallback[${i}]`, spec));
     this.http = o.http === undefined || o.http === null ? null : readHttpOptions(o.http);
+    this.embeddings = readEmbeddingsConfig(o.embeddings);
     for (const [key, value] of Object.entries(o)) {
       if (!KNOWN_KEYS.includes(key)) this[key] = value;
     }

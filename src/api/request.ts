@@ -17,6 +17,28 @@ export interface DiffusionProgress {
 /** Image decoder used at the end of the loop. */
 export type DecoderKind = 'vae' | 'taesd';
 
+/**
+ * How prompts are read: `a1111` parses AUTOMATIC1111's emphasis (`(word)`, `[word]`,
+ * `(word:1.3)`) and encodes up to 225 tokens in three 75-token windows, as diffusers' community
+ * `lpw_stable_diffusion`; `plain` is `StableDiffusionPipeline`'s reading: the text as it is, cut
+ * at 75 tokens.
+ */
+export type PromptSyntax = 'a1111' | 'plain';
+
+/**
+ * Where a LoRA file comes from: a URL, a local file path (Node), a Hub path
+ * (`owner/repo/file.safetensors`), a `File`/`Blob`, or its bytes.
+ */
+export type LoraSource = string | Blob | ArrayBuffer | ArrayBufferView;
+
+/** One LoRA of a request: its file and scale (default 1; 0 turns it off, negative inverts it). */
+export interface LoraRequest {
+  source: LoraSource;
+  scale?: number;
+  /** The text encoder's scale, when it differs from the UNet's `scale` (A1111's `<lora:name:te:unet>`). */
+  textEncoderScale?: number;
+}
+
 /** Fields accepted by `new DiffusionRequest(...)` and by `DiffusionEngine.step`. */
 export interface DiffusionRequestInit {
   prompt: string;
@@ -26,6 +48,13 @@ export interface DiffusionRequestInit {
   /** SDXL: the negative prompt for the second text encoder (`negative_prompt_2`); left out or empty, `negativePrompt`. */
   negativePrompt2?: string | null;
   /**
+   * LoRAs to apply to this request only, stacked in order, each at `scale` (default 1: diffusers'
+   * `cross_attention_kwargs={"scale": …}`, which also scales a text-encoder LoRA). kohya/A1111 or
+   * diffusers/PEFT `.safetensors`. The base weights are never changed, so the next request runs
+   * without them (or with others) at no reload. A LoRA for another base model is refused whole.
+   */
+  loras?: readonly LoraRequest[];
+  /**
    * SDXL micro-conditioning (diffusers' `original_size`), `[height, width]` in pixels: the size
    * the model is told the training image had. Left out, the output size. Only for SDXL models.
    */
@@ -34,6 +63,12 @@ export interface DiffusionRequestInit {
   cropsCoordsTopLeft?: readonly [number, number];
   /** SDXL micro-conditioning (`target_size`), `[height, width]` in pixels. Left out, the output size. */
   targetSize?: readonly [number, number];
+  /**
+   * How `prompt` and `negativePrompt` are read (see `PromptSyntax`). Left out, `a1111` where the
+   * model and executor support it (Stable Diffusion with one text encoder, on webgpu), else
+   * `plain`; an explicit `a1111` elsewhere (SDXL, onnx) is refused.
+   */
+  promptSyntax?: PromptSyntax;
   /** Denoising steps; left out, the executor uses the model's default. */
   numInferenceSteps?: number;
   /** Classifier-free guidance scale; values <= 1 turn guidance off. */
@@ -136,9 +171,11 @@ export class DiffusionRequest implements DiffusionRequestInit {
   readonly negativePrompt: string | null;
   readonly prompt2?: string | null;
   readonly negativePrompt2?: string | null;
+  readonly loras?: readonly LoraRequest[];
   readonly originalSize?: readonly [number, number];
   readonly cropsCoordsTopLeft?: readonly [number, number];
   readonly targetSize?: readonly [number, number];
+  readonly promptSyntax?: PromptSyntax;
   readonly numInferenceSteps?: number;
   readonly guidanceScale?: number;
   readonly height?: number;
@@ -172,9 +209,14 @@ export class DiffusionRequest implements DiffusionRequestInit {
       if (value !== null && typeof value !== 'string') throw new RequestValidationError(field, value, 'a string or null');
       this[field] = value;
     }
+    if (init.loras !== undefined) this.loras = checkLoras(init.loras);
     if (init.originalSize !== undefined) this.originalSize = pixelPair('originalSize', init.originalSize, 1);
     if (init.cropsCoordsTopLeft !== undefined) this.cropsCoordsTopLeft = pixelPair('cropsCoordsTopLeft', init.cropsCoordsTopLeft, 0);
     if (init.targetSize !== undefined) this.targetSize = pixelPair('targetSize', init.targetSize, 1);
+    if (init.promptSyntax !== undefined) {
+      if (init.promptSyntax !== 'a1111' && init.promptSyntax !== 'plain') throw new RequestValidationError('promptSyntax', init.promptSyntax, "'a1111' or 'plain'");
+      this.promptSyntax = init.promptSyntax;
+    }
     if (init.numInferenceSteps !== undefined) {
       checkPositiveInt('numInferenceSteps', init.numInferenceSteps);
       this.numInferenceSteps = init.numInferenceSteps;
@@ -294,4 +336,28 @@ function isAbortSignal(value: unknown): value is AbortSignal {
     typeof (value as AbortSignal).aborted === 'boolean' &&
     typeof (value as AbortSignal).addEventListener === 'function'
   );
+}
+
+/** `loras` as given, checked: an array of `{ source, scale? }` with a usable source and a finite scale. */
+function checkLoras(value: unknown): readonly LoraRequest[] {
+  if (!Array.isArray(value)) throw new RequestValidationError('loras', value, 'an array of { source, scale? }');
+  return value.map((entry: unknown, i) => {
+    const field = `loras[${i}]`;
+    if (entry === null || typeof entry !== 'object') throw new RequestValidationError(field, entry, '{ source, scale? }');
+    const { source, scale, textEncoderScale } = entry as { source?: unknown; scale?: unknown; textEncoderScale?: unknown };
+    const usable =
+      (typeof source === 'string' && source.length > 0) ||
+      (typeof Blob !== 'undefined' && source instanceof Blob) ||
+      source instanceof ArrayBuffer ||
+      ArrayBuffer.isView(source);
+    if (!usable) throw new RequestValidationError(`${field}.source`, source, 'a URL, file path, Hub path (owner/repo/file.safetensors), File/Blob or bytes');
+    for (const [name, value] of [['scale', scale], ['textEncoderScale', textEncoderScale]] as const) {
+      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) throw new RequestValidationError(`${field}.${name}`, value, 'a finite number');
+    }
+    return {
+      source: source as LoraSource,
+      ...(scale !== undefined ? { scale: scale as number } : {}),
+      ...(textEncoderScale !== undefined ? { textEncoderScale: textEncoderScale as number } : {}),
+    };
+  });
 }

@@ -8,12 +8,14 @@ export interface OptionSpec {
   type: 'string' | 'number' | 'boolean';
   description: string;
   alias?: string;
+  /** A string option that may be given several times: its value is the list, in order. */
+  repeatable?: boolean;
 }
 
 /** Parsed command line of one subcommand. */
 export interface ParsedArgs {
   positionals: string[];
-  options: Record<string, string | number | boolean>;
+  options: Record<string, string | number | boolean | string[]>;
   help: boolean;
 }
 
@@ -79,6 +81,9 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n)) throw new CliUsageError(`option --${opt.name} expects a number, got "${raw}"`);
       parsed.options[opt.name] = n;
+    } else if (opt.repeatable) {
+      const before = parsed.options[opt.name];
+      parsed.options[opt.name] = [...(Array.isArray(before) ? before : []), raw];
     } else {
       parsed.options[opt.name] = raw;
     }
@@ -102,7 +107,7 @@ export function formatUsage(spec: CommandSpec): string {
   if (spec.options.length > 0) {
     lines.push('', 'Options:');
     for (const o of spec.options) {
-      const flag = `${o.alias ? `-${o.alias}, ` : ''}--${o.name}${o.type === 'boolean' ? '' : ` <${o.type}>`}`;
+      const flag = `${o.alias ? `-${o.alias}, ` : ''}--${o.name}${o.type === 'boolean' ? '' : ` <${o.type}>`}${o.repeatable ? ' ...' : ''}`;
       lines.push(`  ${flag.padEnd(26)} ${o.description}`);
     }
   }

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import type { DiffusionConfigOptions, DTypeOption } from '../api/config.js';
 import { ModelFileNotFoundError } from '../io/errors.js';
+import { isCheckpointFileName } from '../io/single-file/pickle-guard.js';
 import { CliUsageError, type OptionSpec, type ParsedArgs } from './args.js';
 import { choiceOption, stringOption, urlOption } from './option-values.js';
 import { bundledModelPath } from './package-root.js';
@@ -21,6 +22,11 @@ export const ENGINE_OPTIONS: OptionSpec[] = [
   { name: 'dtype', type: 'string', description: 'weights and activations: auto (default: f16 where the GPU has it), f16 or f32' },
   { name: 'variant', type: 'string', description: 'Hub weights variant, e.g. fp16 (half-size downloads)' },
   { name: 'vae', type: 'string', description: "Hub id, URL or folder of a VAE used instead of the model's (config.json and weights at its root), e.g. madebyollin/sdxl-vae-fp16-fix" },
+  {
+    name: 'config-from',
+    type: 'string',
+    description: 'with a single-file --model (an original-layout .safetensors): Hub id, URL or folder of the diffusers repo with its configs (default: stable-diffusion-v1-5/stable-diffusion-v1-5 for SD 1.x, stabilityai/stable-diffusion-2-1 for SD 2.x)',
+  },
 ];
 
 /** The engine settings of a command line, checked but not yet acted on (no file or network access). */
@@ -33,6 +39,8 @@ export interface EngineChoice {
   variant: string | null;
   /** `--vae` as given: a VAE repo used instead of the model's `vae/`; absent for the model's own. */
   vae?: string;
+  /** `--config-from` as given: the config repo of a single-file `--model`. */
+  configFrom?: string;
 }
 
 /** Reads and checks `ENGINE_OPTIONS`; mistakes are `CliUsageError`s naming the option. */
@@ -43,6 +51,8 @@ export function engineChoiceFrom(args: ParsedArgs): EngineChoice {
   if (executor === 'onnx' && url !== null) throw new CliUsageError('option --url works with --executor http or webgpu (as its fallback), not onnx');
   const vae = stringOption(args, 'vae') ?? null;
   if (vae !== null && executor !== 'webgpu') throw new CliUsageError(`option --vae works with --executor webgpu, not ${executor}`);
+  const configFrom = stringOption(args, 'config-from') ?? null;
+  if (configFrom !== null && executor !== 'webgpu') throw new CliUsageError(`option --config-from works with --executor webgpu, not ${executor}`);
   return {
     executor,
     model: stringOption(args, 'model') ?? null,
@@ -50,6 +60,7 @@ export function engineChoiceFrom(args: ParsedArgs): EngineChoice {
     dtype: choiceOption(args, 'dtype', DTYPES) ?? 'auto',
     variant: stringOption(args, 'variant') ?? null,
     ...(vae === null ? {} : { vae }),
+    ...(configFrom === null ? {} : { configFrom }),
   };
 }
 
@@ -71,6 +82,7 @@ export async function engineConfigOf(choice: EngineChoice): Promise<DiffusionCon
     executorClass: 'webgpu',
     modelNameOrPath,
     ...(choice.vae === undefined ? {} : { vae: await localOrRemote(choice.vae, 'vae') }),
+    ...(choice.configFrom === undefined ? {} : { configFrom: await localOrRemote(choice.configFrom, 'model') }),
     ...(choice.url === null ? {} : { fallback: 'http', http: { baseUrl: choice.url } }),
   };
 }
@@ -91,6 +103,8 @@ async function localOrRemote(model: string, option: 'model' | 'vae'): Promise<st
     () => 'missing',
   );
   if (kind === 'folder') return path;
+  // A single-file checkpoint (`.safetensors`; pickles are refused by name when the engine opens it).
+  if (option === 'model' && kind === 'file' && isCheckpointFileName(path)) return path;
   if (looksLikePath || kind === 'file') {
     const what = kind === 'file' ? 'is a file, not a folder' : 'does not exist';
     const example = option === 'vae' ? 'a VAE folder (config.json and weights at its root), a Hub id like madebyollin/sdxl-vae-fp16-fix' : 'a diffusers model folder, a Hub id like stabilityai/sd-turbo';

@@ -1,5 +1,6 @@
 import type { CommandSpec } from './args.js';
 import { cacheCommand } from './commands/cache.js';
+import { convertCommand } from './commands/convert.js';
 import { generateCommand } from './commands/generate.js';
 import { planCommand } from './commands/plan.js';
 import { quantizeCommand } from './commands/quantize.js';
@@ -11,5 +12,5 @@ import { verifyCommand } from './commands/verify.js';
  * a bundler that trusts the package's `sideEffects` may drop an import kept only for its effect.
  */
 export const commands: Readonly<Record<string, CommandSpec>> = Object.fromEntries(
-  [cacheCommand, generateCommand, planCommand, quantizeCommand, serveCommand, verifyCommand].map((spec) => [spec.name, spec]),
+  [cacheCommand, convertCommand, generateCommand, planCommand, quantizeCommand, serveCommand, verifyCommand].map((spec) => [spec.name, spec]),
 );

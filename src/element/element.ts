@@ -2,7 +2,7 @@ import type { DiffusionEngine } from '../api/engine.js';
 import type { DiffusionImage } from '../api/image.js';
 import type { DiffusionImageInput } from '../api/image-input.js';
 import type { DiffusionOutput } from '../api/output.js';
-import type { DiffusionProgress } from '../api/request.js';
+import type { DiffusionProgress, LoraRequest } from '../api/request.js';
 import {
   ENGINE_ATTRIBUTES,
   OBSERVED_ATTRIBUTES,
@@ -52,7 +52,8 @@ export interface OmniDiffusionElement extends ReflectedProperties {
  * `scheduler`, `executor` (`webgpu` | `onnx` | `http`), `endpoint` (vllm-omni server; also the
  * fallback of `webgpu`/`onnx`), `decoder` (`vae` | `taesd`), `dtype`, `variant` (Hub weights,
  * e.g. `fp16`), `init-image` (`initImage`: img2img from an image URL; the property also takes RGBA
- * pixels or an `ImageBitmap`), `strength` (img2img, in (0, 1]), `autogenerate`.
+ * pixels or an `ImageBitmap`), `strength` (img2img, in (0, 1]), `autogenerate`. Property only:
+ * `loras` (LoRAs for every image, `[{ source, scale }]`).
  *
  * Events (`CustomEvent`, typed by {@link OmniDiffusionEventMap}): `progress`, `image`, `error`,
  * `fallback`, `loadprogress` (the model's `LoadProgress` events). Elements with the same model, executor and endpoint share one engine.
@@ -71,6 +72,7 @@ export class OmniDiffusionElement extends HTMLElement {
   #state: OmniDiffusionState = 'idle';
   #lastImage: DiffusionImage | null = null;
   #initPixels: DiffusionImageInput | null = null;
+  #loras: readonly LoraRequest[] = [];
 
   constructor() {
     super();
@@ -110,6 +112,19 @@ export class OmniDiffusionElement extends HTMLElement {
    * text-to-image. The request takes its size from the image unless `width`/`height` say otherwise
    * (a mismatch is reported as an error).
    */
+  /**
+   * LoRAs applied to each image this element generates: `[{ source, scale }]`, each source a URL,
+   * Hub path (`owner/repo/file.safetensors`) or `File` (a file input's, say). A property only, as
+   * it takes files. Setting it regenerates with `autogenerate`; a LoRA that does not fit the model
+   * is reported as an error.
+   */
+  get loras(): readonly LoraRequest[] { return this.#loras; }
+  set loras(v: readonly LoraRequest[] | null) {
+    // A path (`/loras/x.safetensors`, `./x.safetensors`) is a URL of this page's site, as `model` is.
+    this.#loras = (v ?? []).map((l) => (typeof l.source === 'string' && /^\.{0,2}\//.test(l.source) ? { ...l, source: new URL(l.source, document.baseURI).href } : l));
+    if (this.isConnected && this.autogenerate) this.#scheduleAutogenerate();
+  }
+
   get initImage(): string | DiffusionImageInput | null { return this.#initPixels ?? this.getAttribute('init-image'); }
   set initImage(v: string | DiffusionImageInput | null) {
     this.#initPixels = typeof v === 'string' ? null : v;
@@ -179,6 +194,7 @@ export class OmniDiffusionElement extends HTMLElement {
       this.#setState('running', 'Starting…');
       const output = await engine.generate({
         ...request,
+        ...(this.#loras.length ? { loras: this.#loras } : {}),
         ...(image ? { image, ...(init.strength === undefined ? {} : { strength: init.strength }) } : {}),
         signal: controller.signal,
         onProgress: (p) => {

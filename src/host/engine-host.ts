@@ -15,6 +15,8 @@ import { defaultQuantPolicy, QUANTIZED_DTYPES } from '../quant/policy.js';
 import type { TensorDType } from '../webgpu/kernels/ops.js';
 import { StableDiffusionPipeline } from '../pipelines/stable-diffusion.js';
 import { AUTO_TAESD, taesdRepoFor } from '../pipelines/taesd-repo.js';
+import type { EmbeddingFileSpec } from '../pipelines/textual-inversion.js';
+import { readEmbeddingFiles } from './embedding-files.js';
 import { NO_HOST_MEMORY, type EngineHostApi, type HostInfo, type HostMemory, type ModelSpec, type WireProgress, type WireRequest, type WireResult } from './protocol.js';
 
 /**
@@ -29,6 +31,8 @@ export class EngineHost implements EngineHostApi {
   #source: ModelSource | null = null;
   #taesd: ModelSource | null = null;
   #vae: ModelSource | null = null;
+  /** The config's embedding files, read once per `load` (see `readEmbeddingFiles`). */
+  #embeddings: EmbeddingFileSpec[] = [];
   #pipeline: StableDiffusionPipeline | null = null;
   #lost: GpuDeviceLostError | null = null;
   #cancelled = new Set<string>();
@@ -39,11 +43,12 @@ export class EngineHost implements EngineHostApi {
     if (!spec.modelNameOrPath) throw new ConfigValidationError('modelNameOrPath', spec.modelNameOrPath, 'a Hub id, URL or local folder');
     this.#spec = spec;
     // A source object is the caller's own (synthetic weights, say): read as it is, never cached.
-    this.#source = spec.source ?? (await cachedModelSource(spec.modelNameOrPath));
+    this.#source = spec.source ?? (await cachedModelSource(spec.modelNameOrPath, { configFrom: spec.configFrom ?? null }));
     // `auto`: the TAESD for the model's family (SDXL latents need taesdxl), read from its model_index.json.
     const taesd = spec.taesd === AUTO_TAESD ? await taesdRepoFor(this.#source) : spec.taesd;
     this.#taesd = taesd ? await cachedModelSource(taesd) : null;
     this.#vae = spec.vae ? await cachedModelSource(spec.vae) : null;
+    this.#embeddings = await readEmbeddingFiles(spec.embeddings ?? []);
     this.#ctx = await GpuContext.create(spec.gpuLimits === 'default' ? {} : { adapterLimits: SIZE_LIMITS });
     this.#ctx.onLost((event) => {
       this.#lost = new GpuDeviceLostError(event.reason, event.message);
@@ -86,6 +91,8 @@ export class EngineHost implements EngineHostApi {
       variant: this.#spec!.variant ?? null,
       activations,
       quantize,
+      loraNames: this.#spec!.loraNames ?? {},
+      embeddings: this.#embeddings,
       ...(tracker
         ? {
             onProgress: (p) => tracker.bytes(p),

@@ -2,6 +2,7 @@ import type { GpuFault } from '../webgpu/fault.js';
 import type { GpuLimits } from '../webgpu/limits.js';
 import type { DTypeOption } from '../api/config.js';
 import type { DiffusionImage } from '../api/image.js';
+import type { EmbeddingConfig } from '../api/embeddings.js';
 import type { DiffusionIntermediates, DiffusionMetrics } from '../api/output.js';
 import type { LoadProgressCallback } from '../api/load-progress.js';
 import type { ModelSource } from '../io/sources/model-source.js';
@@ -18,6 +19,12 @@ export interface ModelSpec {
    */
   source?: ModelSource;
   dtype: DTypeOption;
+  /**
+   * For a single-file checkpoint (`modelNameOrPath` ending in `.safetensors`): the diffusers repo
+   * (Hub id, URL or folder) whose configs, tokenizer and scheduler go with its weights; null: the
+   * published repo of the architecture its keys show (see `DiffusionConfigOptions.configFrom`).
+   */
+  configFrom?: string | null;
   /** Hub weights variant, e.g. `fp16`. */
   variant?: string | null;
   /** A TAESD repo (diffusers `AutoencoderTiny` layout) for `decoder: 'taesd'` and previews, or `auto` (by the model's family). */
@@ -39,6 +46,10 @@ export interface ModelSpec {
    * force one (`f16` needs shader-f16). A VAE with `force_upcast` always runs in f32.
    */
   activations?: 'auto' | 'f32' | 'f16';
+  /** Textual-inversion embeddings to load with the model (see `DiffusionConfigOptions.embeddings`). */
+  embeddings?: EmbeddingConfig[];
+  /** A1111 `<lora:name:w>` tags in prompts resolve through this map: name → URL, file path or Hub path of the LoRA. */
+  loraNames?: Record<string, string>;
 }
 
 /**

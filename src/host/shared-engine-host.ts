@@ -1,3 +1,4 @@
+import type { EmbeddingConfig } from '../api/embeddings.js';
 import { AbortError, ExecutorUnavailableError } from '../api/errors.js';
 import type { LoadProgressCallback } from '../api/load-progress.js';
 import { SharedHostModelMismatchError } from './errors.js';
@@ -18,21 +19,31 @@ export interface SharedEngineClientApi extends EngineHostApi {
   stats(): SharedHostStats;
 }
 
-/** Whether two specs load the same engine: the same model, precision and weights (a TAESD or VAE repo beside it included). */
+/** Whether two specs load the same engine: the same model, precision and weights (a TAESD or VAE repo beside it, and a single file's config repo, included). */
 function sameSpec(a: ModelSpec, b: ModelSpec): boolean {
   return (
     a.modelNameOrPath === b.modelNameOrPath &&
     a.dtype === b.dtype &&
     (a.variant ?? null) === (b.variant ?? null) &&
     (a.taesd ?? null) === (b.taesd ?? null) &&
-    (a.vae ?? null) === (b.vae ?? null)
+    (a.vae ?? null) === (b.vae ?? null) &&
+    (a.configFrom ?? null) === (b.configFrom ?? null) &&
+    sameEmbeddings(a.embeddings ?? [], b.embeddings ?? [])
   );
+}
+
+/** Whether two specs load the same textual-inversion embeddings, in order: a `File` by name, size and date (a copy crosses each port). */
+function sameEmbeddings(a: readonly EmbeddingConfig[], b: readonly EmbeddingConfig[]): boolean {
+  const key = ({ source, token }: EmbeddingConfig): string =>
+    JSON.stringify([typeof source === 'string' ? source : [source.name, source.size, source.lastModified], token ?? null]);
+  return a.length === b.length && a.every((e, i) => key(e) === key(b[i]!));
 }
 
 /** A spec's model fields as an error names them: the model and dtype, and the repos and variant beside it when set. */
 function describeSpec(spec: ModelSpec): string {
-  const extra = (['variant', 'taesd', 'vae'] as const).flatMap((field) => (spec[field] ? [`, ${field} ${spec[field]}`] : []));
-  return `"${spec.modelNameOrPath}" (dtype ${spec.dtype}${extra.join('')})`;
+  const extra = (['variant', 'taesd', 'vae', 'configFrom'] as const).flatMap((field) => (spec[field] ? [`, ${field} ${spec[field]}`] : []));
+  const embeddings = spec.embeddings?.length ? [`, embeddings ${spec.embeddings.map((e) => (typeof e.source === 'string' ? e.source : e.source.name)).join(', ')}`] : [];
+  return `"${spec.modelNameOrPath}" (dtype ${spec.dtype}${[...extra, ...embeddings].join('')})`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Activation, Conv2dOptions, TensorLike, TensorOps } from '../webgpu/kernels/ops.js';
+import type { LoraAdapter, LoraTarget } from './lora/adapter.js';
 import type { ModelWeights } from './weights.js';
 
 /**
@@ -12,7 +13,10 @@ import type { ModelWeights } from './weights.js';
  * padded by `k // 2` on every side; `padEnd` instead pads one zero row and column after the
  * bottom and right edges only (diffusers' `Downsample2D` with `padding=0`).
  */
-export class Conv2d<T extends TensorLike> {
+export class Conv2d<T extends TensorLike> implements LoraTarget<T> {
+  readonly kind = 'conv2d';
+  adapters: readonly LoraAdapter<T>[] = [];
+
   private constructor(
     readonly weight: T,
     readonly bias: T | undefined,
@@ -30,32 +34,74 @@ export class Conv2d<T extends TensorLike> {
   ): Conv2d<T> {
     const weight = w.tensor(`${prefix}.weight`, [cout, cin, kernel, kernel]);
     const bias = options.bias === false ? undefined : w.tensor(`${prefix}.bias`, [cout]);
-    return new Conv2d(weight, bias, options.stride ?? 1, options.padEnd ?? false);
+    return w.layer(prefix, new Conv2d(weight, bias, options.stride ?? 1, options.padEnd ?? false));
   }
 
-  /** `options.bias: false` leaves the bias out (a partial sum that another pass biases). */
+  /**
+   * `options.bias: false` leaves the bias out (a partial sum that another pass biases). With LoRA
+   * adapters, each adds `scale · up(down(x))` into the output before the activation and residual.
+   */
   forward(ops: TensorOps<T>, x: T, options: Omit<Conv2dOptions, 'stride' | 'padding' | 'padEnd'> & { bias?: false } = {}): T {
     const { bias: useBias, ...rest } = options;
     const bias = useBias === false ? undefined : this.bias;
-    if (this.padEnd) return ops.conv2d(x, this.weight, bias, { ...rest, stride: this.stride, padding: 0, padEnd: 1 });
-    const padding = this.weight.shape[2] === 3 ? 1 : 0;
-    return ops.conv2d(x, this.weight, bias, { ...rest, stride: this.stride, padding });
+    const geometry = this.padEnd ? { stride: this.stride, padding: 0 as const, padEnd: 1 as const } : { stride: this.stride, padding: this.weight.shape[2] === 3 ? (1 as const) : (0 as const) };
+    if (this.adapters.length === 0) return ops.conv2d(x, this.weight, bias, { ...rest, ...geometry });
+    if (rest.into || rest.upsample || rest.inputChannelOffset !== undefined || rest.outputChannels) {
+      throw new TypeError('Conv2d: LoRA adapters apply to whole convolutions only (a channel range or an in-place sum is the VAE\'s, which LoRAs do not adapt)');
+    }
+    const { act, residual, ...plain } = rest;
+    let out = ops.conv2d(x, this.weight, bias, { ...plain, ...geometry });
+    for (const a of this.adapters) {
+      const low = ops.conv2d(x, a.down, undefined, geometry);
+      const scaled = ops.scale(low, a.scale);
+      ops.release(low);
+      out = ops.conv2d(scaled, a.up, undefined, { into: out });
+      ops.release(scaled);
+    }
+    if (act && act !== 'none') out = swapOut(ops, out, ops.unary(out, act));
+    if (residual) out = swapOut(ops, out, ops.add(out, residual as T));
+    return out;
   }
 }
 
+/** Releases `old`, returns `next`. */
+function swapOut<T extends TensorLike>(ops: TensorOps<T>, old: T, next: T): T {
+  ops.release(old);
+  return next;
+}
+
 /** `torch.nn.Linear` (`<prefix>.weight` [N, K], `<prefix>.bias` [N]). */
-export class Linear<T extends TensorLike> {
+export class Linear<T extends TensorLike> implements LoraTarget<T> {
+  readonly kind = 'linear';
+  adapters: readonly LoraAdapter<T>[] = [];
+
   private constructor(
     readonly weight: T,
     readonly bias: T | undefined,
   ) {}
 
   static load<T extends TensorLike>(w: ModelWeights<T>, prefix: string, inFeatures: number, outFeatures: number, bias = true): Linear<T> {
-    return new Linear(w.tensor(`${prefix}.weight`, [outFeatures, inFeatures]), bias ? w.tensor(`${prefix}.bias`, [outFeatures]) : undefined);
+    return w.layer(prefix, new Linear(w.tensor(`${prefix}.weight`, [outFeatures, inFeatures]), bias ? w.tensor(`${prefix}.bias`, [outFeatures]) : undefined));
   }
 
+  /** With LoRA adapters, each adds `scale · up(down(x))` to the output before the activation. */
   forward(ops: TensorOps<T>, x: T, act?: Activation): T {
-    return ops.linear(x, this.weight, this.bias, act ? { act } : undefined);
+    if (this.adapters.length === 0) return ops.linear(x, this.weight, this.bias, act ? { act } : undefined);
+    let out = ops.linear(x, this.weight, this.bias);
+    const shape = out.shape;
+    for (const a of this.adapters) {
+      const low = ops.linear(x, a.down);
+      // [.., r] · upᵀ · scale as one 2-D matmul (its alpha applies the scale).
+      const rows = ops.reshape(low, [low.shape.slice(0, -1).reduce((n, d) => n * d, 1), a.down.shape[0]!]);
+      ops.release(low);
+      const delta2 = ops.matmul(rows, a.up, { transB: true, alpha: a.scale });
+      ops.release(rows);
+      const delta = ops.reshape(delta2, shape);
+      ops.release(delta2);
+      out = swapOut(ops, out, ops.add(out, delta));
+      ops.release(delta);
+    }
+    return act && act !== 'none' ? swapOut(ops, out, ops.unary(out, act)) : out;
   }
 }
 

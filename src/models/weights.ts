@@ -3,6 +3,7 @@ import type { StateDict } from '../io/state-dict.js';
 import { DeviceStateDict } from './device-state-dict.js';
 import type { QuantPolicy } from '../quant/policy.js';
 import type { QuantScheme } from '../quant/scheme.js';
+import type { LoraTarget } from './lora/adapter.js';
 
 /** How a model's weights are stored on the device. */
 export interface WeightOptions {
@@ -30,6 +31,8 @@ function canQuantize<T extends TensorLike>(ops: TensorOps<T>): ops is Quantizing
 export class ModelWeights<T extends TensorLike> {
   /** Every tensor uploaded so far, in upload order. */
   readonly uploaded: T[] = [];
+  /** The Linear and Conv2d layers built from these weights, by module path (`down_blocks.0.attentions.0.proj_in`): what a LoRA can adapt. */
+  readonly layers = new Map<string, LoraTarget<T>>();
 
   readonly dtype: TensorDType;
   readonly #quantize: QuantPolicy | null;
@@ -55,6 +58,12 @@ export class ModelWeights<T extends TensorLike> {
     else t = this.ops.upload(this.dict.takeFloat32(key, shape), shape, this.dtype);
     this.uploaded.push(t);
     return t;
+  }
+
+  /** Records `layer` as the module at `path` and returns it. */
+  layer<L extends LoraTarget<T>>(path: string, layer: L): L {
+    this.layers.set(path, layer);
+    return layer;
   }
 
   /** Releases every weight uploaded through this object. */

@@ -1,3 +1,8 @@
+import { RequestValidationError } from '../api/errors.js';
+import { parsePromptAttention } from './prompt-weighting/parse-attention.js';
+import { encodeWeightedPrompts, type WeightedPromptHost } from './prompt-weighting/weighted-prompts.js';
+import type { PieceTokenizer } from './prompt-weighting/weighted-tokens.js';
+import type { WindowTokenizer } from './prompt-weighting/windows.js';
 import type { TextToImageJob } from './text-to-image.js';
 
 /** Turns prompts into token ids [B, 77] (padding and truncation per the model's tokenizer). */
@@ -11,11 +16,15 @@ export interface UNetConditioning<T> {
   /**
    * The token ids the (first) text encoder got, [rows, 77]. With an SDXL negative prompt of
    * zeros (`force_zeros_for_empty_prompt`), only the B prompt rows: nothing else was encoded.
+   * With `promptSyntax: 'a1111'`, the windows: [rows · k, 77], row r's k windows in turn.
    */
   inputIds: Int32Array;
   /** SDXL: the same rows from `tokenizer_2`; null for one text encoder. */
   inputIds2: Int32Array | null;
-  /** diffusers' `prompt_embeds` [rows, 77, D]: `last_hidden_state`, or SDXL's two penultimate states concatenated. */
+  /**
+   * diffusers' `prompt_embeds` [rows, 77, D]: `last_hidden_state`, or SDXL's two penultimate
+   * states concatenated. With `promptSyntax: 'a1111'`, [rows, 77 · k, D]: the k windows joined, weighted.
+   */
   encoderHiddenStates: T;
   /** SDXL: `pooled_prompt_embeds` [rows, P], the UNet's `text_embeds`; else null. */
   textEmbeds: T | null;
@@ -36,13 +45,45 @@ export function promptRows(job: Pick<TextToImageJob, 'prompt' | 'negativePrompt'
 }
 
 /**
+ * What the A1111 prompt syntax needs besides the text encoder: the tokenizer, and a way to
+ * move the embeddings through the host to weight them (lpw_stable_diffusion's weighting).
+ */
+export interface A1111PromptSupport<T> extends Omit<WeightedPromptHost<T>, 'encodeText'> {
+  tokenizer: PieceTokenizer & WindowTokenizer;
+}
+
+/**
  * Stable Diffusion's conditioning (`StableDiffusionPipeline.encode_prompt` without clip skip):
  * every row tokenized and encoded in one batched call, `last_hidden_state` as `prompt_embeds`.
+ * A job with `promptSyntax: 'a1111'` is encoded as diffusers' community `lpw_stable_diffusion`
+ * does (`encodeWeightedPrompts`: emphasis, up to 3 windows), which needs `a1111`; without it
+ * such a job is refused naming `promptSyntax`.
  */
-export function clipPromptEncoder<T>(tokenize: PromptTokenizer, encodeText: (inputIds: Int32Array, rows: number) => Promise<T> | T): PromptEncoder<T> {
+export function clipPromptEncoder<T>(tokenize: PromptTokenizer, encodeText: (inputIds: Int32Array, rows: number) => Promise<T> | T, a1111?: A1111PromptSupport<T>): PromptEncoder<T> {
   return async (job, cfg) => {
     const rows = promptRows(job, cfg);
-    const inputIds = tokenize(rows);
+    let texts = rows;
+    if (job.promptSyntax === 'a1111') {
+      if (!a1111) throw new RequestValidationError('promptSyntax', job.promptSyntax, "'plain': this executor's prompt encoding does not parse A1111 prompt syntax");
+      // Rows without emphasis that fit one window take the plain path, so that their embeddings
+      // are today's bit for bit on every model (lpw puts the padding before EOS, which differs
+      // where the pad token is not EOS: SD 2.x's "!").
+      const plain = rows.map((row) => plainText(row, a1111.tokenizer));
+      if (plain.some((t) => t === null)) {
+        const { batch, embeds } = await encodeWeightedPrompts(a1111.tokenizer, rows, { ...a1111, encodeText });
+        return { inputIds: batch.inputIds, inputIds2: null, encoderHiddenStates: embeds, textEmbeds: null, timeIds: null };
+      }
+      texts = plain as string[];
+    }
+    const inputIds = tokenize(texts);
     return { inputIds, inputIds2: null, encoderHiddenStates: await encodeText(inputIds, rows.length), textEmbeds: null, timeIds: null };
   };
+}
+
+/** A row's text when it parses to one piece of weight 1 (escapes resolved) within one window; else null. */
+function plainText(row: string, tokenizer: PieceTokenizer & WindowTokenizer): string | null {
+  const pieces = parsePromptAttention(row);
+  if (pieces.length !== 1 || pieces[0]![1] !== 1) return null;
+  const room = tokenizer.modelMaxLength - 2;
+  return tokenizer.encode(pieces[0]![0], room + 1).length <= room ? pieces[0]![0] : null;
 }

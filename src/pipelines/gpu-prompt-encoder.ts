@@ -1,3 +1,4 @@
+import type { AddedTokenEmbeddings } from '../models/clip/added-token-embeddings.js';
 import type { CLIPTextModel } from '../models/clip/clip-text-model.js';
 import type { CLIPTokenizer } from '../models/tokenizer/clip-tokenizer.js';
 import type { GpuOps } from '../webgpu/kernels/gpu-ops.js';
@@ -9,31 +10,39 @@ import { sdxlPromptEncoder } from './sdxl-conditioning.js';
 export interface TextEncoders {
   readonly tokenizer: CLIPTokenizer;
   readonly textEncoder: CLIPTextModel<GpuTensor>;
+  /** `textEncoder`'s rows for textual-inversion tokens past its vocabulary; null or absent without. */
+  readonly addedTokens?: AddedTokenEmbeddings<GpuTensor> | null;
   /** SDXL's `tokenizer_2` and `text_encoder_2` (a `CLIPTextModelWithProjection`); null otherwise. */
   readonly second: { readonly tokenizer: CLIPTokenizer; readonly textEncoder: CLIPTextModel<GpuTensor>; readonly forceZerosForEmptyPrompt: boolean } | null;
 }
 
 /**
  * The prompt encoder of a model on the WebGPU kernels, its encoders running with the
- * pipeline's `activations`: Stable Diffusion's `last_hidden_state`, or with a second encoder
- * SDXL's conditioning (`sdxlPromptEncoder`).
+ * pipeline's `activations`: Stable Diffusion's `last_hidden_state` (A1111 prompt syntax
+ * included), or with a second encoder SDXL's conditioning (`sdxlPromptEncoder`).
  */
 export function gpuPromptEncoder(ops: GpuOps, activations: 'f32' | 'f16', t: TextEncoders): PromptEncoder<GpuTensor> {
   const rt = ops.runtime;
   const tokenize = (prompts: readonly string[]): Int32Array => t.tokenizer.call(prompts);
   const second = t.second;
+  const added = t.addedTokens ? { addedTokens: t.addedTokens } : {};
   if (!second) {
     return clipPromptEncoder(tokenize, (ids, rows) => {
-      const out = rt.withActivations(activations, () => t.textEncoder.forward(ids, [rows, ids.length / rows]));
+      const out = rt.withActivations(activations, () => t.textEncoder.forward(ids, [rows, ids.length / rows], added));
       ops.release(out.poolerOutput);
       if (out.textEmbeds) ops.release(out.textEmbeds);
       return out.lastHiddenState;
+    }, {
+      tokenizer: t.tokenizer,
+      read: (x) => ops.read(x),
+      upload: (data, shape, like) => ops.upload(data, shape, like.dtype === 'f16' ? 'f16' : 'f32'),
+      release: (x) => ops.release(x),
     });
   }
   return sdxlPromptEncoder<GpuTensor>({
     tokenize,
     tokenize2: (prompts) => second.tokenizer.call(prompts),
-    encode: (ids, rows) => rt.withActivations(activations, () => t.textEncoder.forwardPenultimate(ids, [rows, ids.length / rows])),
+    encode: (ids, rows) => rt.withActivations(activations, () => t.textEncoder.forwardPenultimate(ids, [rows, ids.length / rows], added)),
     encode2: (ids, rows) => {
       const out = rt.withActivations(activations, () => second.textEncoder.forward(ids, [rows, ids.length / rows], { penultimate: true }));
       ops.release(out.lastHiddenState);

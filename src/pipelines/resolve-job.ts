@@ -1,8 +1,10 @@
 import { readImageInput, type RgbaImageBytes } from '../api/image-input.js';
-import { DEFAULT_STRENGTH, type DecoderKind, type DiffusionRequest, type DiffusionRequestData } from '../api/request.js';
+import { DEFAULT_STRENGTH, type DecoderKind, type DiffusionRequest, type DiffusionRequestData, type PromptSyntax } from '../api/request.js';
 import { RequestValidationError } from '../api/errors.js';
 import { fromRgbaImage } from './images.js';
+import { takeLoraTags } from './lora/prompt-tags.js';
 import type { ModelDefaults } from './model-defaults.js';
+import { checkA1111Prompts } from './prompt-weighting/check-prompts.js';
 import type { TextToImageJob } from './text-to-image.js';
 
 /**
@@ -34,17 +36,31 @@ export interface JobCapabilities {
   img2imgHint?: string;
   /** SDXL: a second text encoder and micro-conditioning, so `prompt2`, `negativePrompt2`, `originalSize`, `cropsCoordsTopLeft` and `targetSize` apply. */
   sdxl?: boolean;
+  /** Whether it applies `loras` (the webgpu pipeline does). */
+  lora?: boolean;
+  /** Names of A1111 `<lora:name:w>` prompt tags (the engine's `loraNames`); tags are parsed only where LoRAs apply. */
+  loraNames?: Readonly<Record<string, string>>;
+  /**
+   * Whether it reads `promptSyntax: 'a1111'` (emphasis and long prompts, lpw_stable_diffusion),
+   * which is then the default; else prompts are `plain` and an explicit `a1111` is refused.
+   */
+  a1111Prompts?: boolean;
+  /** Why it does not read `a1111` prompts, where the reason is the model's (SDXL). */
+  a1111PromptsHint?: string;
   /** Latent channels and the VAE's downscale, to check the size of `latents`. */
   latentChannels: number;
   vaeScaleFactor: number;
 }
 
 /**
- * Refuses, by the field's name (`RequestValidationError`), an init image or a decoder the
- * executor cannot honour. `resolveJob` checks every request with it; a pipeline checks the jobs
+ * Refuses, by the field's name (`RequestValidationError`), an init image, a decoder or a prompt
+ * syntax the executor cannot honour. `resolveJob` checks every request with it; a pipeline checks the jobs
  * it is handed with it too, so a caller that builds a job without `resolveJob` gets the same error.
  */
-export function checkCapabilities(job: { image?: unknown; decoder: DecoderKind }, c: JobCapabilities): void {
+export function checkCapabilities(job: { image?: unknown; decoder: DecoderKind; promptSyntax?: PromptSyntax | undefined }, c: JobCapabilities): void {
+  if (job.promptSyntax === 'a1111' && !c.a1111Prompts) {
+    throw new RequestValidationError('promptSyntax', job.promptSyntax, `'plain' or absent: ${c.a1111PromptsHint ?? `the ${c.executor} executor does not read A1111 prompt syntax`}`);
+  }
   if (job.image !== undefined && !c.img2img) {
     throw new RequestValidationError('image', job.image, `absent: ${c.img2imgHint ?? `the ${c.executor} executor runs text-to-image only`}`);
   }
@@ -80,13 +96,19 @@ export function randomSeed(random: () => number = Math.random): number {
 export function resolveJob(request: JobRequest, defaults: ModelDefaults, capabilities: JobCapabilities): ResolvedJob {
   const c = capabilities;
   const decoder = request.decoder ?? 'vae';
-  checkCapabilities({ image: request.image, decoder }, c);
+  const promptSyntax = request.promptSyntax ?? (c.a1111Prompts ? 'a1111' : 'plain');
+  checkCapabilities({ image: request.image, decoder, promptSyntax }, c);
   if (!c.sdxl) {
     for (const field of SDXL_FIELDS) {
       const value = request[field];
       if (value != null) throw new RequestValidationError(field, value, `absent: it is SDXL's (a second text encoder and micro-conditioning), which this model does not have`);
     }
   }
+  if (request.loras?.length && !c.lora) throw new RequestValidationError('loras', request.loras, `absent: the ${c.executor} executor does not apply LoRAs`);
+  // A1111's <lora:name:w> tags leave the prompt and join the request's LoRAs.
+  const tagged = c.lora ? takeLoraTags(request.prompt, c.loraNames ?? {}) : { prompt: request.prompt, loras: [] };
+  const loras = [...(request.loras ?? []), ...tagged.loras];
+  if (promptSyntax === 'a1111') checkA1111Prompts({ prompt: tagged.prompt, negativePrompt: request.negativePrompt });
   const height = request.height ?? request.image?.height ?? defaults.height;
   const width = request.width ?? request.image?.width ?? defaults.width;
   const numImages = request.numOutputsPerPrompt;
@@ -99,8 +121,9 @@ export function resolveJob(request: JobRequest, defaults: ModelDefaults, capabil
     throw new RequestValidationError('stepNoise', request.stepNoise, `arrays of ${need} values each, the shape [${shape.join(', ')}] of the latents`);
   }
   return {
-    prompt: request.prompt,
+    prompt: tagged.prompt,
     negativePrompt: request.negativePrompt,
+    promptSyntax,
     ...(c.sdxl
       ? {
           prompt2: request.prompt2 ?? null,
@@ -123,6 +146,7 @@ export function resolveJob(request: JobRequest, defaults: ModelDefaults, capabil
     returnTrajectoryLatents: request.returnTrajectoryLatents,
     returnIntermediates: request.returnIntermediates,
     ...(request.eta ? { eta: request.eta } : {}),
+    ...(loras.length ? { loras } : {}),
     ...(request.latents !== undefined ? { latents: request.latents } : {}),
     ...(request.stepNoise !== undefined ? { stepNoise: request.stepNoise } : {}),
     ...(request.image !== undefined ? { init: { image: fromRgbaImage(request.image), strength: request.strength ?? DEFAULT_STRENGTH } } : {}),

@@ -1,3 +1,4 @@
+import { LoraLibrary } from './lora/lora-library.js';
 import type { DiffusionImage } from '../api/image.js';
 import type { DecoderKind } from '../api/request.js';
 import { GpuRuntime } from '../webgpu/runtime.js';
@@ -5,7 +6,6 @@ import type { GpuTensor } from '../webgpu/tensor.js';
 import { ExecutorUnavailableError } from '../api/errors.js';
 import { DiffusersRepo, type JsonObject } from '../io/diffusers-repo.js';
 import type { ModelSource } from '../io/sources/model-source.js';
-import type { ProgressCallback } from '../io/byte-source.js';
 import { parseLenientJson } from '../io/json.js';
 import { GpuOps } from '../webgpu/kernels/gpu-ops.js';
 import type { TensorDType } from '../webgpu/kernels/ops.js';
@@ -28,52 +28,24 @@ import { SD_LATENT_RGB, SDXL_LATENT_RGB } from './images.js';
 import { previewImage } from './preview.js';
 import { pipelineDefaults, type ModelDefaults } from './model-defaults.js';
 import { checkCapabilities, type JobCapabilities } from './resolve-job.js';
-import { resolveWeightFiles, TAESD_PROGRESS_PREFIX, TAESD_WEIGHTS, type WeightFile } from './weight-files.js';
+import { resolveWeightFiles, TAESD_PROGRESS_PREFIX, TAESD_WEIGHTS } from './weight-files.js';
 import { fetchOptionsOf, streamCheckpoint, streamComponent, withProgressPrefix, type StreamOptions } from './stream-weights.js';
 import { VaeOverride } from './vae-override.js';
 import { buildPipelineModels, releasePipelineModels, type LoadedVae, type PipelineConfigs, type PipelineModels } from './pipeline-models.js';
 import { KernelSet } from '../webgpu/kernel-set.js';
 import { SyntheticStateDict } from '../plan/synthetic-weights.js';
-import type { QuantPolicy } from '../quant/policy.js';
 import type { WeightOptions } from '../models/weights.js';
 import { isPrequantized, prequantizedPolicies, readPrequantizedConfigs } from './prequantized.js';
 import { runTextToImage, type TextToImageHooks, type TextToImageJob, type TextToImageResult } from './text-to-image.js';
 import type { UNetConditioning } from './conditioning.js';
 import { concatBatch, gpuPromptEncoder } from './gpu-prompt-encoder.js';
 import { readTextSide, type TextSide } from './text-side.js';
+import { AddedTokenEmbeddings } from '../models/clip/added-token-embeddings.js';
+import { convertingPrompts, readTextualInversions } from './textual-inversion.js';
 
-export interface PipelineLoadOptions {
-  dtype: TensorDType;
-  /** A TAESD repo (diffusers `AutoencoderTiny`), for `decoder: 'taesd'`. */
-  taesd?: ModelSource | null;
-  /**
-   * A VAE used instead of the model's `vae/` (diffusers' `vae=`): an `AutoencoderKL` (or
-   * `AutoencoderTiny`) repo with `config.json` and weights at its root. The model's `vae/` is then
-   * never read; its `force_upcast` decides the decode precision.
-   */
-  vae?: ModelSource | null;
-  variant?: string | null;
-  signal?: AbortSignal;
-  /** Bytes of each weight file as they arrive. */
-  onProgress?: ProgressCallback;
-  /** The weight files the load will read (model-relative, as `onProgress` names them), once the configs are read and before any weight is. */
-  onWeightFiles?: (files: WeightFile[]) => void;
-  /**
-   * Weight bytes written to the device, as each piece is, and the `total` the load will write
-   * (planned from the configs; a checkpoint's float tensors no model uses would come on top).
-   */
-  onUpload?: (bytes: number, total: number) => void;
-  /**
-   * Weights stored quantized as they stream (`dtype: 'int8' | 'int4'`); the rest are `dtype`. A
-   * pre-quantized repo (`omni-diffusion quantize`) ignores both: it loads as it is stored.
-   */
-  quantize?: QuantPolicy | null;
-  /**
-   * How the text encoder and UNet (and a VAE without `force_upcast`) store activations:
-   * `f16` halves their memory and needs shader-f16. Default `f32`.
-   */
-  activations?: 'f32' | 'f16';
-}
+import type { PipelineLoadOptions } from './pipeline-load-options.js';
+
+export type { PipelineLoadOptions };
 
 const TAESD_MISSING = 'decoder "taesd" needs a TAESD model: set the config field `taesd` to its repo.';
 const TINY_VAE_IMG2IMG = "this model's vae/ is an AutoencoderTiny, whose encoder omni-diffusion does not run; img2img needs a model whose vae/ is an AutoencoderKL";
@@ -91,6 +63,11 @@ export class StableDiffusionPipeline {
   private readonly unetModel: UNet2DConditionModel<GpuTensor>;
   private readonly vae: LoadedVae | null;
   private readonly taesd: AutoencoderTinyDecoder<GpuTensor> | null;
+  /** The LoRAs requests have used, uploaded once, attached per job. */
+  readonly #loras: LoraLibrary<GpuTensor>;
+  #loraNames: Readonly<Record<string, string>> = {};
+  /** The text encoder's rows for the textual-inversion tokens of `PipelineLoadOptions.embeddings`; null without. */
+  #addedTokens: AddedTokenEmbeddings<GpuTensor> | null = null;
 
   private constructor(
     private readonly repo: DiffusersRepo,
@@ -113,6 +90,8 @@ export class StableDiffusionPipeline {
     this.unetModel = models.unet;
     this.vae = models.vae;
     this.taesd = models.taesd;
+    const targets = { unet: this.unetModel.loraTargets, text_encoder: this.textEncoder.loraTargets, text_encoder_2: this.textEncoder2?.loraTargets ?? null };
+    this.#loras = new LoraLibrary(ops, targets, storage.dtype);
   }
 
   private get unetConfig(): UNetConfig {
@@ -133,7 +112,7 @@ export class StableDiffusionPipeline {
     const signal = options.signal;
     const unetJson = await repo.readConfig('unet');
     const unetConfig = COMPONENTS.unet.parseConfig(unetJson, `${source.id}/unet/config.json`);
-    const text = await readTextSide(repo, source, unetConfig, signal);
+    const { text, tokens: embeddingTokens } = await readTextualInversions(await readTextSide(repo, source, unetConfig, signal), options.embeddings ?? [], signal);
     const clipJson = text.first.json;
     const clip2Json = text.second?.json ?? null;
     const override = options.vae ? await VaeOverride.read(options.vae, { variant: options.variant ?? null, unet: unetConfig, model: source.id, signal }) : null;
@@ -183,7 +162,10 @@ export class StableDiffusionPipeline {
     try {
       const schedulerConfig = await repo.readConfig('scheduler');
       const defaults = pipelineDefaults(repo.modelIndex.raw, unetConfig, schedulerConfig, vaeScale, source.id);
-      return new StableDiffusionPipeline(repo, override, storage, ops, text, configs, models, schedulerConfig, fit, defaults, options.activations ?? 'f32');
+      const pipeline = new StableDiffusionPipeline(repo, override, storage, ops, text, configs, models, schedulerConfig, fit, defaults, options.activations ?? 'f32');
+      pipeline.#loraNames = options.loraNames ?? {};
+      if (embeddingTokens) pipeline.#addedTokens = AddedTokenEmbeddings.upload(ops, embeddingTokens.firstId, embeddingTokens.vectors, embeddingTokens.hiddenSize);
+      return pipeline;
     } catch (err) {
       releasePipelineModels(models);
       throw err;
@@ -259,6 +241,11 @@ export class StableDiffusionPipeline {
       img2img: this.vae === null || this.vae.encoderConfig !== null,
       ...(this.vae && !this.vae.encoderConfig ? { img2imgHint: TINY_VAE_IMG2IMG } : {}),
       sdxl: this.text.second !== null,
+      // lpw_stable_diffusion's reading is for one text encoder; SDXL's two are not done yet.
+      a1111Prompts: this.text.second === null,
+      ...(this.text.second ? { a1111PromptsHint: 'A1111 prompt syntax is not supported for SDXL models (two text encoders) yet' } : {}),
+      lora: true,
+      loraNames: this.#loraNames,
       latentChannels: this.unetConfig.inChannels,
       vaeScaleFactor: this.vae?.scale ?? 1,
     };
@@ -278,7 +265,7 @@ export class StableDiffusionPipeline {
     // Its img2img takes the low-noise part of the distillation schedule (LatentConsistencyModelImg2ImgPipeline).
     const loopJob: TextToImageJob = condEmbedding ? { ...job, guidanceScale: 1, strengthSchedule: 'lcm' } : job;
     // The executors' `resolveJob` has checked this already; callers that build jobs themselves get the same error.
-    checkCapabilities({ image: job.init?.image, decoder: job.decoder }, this.capabilities);
+    checkCapabilities({ image: job.init?.image, decoder: job.decoder, promptSyntax: job.promptSyntax }, this.capabilities);
     const images = job.numImages;
     this.fit.check({
       width: job.width,
@@ -353,13 +340,23 @@ export class StableDiffusionPipeline {
       concatBatch: (a, b) => concatBatch(ops, a, b),
     };
     const second = this.text.second;
-    const encodePrompt = gpuPromptEncoder(ops, this.activations, {
-      tokenizer: this.text.first.tokenizer,
-      textEncoder: this.textEncoder,
-      second: second && this.textEncoder2 ? { tokenizer: second.tokenizer, textEncoder: this.textEncoder2, forceZerosForEmptyPrompt: this.text.forceZerosForEmptyPrompt } : null,
-    });
-    // A failure anywhere in the job leaves the runtime clean for the next one (see GpuRuntime.work).
-    return rt.work(() => runTextToImage(components, encodePrompt, scheduler, loopJob, hooks));
+    const encodePrompt = convertingPrompts(
+      gpuPromptEncoder(ops, this.activations, {
+        tokenizer: this.text.first.tokenizer,
+        textEncoder: this.textEncoder,
+        addedTokens: this.#addedTokens,
+        second: second && this.textEncoder2 ? { tokenizer: second.tokenizer, textEncoder: this.textEncoder2, forceZerosForEmptyPrompt: this.text.forceZerosForEmptyPrompt } : null,
+      }),
+      this.text.first.tokenizer,
+    );
+    // LoRAs are read and matched before any GPU work; they run beside the base weights for this
+    // job only. A failure anywhere in the job leaves the runtime clean for the next one (see GpuRuntime.work).
+    const detach = await this.#loras.attach(job.loras ?? []);
+    try {
+      return await rt.work(() => runTextToImage(components, encodePrompt, scheduler, loopJob, hooks));
+    } finally {
+      detach();
+    }
   }
 
   /**
@@ -385,6 +382,9 @@ export class StableDiffusionPipeline {
       () => undefined,
     );
     this.#encoder = null;
+    this.#loras.release();
+    this.#addedTokens?.release();
+    this.#addedTokens = null;
     releasePipelineModels({ textEncoder: this.textEncoder, textEncoder2: this.textEncoder2, unet: this.unetModel, vae: this.vae, taesd: this.taesd });
   }
 }

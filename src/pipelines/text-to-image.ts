@@ -1,5 +1,5 @@
 import type { DiffusionIntermediates } from '../api/output.js';
-import type { DecoderKind } from '../api/request.js';
+import type { DecoderKind, LoraRequest, PromptSyntax } from '../api/request.js';
 import { AbortError, RequestValidationError } from '../api/errors.js';
 import { linearCombination } from '../schedulers/latents.js';
 import { Rng } from '../schedulers/rng.js';
@@ -16,6 +16,8 @@ export type { PromptTokenizer } from './conditioning.js';
 export interface TextToImageJob {
   prompt: string;
   negativePrompt: string | null;
+  /** How the prompts are read (see `PromptSyntax`); left out, `plain`. */
+  promptSyntax?: PromptSyntax;
   /** SDXL: the prompt for `text_encoder_2` (diffusers' `prompt_2`); null or empty, `prompt`. */
   prompt2?: string | null;
   /** SDXL: the negative prompt for `text_encoder_2`; null or empty, `negativePrompt`. */
@@ -46,6 +48,8 @@ export interface TextToImageJob {
   strengthSchedule?: StrengthSchedule;
   /** DDIM's eta (default 0); above 0 only with a `DDIMScheduler`. */
   eta?: number;
+  /** LoRAs applied for this job only (the pipeline attaches them around the whole job: text encoder and UNet). */
+  loras?: readonly LoraRequest[];
   /**
    * The scheduler's short or class name, for callers that build one from it (the webgpu
    * pipeline); left out, the model's. `runTextToImage` itself takes the scheduler instance.

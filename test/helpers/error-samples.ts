@@ -37,11 +37,13 @@ import {
 } from '../../src/io/errors.js';
 import { ModelConfigError, ModelInputError } from '../../src/models/errors.js';
 import { TokenizerFileError, TokenizerInputError } from '../../src/models/tokenizer/errors.js';
+import { EmbeddingFileError, EmbeddingPickleError } from '../../src/models/textual-inversion/errors.js';
 import { DeviceLimitError, PlanError } from '../../src/plan/errors.js';
 import { SchedulerConfigError, SchedulerStateError, UnknownSchedulerError } from '../../src/schedulers/errors.js';
 import { HttpError, ImageServerOptionError } from '../../src/server/errors.js';
 import { SharedHostModelMismatchError } from '../../src/host/errors.js';
 import { CliUsageError } from '../../src/cli/args.js';
+import { CheckpointFormatError } from '../../src/io/single-file/errors.js';
 
 /** A `DeviceLimitError` as the webgpu executor raises it for a too-large request, with a cause. */
 export function deviceLimitSample(): DeviceLimitError {
@@ -90,6 +92,8 @@ export function errorSamples(): Array<[ErrorClass, Error]> {
     [OnnxModelSignatureError, new OnnxModelSignatureError('unet/model.onnx', 'no input "sample"')],
     [TokenizerFileError, new TokenizerFileError('tokenizer/vocab.json', 'not an object')],
     [TokenizerInputError, new TokenizerInputError('maxLength must be >= 2')],
+    [EmbeddingFileError, new EmbeddingFileError('my-style.safetensors', 'emb_params', 'hidden size 768, expected 1024')],
+    [EmbeddingPickleError, new EmbeddingPickleError('my-style.pt', '".pt" files are Python pickles')],
     [ModelConfigError, new ModelConfigError('unet/config.json', 'down_block_types[0]', 'Foo', 'a known block')],
     [ModelInputError, new ModelInputError('UNet2DConditionModel', 'wrong channels')],
     [GpuDeviceLostError, new GpuDeviceLostError('destroyed', 'gone')],
@@ -116,6 +120,7 @@ export function errorSamples(): Array<[ErrorClass, Error]> {
     [FixtureError, new FixtureError('case.json', 'inputs', 'not an array')],
     [DiffusersRepoError, new DiffusersRepoError('model_index.json', 'no unet')],
     [CliUsageError, new CliUsageError('unknown flag --nope')],
+    [CheckpointFormatError, new CheckpointFormatError('model.ckpt', 'pickle', 'a Python pickle')],
   ];
 }
 

@@ -14,7 +14,7 @@ export interface VerifyIO {
 export const VERIFY_USAGE = [
   'Usage: npm run verify -- <fixture-dir | scheduler-case.json> [--fp16]',
   '',
-  'Checks our numerics against a golden fixture (component, tokenizer, scheduler case or pipeline):',
+  'Checks our numerics against a golden fixture (component, tokenizer, scheduler case, pipeline, or a community/ one):',
   'one max_abs/rel_l2 line per output, then PASS or FAIL.',
   '',
   'Options:',

@@ -1,6 +1,7 @@
 import { DiffusionEngine } from '../../src/api/engine.js';
 import type { DiffusionImage } from '../../src/api/image.js';
 import type { DiffusionOutput } from '../../src/api/output.js';
+import type { DiffusionRequestInit } from '../../src/api/request.js';
 import type { ExecutorSpec } from '../../src/executors/spec.js';
 import { FixtureError } from '../../src/io/errors.js';
 import { loadFixture, type FixtureTensor, type PipelineFixture, type Tolerance } from './fixture/fixture.js';
@@ -14,6 +15,8 @@ export interface PipelineRunOptions {
   executorClass?: ExecutorSpec;
   /** Extra config fields (e.g. `dtype`, `gpuLimits`). */
   config?: Record<string, unknown>;
+  /** Extra request fields (a `lora` fixture's `loras`). */
+  request?: Partial<DiffusionRequestInit>;
 }
 
 /** Token ids must match exactly. */
@@ -60,7 +63,9 @@ export async function runPipelineFixture(fixture: string | PipelineFixture, opti
   let output: DiffusionOutput;
   try {
     const stepNoise = (fx.stepNoise ?? []).map((name) => tensor(name).data);
-    output = await engine.generate({ ...pipelineFixtureRequest(fx, tensor('initial_noise').data, stepNoise), returnTrajectoryLatents: true, returnIntermediates: true, seed: 0 });
+    // The reference is diffusers' StableDiffusionPipeline, which reads prompts as they are (no A1111 emphasis).
+    const fixed = { ...pipelineFixtureRequest(fx, tensor('initial_noise').data, stepNoise), promptSyntax: 'plain' as const };
+    output = await engine.generate({ ...fixed, ...options.request, returnTrajectoryLatents: true, returnIntermediates: true, seed: 0 });
   } finally {
     await engine.close();
   }

@@ -1,3 +1,4 @@
+import { runLoraFixture } from './lora.js';
 import { GpuContext, type GpuRequirements } from '../../src/webgpu/device.js';
 import type { Fixture } from './fixture/fixture.js';
 import { GpuOps } from '../../src/webgpu/kernels/gpu-ops.js';
@@ -7,7 +8,10 @@ import type { CompareResult } from './compare.js';
 import { runComponentFixture } from './components.js';
 import { runOnnxPipelineFixture } from './pipeline-onnx.js';
 import { runPipelineFixture, type PipelineRunOptions } from './pipeline.js';
+import { runSingleFileFixture } from './single-file.js';
 import { runTokenizerFixture } from './tokenizer.js';
+import { runTextualInversionFixture } from './textual-inversion.js';
+import { runPromptWeightingFixture } from './prompt-weighting.js';
 
 /** Options of {@link verifyFixture}. */
 export interface VerifyOptions {
@@ -36,6 +40,14 @@ export async function verifyFixture(fx: Fixture, options: VerifyOptions = {}): P
         const outcome = await runSchedulerCase(fx, gpuLatentBackend(ctx.runtime));
         return outcome.checks.map((c) => ({ name: c.name, maxAbs: c.max_abs, relL2: c.rel_l2, tolerance: { maxAbs: NaN, maxRelL2: NaN }, pass: c.pass }));
       });
+    case 'lora':
+      return runLoraFixture(fx, options.pipeline);
+    case 'textual_inversion':
+      return withGpu(options.gpu, (ctx) => runTextualInversionFixture(fx, new GpuOps(ctx.runtime)));
+    case 'single_file':
+      return runSingleFileFixture(fx, options.pipeline);
+    case 'prompt_weighting':
+      return withGpu(options.gpu, (ctx) => runPromptWeightingFixture(fx, new GpuOps(ctx.runtime)));
     default:
       return withGpu(options.gpu, (ctx) => runComponentFixture(fx, new GpuOps(ctx.runtime), { fp16: options.fp16 === true }));
   }

@@ -10,6 +10,7 @@ import { choiceOption, integerOption, numberOption, stringOption } from '../opti
 import { numberedPaths } from '../output-paths.js';
 import { AUTO_TAESD, DEFAULT_TAESD, DEFAULT_TAESDXL } from '../../pipelines/taesd-repo.js';
 import { hasSdxlOptions, SDXL_OPTIONS, sdxlRequestFields } from '../sdxl-options.js';
+import { loraOptions } from '../lora-option.js';
 import { LoadBar } from '../load-bar.js';
 import { formatSeconds, ProgressBar } from '../progress-bar.js';
 
@@ -70,6 +71,11 @@ export function generateOptionsFrom(args: ParsedArgs): GenerateOptions {
   if (scheduler !== undefined) request.scheduler = scheduler;
   if (eta !== undefined) request.eta = eta;
   if (decoder !== undefined) request.decoder = decoder;
+  const loras = loraOptions(args);
+  if (loras.length > 0) {
+    if (remote) throw new CliUsageError('option --lora is not available with --executor http: the images API has no such field');
+    request.loras = loras;
+  }
   return { engine, request, out: stringOption(args, 'out') ?? 'out.png', taesd: decoder === 'taesd' ? (taesd ?? AUTO_TAESD) : null };
 }
 
@@ -94,6 +100,7 @@ export const generateCommand: CommandSpec = {
     { name: 'height', type: 'number', description: "image height, a multiple of 8 (default: the model's)" },
     { name: 'n', type: 'number', description: 'images for the prompt (default 1)' },
     { name: 'decoder', type: 'string', description: 'vae (default) or taesd (faster, approximate; SD models)' },
+    { name: 'lora', type: 'string', repeatable: true, description: 'a LoRA (.safetensors, kohya or diffusers form: file, URL or owner/repo/file) as <file>[:scale], scale default 1; repeat to stack' },
     { name: 'taesd', type: 'string', description: `TAESD repo for --decoder taesd (default: ${DEFAULT_TAESDXL} for SDXL models, ${DEFAULT_TAESD} for the others)` },
     ...SDXL_OPTIONS,
     ...ENGINE_OPTIONS,

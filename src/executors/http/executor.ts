@@ -74,6 +74,8 @@ export class HTTPDiffusionExecutor extends DiffusionExecutor {
   /** Reads `config.http`; throws `ConfigValidationError` when it is missing. Sends nothing. */
   initExecutor(): void {
     const http = this.config.http;
+    // Refused rather than dropped: the server would read an embedding's token as plain words.
+    if (this.config.embeddings?.length) throw new ConfigValidationError('embeddings', this.config.embeddings, "absent on the http executor: a remote server loads its own embeddings (the webgpu executor loads them)");
     if (!http) {
       throw new ConfigValidationError('http.baseUrl', undefined, 'the server root URL: the "http" executor needs `http: { baseUrl }` in the config');
     }

@@ -53,6 +53,8 @@ export class OnnxDiffusionExecutor extends DiffusionExecutor {
     const name = this.config.modelNameOrPath;
     if (!name) throw new ExecutorUnavailableError('The onnx executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or folder of an ONNX export).');
     const options = readOnnxOptions(this.config.onnx);
+    // Refused rather than dropped: prompts with an embedding's token would silently mean something else.
+    if (this.config.embeddings?.length) throw new ConfigValidationError('embeddings', this.config.embeddings, 'absent on the onnx executor, which does not load textual-inversion embeddings (the webgpu executor does)');
     if (this.config.dtype === 'int8' || this.config.dtype === 'int4') {
       throw new ConfigValidationError('dtype', this.config.dtype, "'auto', 'f32' or 'f16' on the onnx executor, which runs the export's own weights (int8 and int4 quantize as a webgpu model loads)");
     }

@@ -1,5 +1,5 @@
 import type { DiffusionConfig } from '../../api/config.js';
-import { ExecutorUnavailableError } from '../../api/errors.js';
+import { ConfigValidationError, ExecutorUnavailableError } from '../../api/errors.js';
 import type { ModelSpec } from '../../host/protocol.js';
 import { oneOf, optionalBoolean, optionalString } from '../options.js';
 
@@ -32,10 +32,16 @@ export interface WebGPUExecutorOptions {
   gpuLimits?: 'adapter' | 'default';
   /** How the text encoder and UNet store activations: `'auto'` (the default), `'f32'` or `'f16'`. */
   activations?: 'auto' | 'f32' | 'f16';
+  /**
+   * Names for AUTOMATIC1111's `<lora:name:multiplier>` prompt tags: name → URL, file path or Hub
+   * path (`owner/repo/file.safetensors`) of the LoRA. A tag is taken out of the prompt and the
+   * LoRA applied to that request.
+   */
+  loraNames?: Record<string, string>;
 }
 
 /** The config fields the webgpu executor reads beyond `DiffusionConfig`'s own. */
-export const WEBGPU_OPTION_KEYS: readonly (keyof WebGPUExecutorOptions)[] = ['variant', 'taesd', 'vae', 'worker', 'preview', 'gpuLimits', 'activations'];
+export const WEBGPU_OPTION_KEYS: readonly (keyof WebGPUExecutorOptions)[] = ['variant', 'taesd', 'vae', 'worker', 'preview', 'gpuLimits', 'activations', 'loraNames'];
 
 /** The webgpu options of `config`, validated: a wrong type is a `ConfigValidationError` naming the field. */
 export function readWebGPUOptions(config: DiffusionConfig): Required<Omit<WebGPUExecutorOptions, 'worker'>> & Pick<WebGPUExecutorOptions, 'worker'> {
@@ -49,7 +55,19 @@ export function readWebGPUOptions(config: DiffusionConfig): Required<Omit<WebGPU
     preview: optionalBoolean('preview', c.preview) ?? false,
     gpuLimits: oneOf('gpuLimits', c.gpuLimits, ['adapter', 'default'] as const, 'adapter'),
     activations: oneOf('activations', c.activations, ['auto', 'f32', 'f16'] as const, 'auto'),
+    loraNames: loraNames(c.loraNames),
   };
+}
+
+/** `loraNames`, checked: an object of LoRA sources (non-empty strings) by tag name. */
+function loraNames(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  const expected = "an object of LoRA files by name, like { detail: 'owner/repo/detail.safetensors' }";
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigValidationError('loraNames', value, expected);
+  for (const [name, source] of Object.entries(value)) {
+    if (typeof source !== 'string' || source === '' || name === '' || /[:>]/.test(name)) throw new ConfigValidationError(`loraNames.${name}`, source, `${expected}; names without ':' or '>'`);
+  }
+  return { ...(value as Record<string, string>) };
 }
 
 /**
@@ -59,14 +77,17 @@ export function readWebGPUOptions(config: DiffusionConfig): Required<Omit<WebGPU
 export function modelSpecOf(config: DiffusionConfig, executor: string): ModelSpec {
   if (!config.modelNameOrPath) throw new ExecutorUnavailableError(`The ${executor} executor needs DiffusionConfig.modelNameOrPath (a Hub id, URL or local folder).`);
   const model = config.modelNameOrPath;
-  const { variant, taesd, vae, gpuLimits, activations } = readWebGPUOptions(config);
+  const { variant, taesd, vae, gpuLimits, activations, loraNames: names } = readWebGPUOptions(config);
   return {
     ...(typeof model === 'string' ? { modelNameOrPath: model } : { modelNameOrPath: model.id, source: model }),
     dtype: config.dtype,
+    configFrom: config.configFrom,
     variant,
     taesd,
     vae,
     gpuLimits,
     activations,
+    loraNames: names,
+    ...(config.embeddings?.length ? { embeddings: config.embeddings } : {}),
   };
 }

@@ -5,6 +5,8 @@ import { ModelInputError } from '../errors.js';
 import { LayerNorm, Linear } from '../layers.js';
 import { moveReshape, swap } from '../lifetime.js';
 import { ModelWeights, type WeightOptions } from '../weights.js';
+import type { LoraTarget } from '../lora/adapter.js';
+import type { AddedTokenEmbeddings } from './added-token-embeddings.js';
 import type { CLIPTextConfig } from './config.js';
 
 /**
@@ -29,9 +31,18 @@ export interface CLIPTextOutput<T> {
 }
 
 /** What `CLIPTextModel.forward` computes beyond its two standard outputs. */
-export interface CLIPTextForwardOptions {
+export interface CLIPTextForwardOptions<T extends TensorLike = TensorLike> extends CLIPTextInputOptions<T> {
   /** Also return `penultimateHiddenState` (kept from the same run: no extra layer). */
   penultimate?: boolean;
+}
+
+/** How token ids are embedded. */
+export interface CLIPTextInputOptions<T extends TensorLike = TensorLike> {
+  /**
+   * Rows for ids past the vocabulary (textual-inversion tokens), starting at `vocab_size`.
+   * Without it every id must be inside the vocabulary.
+   */
+  addedTokens?: AddedTokenEmbeddings<T>;
 }
 
 /** One pre-LayerNorm encoder layer: causal self-attention, then the MLP, each residual. */
@@ -138,12 +149,16 @@ export class CLIPTextModel<T extends TensorLike> {
    * exactly when `config.withProjection`, `penultimateHiddenState` exactly when asked for.
    * Every output is the caller's to release.
    */
-  forward(inputIds: Int32Array, shape: readonly [number, number], options: { penultimate: true }): CLIPTextOutput<T> & { penultimateHiddenState: T };
-  forward(inputIds: Int32Array, shape: readonly [number, number], options?: CLIPTextForwardOptions): CLIPTextOutput<T>;
-  forward(inputIds: Int32Array, shape: readonly [number, number], options: CLIPTextForwardOptions = {}): CLIPTextOutput<T> {
+  forward(
+    inputIds: Int32Array,
+    shape: readonly [number, number],
+    options: CLIPTextForwardOptions<T> & { penultimate: true },
+  ): CLIPTextOutput<T> & { penultimateHiddenState: T };
+  forward(inputIds: Int32Array, shape: readonly [number, number], options?: CLIPTextForwardOptions<T>): CLIPTextOutput<T>;
+  forward(inputIds: Int32Array, shape: readonly [number, number], options: CLIPTextForwardOptions<T> = {}): CLIPTextOutput<T> {
     const ops = this.ops;
     const [B, L] = shape;
-    let x = this.encode(inputIds, shape, this.layers.length - 1);
+    let x = this.encode(inputIds, shape, this.layers.length - 1, options.addedTokens);
     // A second handle on the same storage, not a copy: layers never write into their input, and
     // the view keeps the storage alive after the last layer releases `x`.
     const penultimate = options.penultimate ? ops.reshape(x, x.shape) : undefined;
@@ -161,8 +176,13 @@ export class CLIPTextModel<T extends TensorLike> {
    * (no `final_layer_norm`), one layer less than `forward`. What SDXL needs from its first text
    * encoder. The result is the caller's to release.
    */
-  forwardPenultimate(inputIds: Int32Array, shape: readonly [number, number]): T {
-    return this.encode(inputIds, shape, this.layers.length - 1);
+  forwardPenultimate(inputIds: Int32Array, shape: readonly [number, number], options: CLIPTextInputOptions<T> = {}): T {
+    return this.encode(inputIds, shape, this.layers.length - 1, options.addedTokens);
+  }
+
+  /** The model's Linear and Conv2d layers by diffusers module path: what a LoRA can adapt. */
+  get loraTargets(): ReadonlyMap<string, LoraTarget<T>> {
+    return this.weights.layers;
   }
 
   /** Releases the model's weights. */
@@ -171,17 +191,25 @@ export class CLIPTextModel<T extends TensorLike> {
   }
 
   /** Checks the ids, embeds them and runs the first `layers` encoder layers: [B, L, hidden]. */
-  private encode(inputIds: Int32Array, shape: readonly [number, number], layers: number): T {
+  private encode(inputIds: Int32Array, shape: readonly [number, number], layers: number, added?: AddedTokenEmbeddings<T>): T {
     const ops = this.ops;
     const c = this.config;
     const [B, L] = shape;
     if (inputIds.length !== B * L) throw new ModelInputError('CLIPTextModel', `${inputIds.length} ids for shape [${B}, ${L}].`);
     if (L > c.maxPositionEmbeddings) throw new ModelInputError('CLIPTextModel', `${L} tokens exceed max_position_embeddings (${c.maxPositionEmbeddings}).`);
+    if (added && (added.firstId !== c.vocabSize || added.hiddenSize !== c.hiddenSize)) {
+      throw new ModelInputError(
+        'CLIPTextModel',
+        `added token rows start at id ${added.firstId} with hidden size ${added.hiddenSize}, but this encoder's vocabulary ends at ${c.vocabSize} and its hidden size is ${c.hiddenSize}: tokenizer and text encoder disagree.`,
+      );
+    }
     for (const id of inputIds) {
-      if (!(id >= 0 && id < c.vocabSize)) throw new ModelInputError('CLIPTextModel', `token id ${id} is outside the vocabulary (size ${c.vocabSize}).`);
+      if (!((id >= 0 && id < c.vocabSize) || added?.has(id))) {
+        throw new ModelInputError('CLIPTextModel', `token id ${id} is outside the vocabulary (size ${c.vocabSize}${added ? ` and ${added.count} added tokens` : ''}).`);
+      }
     }
 
-    const tokens = ops.embedding(inputIds, [B, L], this.tokenEmbedding);
+    const tokens = added ? added.embed(inputIds, [B, L], this.tokenEmbedding) : ops.embedding(inputIds, [B, L], this.tokenEmbedding);
     const positions = Int32Array.from({ length: L }, (_, i) => i);
     const pos = moveReshape(ops, ops.embedding(positions, [1, L], this.positionEmbedding), [L, c.hiddenSize]);
     let x = ops.add(tokens, pos);

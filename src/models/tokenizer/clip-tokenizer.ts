@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { AddedTokenVocabulary } from './added-tokens.js';
 import { BytePairEncoder } from './bpe.js';
 import { cleanText } from './clean.js';
 import { TokenizerFileError, TokenizerInputError } from './errors.js';
@@ -77,16 +78,27 @@ export class CLIPTokenizer {
   readonly modelMaxLength: number;
   /** Number of tokens in the vocabulary, added tokens included. */
   readonly vocabSize: number;
+  /**
+   * Tokens added after the vocabulary (`withAddedTokens`), ids from the vocabulary's size on:
+   * transformers' `added_tokens_encoder`. Matched in the raw text before anything else.
+   */
+  readonly addedTokens: AddedTokenVocabulary;
   private readonly bpe: BytePairEncoder;
   private readonly specialIds: ReadonlyMap<string, number>;
 
-  private constructor(vocab: Map<string, number>, ranks: Map<string, number>, special: SpecialTokens) {
-    this.bpe = new BytePairEncoder(vocab, ranks);
+  private constructor(
+    private readonly vocab: ReadonlyMap<string, number>,
+    bpe: BytePairEncoder,
+    private readonly special: SpecialTokens,
+    added: AddedTokenVocabulary,
+  ) {
+    this.bpe = bpe;
     this.bosTokenId = special.bosTokenId;
     this.eosTokenId = special.eosTokenId;
     this.padTokenId = special.padTokenId;
     this.modelMaxLength = special.modelMaxLength;
-    this.vocabSize = vocab.size;
+    this.vocabSize = vocab.size + added.size;
+    this.addedTokens = added;
     const specialIds = new Map<string, number>();
     for (const token of ['<|startoftext|>', '<|endoftext|>']) {
       const id = vocab.get(token);
@@ -122,13 +134,33 @@ export class CLIPTokenizer {
     const source = (input: JsonFileInput | null | undefined, name: string) =>
       input === undefined || input === null ? null : { json: readJsonInput(input, at(name)), file: at(name) };
     const special = resolveSpecialTokens(vocab, vocabFile, source(files.config, 'tokenizer_config.json'), source(files.specialTokensMap, 'special_tokens_map.json'));
-    return new CLIPTokenizer(vocab, ranks, special);
+    return new CLIPTokenizer(vocab, new BytePairEncoder(vocab, ranks), special, AddedTokenVocabulary.EMPTY);
   }
 
   /**
-   * The ids of `text`, without BOS, EOS or padding. With `maxTokens`, only the first `maxTokens`
-   * ids, the same as the first `maxTokens` of the whole text's ids, at about the cost of the
-   * text's start and never more than linear in the text: it is read in pieces that end at a
+   * A tokenizer with `tokens` added after the vocabulary, ids `vocabSize`, `vocabSize + 1`, … in
+   * order (transformers' `add_tokens`, as textual inversion loads them). This tokenizer is left
+   * as it is, so one in use is never changed under a running request; the two share the BPE.
+   * Throws `TokenizerInputError` for an empty token or one the tokenizer already has.
+   */
+  withAddedTokens(tokens: readonly string[]): CLIPTokenizer {
+    for (const token of tokens) {
+      if (this.vocab.has(token)) throw new TokenizerInputError(`The token ${JSON.stringify(token)} is already in the vocabulary (id ${this.vocab.get(token)}).`);
+    }
+    return new CLIPTokenizer(this.vocab, this.bpe, this.special, this.addedTokens.extend(tokens, this.vocabSize));
+  }
+
+  /** Whether `token` is in the vocabulary or among the added tokens (transformers' `token in get_vocab()`). */
+  hasToken(token: string): boolean {
+    return this.vocab.has(token) || this.addedTokens.get(token) !== undefined;
+  }
+
+  /**
+   * The ids of `text`, without BOS, EOS or padding. Added tokens are found first, as whole
+   * strings in the raw text; the text between them is cleaned and BPE-encoded on its own.
+   * With `maxTokens`, only the first `maxTokens` ids, the same as the first `maxTokens` of the
+   * whole text's ids, at about the cost of the text's start and never more than linear in the
+   * text: it is read in pieces that end at a
    * space, words past the last needed one are not encoded (each gives at least one id), and a
    * word longer than the ids can need is encoded by its start (`BytePairEncoder.encodeWordStart`).
    */
@@ -137,6 +169,16 @@ export class CLIPTokenizer {
       throw new TokenizerInputError(`CLIPTokenizer.encode: maxTokens ${String(maxTokens)} must be a non-negative integer, or Infinity for every id.`);
     }
     const ids: number[] = [];
+    for (const piece of this.addedTokens.split(text)) {
+      if (ids.length >= maxTokens) break;
+      if ('id' in piece) ids.push(piece.id);
+      else this.encodeText(piece.text, maxTokens, ids);
+    }
+    return ids;
+  }
+
+  /** Appends the ids of `text` (no added tokens in it) to `ids`, stopping at `maxTokens` ids in all. */
+  private encodeText(text: string, maxTokens: number, ids: number[]): void {
     // A piece that ends with U+0020 cleans and splits exactly as it does inside the whole text:
     // NFC neither reorders nor composes across a space, no character reference holds one,
     // whitespace collapsing and trimming only drop it, the final-sigma rule of lower-casing
@@ -147,7 +189,6 @@ export class CLIPTokenizer {
       this.encodePiece(text.slice(start, end), maxTokens, ids);
       start = end;
     }
-    return ids;
   }
 
   /** Appends the ids of `piece` to `ids`, stopping at `maxTokens` ids in all. */

@@ -4,6 +4,7 @@ import { ModelInputError } from '../errors.js';
 import { Conv2d, GroupNorm, Linear } from '../layers.js';
 import { swap } from '../lifetime.js';
 import { ModelWeights, type WeightOptions } from '../weights.js';
+import type { LoraTarget } from '../lora/adapter.js';
 import { TIME_IDS_PER_ROW, type UNetConfig } from './config.js';
 import { TextTimeEmbedding } from './text-time-embedding.js';
 import { DownBlock, MidBlock, UpBlock, type BlockContext } from './unet-blocks.js';
@@ -191,6 +192,11 @@ export class UNet2DConditionModel<T extends TensorLike> {
 
     h = swap(ops, h, this.convNormOut.forward(ops, h, true));
     return swap(ops, h, this.convOut.forward(ops, h));
+  }
+
+  /** The model's Linear and Conv2d layers by diffusers module path: what a LoRA can adapt. */
+  get loraTargets(): ReadonlyMap<string, LoraTarget<T>> {
+    return this.weights.layers;
   }
 
   /** Releases the model's weights; the model cannot be used afterwards. */

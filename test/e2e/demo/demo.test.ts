@@ -168,6 +168,35 @@ describe('demo site (demo/, its own Vite config)', () => {
     await page.close();
   });
 
+  it('hands chosen LoRA files to the element with the scale of their sliders, and removes them', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = collectErrors(page);
+    await page.goto(`${url}/?steps=2&seed=11`);
+    await page.waitForFunction(() => customElements.get('omni-diffusion') !== undefined);
+    const bytes = Buffer.from('not read until a generation');
+    await page.locator('#lora-files').setInputFiles([
+      { name: 'fox.safetensors', mimeType: 'application/octet-stream', buffer: bytes },
+      { name: 'snow.safetensors', mimeType: 'application/octet-stream', buffer: bytes },
+    ]);
+    const loras = () =>
+      page.evaluate(() =>
+        ((document.querySelector('#generator') as unknown as { loras: { source: File; scale: number }[] }).loras ?? []).map((l) => [l.source.name, l.scale]),
+      );
+    expect(await loras()).toEqual([
+      ['fox.safetensors', 1],
+      ['snow.safetensors', 1],
+    ]);
+    await page.getByRole('slider', { name: 'Scale of snow.safetensors' }).fill('0.35');
+    expect(await loras()).toEqual([
+      ['fox.safetensors', 1],
+      ['snow.safetensors', 0.35],
+    ]);
+    await page.getByRole('button', { name: 'Remove fox.safetensors' }).click();
+    expect(await loras()).toEqual([['snow.safetensors', 0.35]]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('builds to a static site that generates from a plain file server', async () => {
     const outDir = resolve(repoRoot, 'test-results/demo-build');
     await build({ configFile: resolve(repoRoot, 'demo/vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });

@@ -158,6 +158,39 @@ describe('<omni-diffusion> from the standalone bundle on plain HTML pages', () =
     await page.close();
   });
 
+  it('applies the LoRAs of its loras property (a URL path or a File) to every image, as the engine does', async () => {
+    const { page, errors } = await open(browser, server, 'element-standalone.html');
+    const result = await page.evaluate(async () => {
+      const el = document.createElement('omni-diffusion') as Shadowed & { loras: unknown; image: { data: Uint8ClampedArray } | null };
+      for (const [k, v] of Object.entries({ prompt: 'a red fox in the snow', model: '/fixtures/pipeline-sd15-tiny/', steps: '2', guidance: '7.5', seed: '3', dtype: 'f32', width: '64', height: '64' })) el.setAttribute(k, v);
+      document.body.append(el);
+      await el.generate();
+      const plain = Array.from(el.image!.data);
+      const path = '/fixtures/community/lora-sd15-tiny/lora_kohya.safetensors';
+      el.loras = [{ source: path, scale: 0.7 }];
+      await el.generate();
+      const withUrl = Array.from(el.image!.data);
+      const bytes = await (await fetch(path)).arrayBuffer();
+      el.loras = [{ source: new File([bytes], 'fox.safetensors'), scale: 0.7 }];
+      await el.generate();
+      const withFile = Array.from(el.image!.data);
+      const engine = el.engine as { generate(r: object): Promise<{ images: { data: Uint8ClampedArray }[] }> };
+      const base = { prompt: 'a red fox in the snow', numInferenceSteps: 2, guidanceScale: 7.5, seed: 3, width: 64, height: 64 };
+      const direct = Array.from((await engine.generate({ ...base, loras: [{ source: new URL(path, document.baseURI).href, scale: 0.7 }] })).images[0]!.data);
+      el.loras = null;
+      await el.generate();
+      const cleared = Array.from(el.image!.data);
+      return { plain, withUrl, withFile, direct, cleared, state: el.getAttribute('state') };
+    });
+    expect(result.state).toBe('done');
+    expect(result.withUrl).toEqual(result.direct);
+    expect(result.withFile).toEqual(result.direct);
+    expect(result.withUrl).not.toEqual(result.plain);
+    expect(result.cleared).toEqual(result.plain);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('runs an SDXL-Turbo model from its folder URL with nothing else set: its defaults, 1 step without guidance', async () => {
     const { page, errors } = await open(browser, server, 'element-standalone.html');
     const result = await page.evaluate(async () => {

@@ -118,4 +118,15 @@ describe('SharedEngineHost', () => {
     await f.load(spec);
     expect(hosts).toHaveLength(2);
   });
+
+  it("counts a single file's config repo as part of the model: another one is refused naming both", async () => {
+    const shared = new SharedEngineHost(() => new FakeHost());
+    const file = { ...spec, modelNameOrPath: '/m/model.safetensors', configFrom: '/m/base' };
+    const [a, b, c] = [shared.connect(), shared.connect(), shared.connect()];
+    const first = await a.load(file);
+    expect(await b.load({ ...file })).toBe(first);
+    await expect(c.load({ ...file, configFrom: '/m/other' })).rejects.toThrow(
+      'already serves "/m/model.safetensors" (dtype f32, configFrom /m/base); this client asked for "/m/model.safetensors" (dtype f32, configFrom /m/other)',
+    );
+  });
 });

@@ -11,7 +11,7 @@ const resolve = (init: DiffusionRequestInit, c: JobCapabilities = caps) => resol
 describe('resolveJob', () => {
   it("fills the fields a request leaves out from the model's defaults", () => {
     expect(resolve({ prompt: 'p', seed: 1 })).toEqual({
-      prompt: 'p', negativePrompt: null, numInferenceSteps: 20, guidanceScale: 7.5, height: 64, width: 64, seed: 1, numImages: 1,
+      prompt: 'p', negativePrompt: null, promptSyntax: 'plain', numInferenceSteps: 20, guidanceScale: 7.5, height: 64, width: 64, seed: 1, numImages: 1,
       decoder: 'vae', scheduler: 'PNDMScheduler', returnTrajectoryLatents: false, returnIntermediates: false,
     });
   });

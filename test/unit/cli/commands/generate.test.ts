@@ -124,12 +124,21 @@ describe('omni-diffusion generate arguments', () => {
     expect(err).toContain(`Model folder ${missing} does not exist`);
   });
 
-  it('fails with exit code 1 when --model names a file', async () => {
-    const file = join(scratch, 'model.safetensors');
+  it('fails with exit code 1 when --model names a file that is not a checkpoint', async () => {
+    const file = join(scratch, 'model.txt');
     writeFileSync(file, '');
     const { code, err } = await run(['generate', 'x', '--model', file]);
     expect(code).toBe(1);
     expect(err).toContain('is a file, not a folder');
+  });
+
+  it('takes a .safetensors --model as a single-file checkpoint: an empty one fails reading its header (exit code 1)', async () => {
+    const file = join(scratch, 'model.safetensors');
+    writeFileSync(file, '');
+    const { code, err } = await run(['generate', 'x', '--model', file, '--config-from', scratch]);
+    expect(code).toBe(1);
+    expect(err).toContain('SafetensorsError');
+    expect(err).toContain('too short for the 8-byte header length');
   });
 
   it('documents the numbered outputs of --n in its help', async () => {

@@ -32,7 +32,7 @@ describe('GPU options in the model spec', () => {
 
 describe('the webgpu option block', () => {
   it('defaults every option, and takes null for the optional repos', () => {
-    expect(readWebGPUOptions(new DiffusionConfig({}))).toEqual({ variant: null, taesd: null, vae: null, preview: false, gpuLimits: 'adapter', activations: 'auto' });
+    expect(readWebGPUOptions(new DiffusionConfig({}))).toEqual({ variant: null, taesd: null, vae: null, preview: false, gpuLimits: 'adapter', activations: 'auto', loraNames: {} });
     expect(readWebGPUOptions(new DiffusionConfig({ variant: 'fp16', taesd: null, preview: true, worker: false }))).toMatchObject({ variant: 'fp16', taesd: null, preview: true, worker: false });
   });
 

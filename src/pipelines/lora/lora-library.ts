@@ -3,7 +3,7 @@ import type { LoraAdapter, LoraTarget } from '../../models/lora/adapter.js';
 import { bindLora, type BoundLora, type LoraTargets } from '../../models/lora/bind.js';
 import { readLoraFile } from '../../models/lora/lora-file.js';
 import type { TensorDType, TensorLike, TensorOps } from '../../webgpu/kernels/ops.js';
-import { openLora } from './lora-source.js';
+import { loraHandle } from './lora-source.js';
 
 /** How many LoRAs stay uploaded between requests (least recently used goes first). */
 const KEEP = 8;
@@ -59,13 +59,13 @@ export class LoraLibrary<T extends TensorLike> {
   }
 
   async #load(request: LoraRequest): Promise<[string, BoundLora<T>]> {
-    const opened = await openLora(request.source);
-    const cached = this.#bound.get(opened.key);
-    // Most recently used last.
-    this.#bound.delete(opened.key);
-    const lora = cached ?? bindLora(this.ops, await readLoraFile(opened.bytes, opened.file), this.targets, this.dtype);
-    this.#bound.set(opened.key, lora);
-    return [opened.key, lora];
+    const handle = await loraHandle(request.source);
+    const cached = this.#bound.get(handle.key);
+    // Most recently used last; a cached LoRA is not read again.
+    this.#bound.delete(handle.key);
+    const lora = cached ?? bindLora(this.ops, await readLoraFile(await handle.open(), handle.file), this.targets, this.dtype);
+    this.#bound.set(handle.key, lora);
+    return [handle.key, lora];
   }
 
   /** Frees the least recently used LoRAs beyond `KEEP`, never one of `inUse`. */

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffusionEngine, type DiffusionOutput, type DiffusionRequestInit } from '../../../src/index.js';
@@ -78,6 +79,16 @@ describe('LoRAs per request through DiffusionEngine (webgpu, Dawn, the lora fixt
     expect(finalLatents(zero)).toEqual(finalLatents(base));
     expect(maxDiff(finalLatents(stacked), finalLatents(full))).toBeLessThan(1e-4);
     expect(maxDiff(embeds(stacked), embeds(full))).toBeLessThan(1e-5);
+  });
+
+  it('reads a LoRA once: used again, it is not opened again (here its file is gone by then)', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'omni-lora-'));
+    const copy = join(scratch, 'fox.safetensors');
+    await copyFile(kohya, copy);
+    const [first] = await engine.step([{ ...request, loras: [{ source: copy, scale: fx.scale }] }]);
+    await rm(scratch, { recursive: true });
+    const [again] = await engine.step([{ ...request, loras: [{ source: copy, scale: fx.scale }] }]);
+    expect(finalLatents(again)).toEqual(finalLatents(first));
   });
 
   it('takes a LoRA as bytes and as a Blob, with the same result as from its path', async () => {

@@ -1,5 +1,5 @@
 import { RequestValidationError } from '../api/errors.js';
-import { parsePromptAttention } from './prompt-weighting/parse-attention.js';
+import { parsePromptAttention, PROMPT_BREAK } from './prompt-weighting/parse-attention.js';
 import { encodeWeightedPrompts, type WeightedPromptHost } from './prompt-weighting/weighted-prompts.js';
 import type { PieceTokenizer } from './prompt-weighting/weighted-tokens.js';
 import type { WindowTokenizer } from './prompt-weighting/windows.js';
@@ -70,7 +70,7 @@ export function clipPromptEncoder<T>(tokenize: PromptTokenizer, encodeText: (inp
       // where the pad token is not EOS: SD 2.x's "!").
       const plain = rows.map((row) => plainText(row, a1111.tokenizer));
       if (plain.some((t) => t === null)) {
-        const { batch, embeds } = await encodeWeightedPrompts(a1111.tokenizer, rows, { ...a1111, encodeText });
+        const { batch, embeds } = await encodeWeightedPrompts(a1111.tokenizer, rows, { ...a1111, encodeText }, { breaks: true });
         return { inputIds: batch.inputIds, inputIds2: null, encoderHiddenStates: embeds, textEmbeds: null, timeIds: null };
       }
       texts = plain as string[];
@@ -80,10 +80,11 @@ export function clipPromptEncoder<T>(tokenize: PromptTokenizer, encodeText: (inp
   };
 }
 
-/** A row's text when it parses to one piece of weight 1 (escapes resolved) within one window; else null. */
+/** A row's text when it parses to one piece of weight 1 (escapes resolved, no `BREAK`) within one window; else null. */
 function plainText(row: string, tokenizer: PieceTokenizer & WindowTokenizer): string | null {
-  const pieces = parsePromptAttention(row);
-  if (pieces.length !== 1 || pieces[0]![1] !== 1) return null;
+  const pieces = parsePromptAttention(row, { breaks: true });
+  const only = pieces[0]!;
+  if (pieces.length !== 1 || only === PROMPT_BREAK || only[1] !== 1) return null;
   const room = tokenizer.modelMaxLength - 2;
-  return tokenizer.encode(pieces[0]![0], room + 1).length <= room ? pieces[0]![0] : null;
+  return tokenizer.encode(only[0], room + 1).length <= room ? only[0] : null;
 }

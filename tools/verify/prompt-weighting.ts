@@ -6,7 +6,7 @@ import { streamStateDictToDevice } from '../../src/models/device-state-dict.js';
 import { COMPONENTS } from '../../src/models/registry.js';
 import type { CLIPTokenizer } from '../../src/models/tokenizer/clip-tokenizer.js';
 import { loadCLIPTokenizer } from '../../src/models/tokenizer/load.js';
-import { parsePromptAttention, PromptWeightSyntaxError, type WeightedText } from '../../src/pipelines/prompt-weighting/parse-attention.js';
+import { parsePromptAttention, PROMPT_BREAK, PromptWeightSyntaxError, type PromptPiece, type WeightedText } from '../../src/pipelines/prompt-weighting/parse-attention.js';
 import { encodeWeightedPrompts } from '../../src/pipelines/prompt-weighting/weighted-prompts.js';
 import type { WeightedTokens } from '../../src/pipelines/prompt-weighting/weighted-tokens.js';
 import { compareTensors, type CompareResult, type CompareTolerance } from './compare.js';
@@ -69,13 +69,14 @@ function parseCase(label: string, text: string, expected: WeightedText[] | null,
   return parsedResult(label, got, expected, weightsMaxAbs);
 }
 
-function parsedResult(label: string, got: readonly WeightedText[], expected: readonly WeightedText[], weightsMaxAbs: number): CompareResult {
+/** Pieces compared as texts (exactly) and weights; a `BREAK` piece, which the reference never makes, matches nothing. */
+function parsedResult(label: string, got: readonly PromptPiece[], expected: readonly WeightedText[], weightsMaxAbs: number): CompareResult {
   const texts = mismatches(
-    got.map((p) => p[0]),
+    got.map((p) => (p === PROMPT_BREAK ? null : p[0])),
     expected.map((p) => p[0]),
   );
   if (texts > 0) return exact(`${label} parsed texts`, texts);
-  return weightsResult(`${label} parsed`, got.map((p) => p[1]), expected.map((p) => p[1]), weightsMaxAbs);
+  return weightsResult(`${label} parsed`, got.map((p) => (p === PROMPT_BREAK ? Number.NaN : p[1])), expected.map((p) => p[1]), weightsMaxAbs);
 }
 
 interface CaseContext<T extends TensorLike> {
@@ -105,7 +106,8 @@ async function runCase<T extends TensorLike>(fx: PromptWeightingFixture, label: 
       upload: (data, shape) => ops.upload(data, shape),
       release: (x) => ops.release(x),
     },
-    fx.maxEmbeddingsMultiples,
+    // The reference has no BREAK: the fixture's prompts are read as lpw_stable_diffusion reads them.
+    { maxWindows: fx.maxEmbeddingsMultiples, breaks: false },
   );
   const embeds = await ops.read(encoded.embeds);
   ops.release(encoded.embeds);

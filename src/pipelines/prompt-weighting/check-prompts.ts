@@ -9,7 +9,7 @@ export function checkA1111Prompts(fields: Readonly<Record<string, string | null 
   for (const [field, text] of Object.entries(fields)) {
     if (!text) continue;
     try {
-      parsePromptAttention(text);
+      parsePromptAttention(text, { breaks: true });
     } catch (err) {
       if (!(err instanceof PromptWeightSyntaxError)) throw err;
       throw new RequestValidationError(field, text, `A1111 prompt syntax, where "(text:w)" needs a number w ("${err.weight}" is not one), or promptSyntax 'plain'`);

@@ -14,14 +14,28 @@ export interface WeightedPromptBatch {
   weights: Float32Array;
 }
 
+/** How prompts are read and windowed. */
+export interface WeightedPromptOptions {
+  /** lpw's `max_embeddings_multiples`: at most this many windows per row (default 3). */
+  maxWindows?: number;
+  /**
+   * Whether A1111's `BREAK` starts a new window (default false: the reference, lpw_stable_diffusion,
+   * has no `BREAK` and reads it as a word). The pipeline reads it.
+   */
+  breaks?: boolean;
+}
+
 /**
  * lpw's `get_weighted_text_embeddings` up to the text encoder: every prompt parsed
  * (`parsePromptAttention`) and tokenized piece by piece (`promptTokensWithWeights`, at most
  * `maxWindows` × 75 tokens), the batch's window count taken from its longest row
  * (`windowCount`), and each row cut into windows with its position weights (`promptWindows`).
  */
-export function prepareWeightedPrompts(tokenizer: PieceTokenizer & WindowTokenizer, prompts: readonly string[], maxWindows = MAX_WINDOWS): WeightedPromptBatch {
-  const rows = prompts.map((p) => promptTokensWithWeights(tokenizer, p, (tokenizer.modelMaxLength - 2) * maxWindows));
+export function prepareWeightedPrompts(tokenizer: PieceTokenizer & WindowTokenizer, prompts: readonly string[], options: WeightedPromptOptions = {}): WeightedPromptBatch {
+  const maxWindows = options.maxWindows ?? MAX_WINDOWS;
+  const room = tokenizer.modelMaxLength - 2;
+  const breaks = options.breaks ? { room, padId: tokenizer.padTokenId } : undefined;
+  const rows = prompts.map((p) => promptTokensWithWeights(tokenizer, p, room * maxWindows, breaks));
   const k = windowCount(
     rows.map((r) => r.ids.length),
     tokenizer,
@@ -60,15 +74,15 @@ export interface WeightedPromptEmbeds<T> {
  * lpw's `get_weighted_text_embeddings` (`no_boseos_middle` false, no clip skip) for a batch:
  * all windows of all rows encoded in one call, each row's windows joined to [k·L, D], then
  * weighted on the host (`applyMeanRestoringWeights`). A batch of one window and no weight but 1
- * is the encoder's own output, untouched. `maxWindows` is lpw's `max_embeddings_multiples`.
+ * is the encoder's own output, untouched.
  */
 export async function encodeWeightedPrompts<T>(
   tokenizer: PieceTokenizer & WindowTokenizer,
   prompts: readonly string[],
   host: WeightedPromptHost<T>,
-  maxWindows = MAX_WINDOWS,
+  options: WeightedPromptOptions = {},
 ): Promise<WeightedPromptEmbeds<T>> {
-  const batch = prepareWeightedPrompts(tokenizer, prompts, maxWindows);
+  const batch = prepareWeightedPrompts(tokenizer, prompts, options);
   const windows = prompts.length * batch.windows;
   const encoded = await host.encodeText(batch.inputIds, windows);
   if (batch.windows === 1 && batch.weights.every((w) => w === 1)) return { batch, embeds: encoded, restoringFactors: prompts.map(() => 1) };

@@ -75,6 +75,27 @@ describe('A1111 prompt syntax through DiffusionEngine (webgpu, Dawn, pipeline-sd
     expect(two!.promptEmbeds.subarray(0, 77 * HIDDEN)).toEqual(plain!.promptEmbeds);
   });
 
+  it('starts a new window at BREAK, each window the plain encoding of its part; "break" stays a word', async () => {
+    const [broken, first, second, lower] = (
+      await engine.step([
+        { ...request, prompt: 'a red fox BREAK in the snow' },
+        { ...request, prompt: 'a red fox', promptSyntax: 'plain' },
+        { ...request, prompt: 'in the snow', promptSyntax: 'plain' },
+        { ...request, prompt: 'a red fox break in the snow' },
+      ])
+    ).map(intermediates);
+    const L = 77;
+    const last = (ids: ArrayLike<number>, n: number) => Array.from(ids).slice(-n);
+    expect(broken!.promptEmbeds.length).toBe(2 * L * HIDDEN);
+    expect(lower!.promptEmbeds.length).toBe(L * HIDDEN);
+    // The prompt's row (after the negative one): its two windows are the two plain rows.
+    expect(last(broken!.inputIds, 2 * L)).toEqual([...last(first!.inputIds, L), ...last(second!.inputIds, L)]);
+    // All weights are 1, so the mean restoration leaves the windows as encoded (the encoder ran on other batch sizes).
+    const diff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+    expect(diff(broken!.promptEmbeds.subarray(0, L * HIDDEN), first!.promptEmbeds)).toBeLessThan(1e-5);
+    expect(diff(broken!.promptEmbeds.subarray(L * HIDDEN), second!.promptEmbeds)).toBeLessThan(1e-5);
+  });
+
   it('refuses a malformed weight by the field that holds it, before any work', async () => {
     const [bad] = await engine.step([{ ...request, negativePrompt: '(word:1.2.3)' }]);
     expect(bad!.errorName).toBe('RequestValidationError');

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { parsePromptAttention, PromptWeightSyntaxError, type WeightedText } from '../../../../src/pipelines/prompt-weighting/parse-attention.js';
+import { parsePromptAttention, PromptWeightSyntaxError, type PromptPiece, type WeightedText } from '../../../../src/pipelines/prompt-weighting/parse-attention.js';
 import { findFixtures } from '../../../../tools/verify/fixture/fixture.js';
 import { fixtureKind } from '../../../helpers/fixture-kind.js';
 import { fixturesDir } from '../../../helpers/fixtures.js';
@@ -50,3 +50,21 @@ describe('parsePromptAttention (lpw_stable_diffusion parse_prompt_attention)', (
     expect(parsePromptAttention('')).toEqual([['', 1]]);
   });
 });
+
+describe("parsePromptAttention with A1111's BREAK", () => {
+  it.each([
+    ['a BREAK b', [['a', 1], 'BREAK', ['b', 1]]],
+    ['a, BREAK', [['a,', 1], 'BREAK', ['', 1]]],
+    ['(a BREAK b)', [['a', 1.1], 'BREAK', ['b', 1.1]]],
+    ['(a:1.2) BREAK (b:1.2)', [['a', 1.2], ['', 1], 'BREAK', ['', 1], ['b', 1.2]]],
+    ['breakfast, Break, BREAKS, xBREAK', [['breakfast, Break, BREAKS, xBREAK', 1]]],
+    ['a\nBREAK\tb', [['a', 1], 'BREAK', ['b', 1]]],
+  ] as Array<[string, PromptPiece[]]>)('%s', (text, expected) => {
+    expect(parsePromptAttention(text, { breaks: true })).toEqual(expected);
+  });
+
+  it('is text to the reference parser', () => {
+    expect(parsePromptAttention('a BREAK b')).toEqual([['a BREAK b', 1]]);
+  });
+});
+

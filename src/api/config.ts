@@ -26,13 +26,14 @@ export interface DiffusionConfigOptions {
   modelNameOrPath?: string | ModelSource;
   /**
    * For a single-file checkpoint (a `modelNameOrPath` ending in `.safetensors`: an original
-   * LDM/CompVis-layout SD 1.x or 2.x file, by path, URL or Hub file `owner/name/file.safetensors`): the
-   * diffusers repo (Hub id, URL or folder) whose `model_index.json`, component configs, tokenizer
-   * and scheduler go with its weights, which carry none. Left out: the published repo of the
-   * architecture the file's keys show (`stable-diffusion-v1-5/stable-diffusion-v1-5` for SD 1.x,
-   * `stabilityai/stable-diffusion-2-1` for SD 2.x). Whether the model predicts noise or v is this
-   * repo's scheduler config's `prediction_type`: for a 512 epsilon SD 2.x model, name
-   * `stabilityai/stable-diffusion-2-1-base`.
+   * LDM/CompVis-layout SD 1.x or 2.x file, or an SGM-layout SDXL one, by path, URL or Hub file
+   * `owner/name/file.safetensors`): the diffusers repo (Hub id, URL or folder) whose
+   * `model_index.json`, component configs, tokenizer and scheduler go with its weights, which
+   * carry none. Left out: the published repo of the architecture the file's keys show
+   * (`stable-diffusion-v1-5/stable-diffusion-v1-5` for SD 1.x, `stabilityai/stable-diffusion-2-1`
+   * for SD 2.x, `stabilityai/stable-diffusion-xl-base-1.0` for SDXL). Whether the model predicts
+   * noise or v is this repo's scheduler config's `prediction_type`: for a 512 epsilon SD 2.x
+   * model, name `stabilityai/stable-diffusion-2-1-base`.
    */
   configFrom?: string | null;
   /**
@@ -50,8 +51,8 @@ export interface DiffusionConfigOptions {
   fallback?: ExecutorSpec | ExecutorSpec[];
   http?: HTTPExecutorOptions;
   /**
-   * Textual-inversion embeddings loaded with the model (`webgpu` executor; SD 1.x and 2.x): each
-   * file's token, in a prompt or negative prompt, stands for its learned vectors.
+   * Textual-inversion embeddings loaded with the model (`webgpu` executor; SD 1.x, 2.x and SDXL):
+   * each file's token, in a prompt or negative prompt, stands for its learned vectors.
    */
   embeddings?: EmbeddingConfig[];
   [custom: string]: unknown;

@@ -3,14 +3,15 @@ import { ConfigValidationError } from './errors.js';
 /**
  * A textual-inversion embedding to load with the model (`DiffusionConfigOptions.embeddings`):
  * a safetensors file in the AUTOMATIC1111 / kohya (`emb_params`) or diffusers
- * (`learned_embeds.safetensors`) layout. Pickles (`.pt`, `.bin`) are refused.
+ * (`learned_embeds.safetensors`) layout, or for SDXL models an SDXL file (`clip_l`, `clip_g`).
+ * Pickles (`.pt`, `.bin`) are refused.
  */
 export interface EmbeddingConfig {
   /** The file: a path (Node), an `http(s)` URL, a Hub file `owner/name/file.safetensors`, or a `File`. */
   source: string | File;
   /**
    * The token prompts use for it, e.g. `<my-style>`. Left out: a diffusers file's own token (its
-   * key), or an A1111 file's name without extension.
+   * key), or an A1111 or SDXL file's name without extension.
    */
   token?: string;
 }

@@ -11,6 +11,9 @@ import { MAX_CONFIG_FILE_BYTES } from '../io/sources/model-source.js';
 /** The components a converted folder holds; `model_index.json` lists the others as absent. */
 const WRITTEN_COMPONENTS = ['text_encoder', 'tokenizer', 'unet', 'vae', 'scheduler'];
 
+/** SDXL's second text encoder and tokenizer, written beside the others for an SDXL checkpoint. */
+const SDXL_COMPONENTS = ['text_encoder_2', 'tokenizer_2'];
+
 /** The files of the converted folder besides `model_index.json`; `optional` ones are copied when the config repo has them. */
 const FILES: ReadonlyArray<{ path: string; optional?: boolean }> = [
   { path: 'text_encoder/config.json' },
@@ -21,6 +24,15 @@ const FILES: ReadonlyArray<{ path: string; optional?: boolean }> = [
   { path: 'tokenizer/merges.txt' },
   { path: 'tokenizer/tokenizer_config.json' },
   { path: 'tokenizer/special_tokens_map.json', optional: true },
+];
+
+/** SDXL's `text_encoder_2` config and `tokenizer_2`. */
+const SDXL_FILES: ReadonlyArray<{ path: string; optional?: boolean }> = [
+  { path: 'text_encoder_2/config.json' },
+  { path: 'tokenizer_2/vocab.json' },
+  { path: 'tokenizer_2/merges.txt' },
+  { path: 'tokenizer_2/tokenizer_config.json' },
+  { path: 'tokenizer_2/special_tokens_map.json', optional: true },
 ];
 
 /** What `writeDiffusersFolder` wrote. */
@@ -34,9 +46,10 @@ export interface ConvertedFolder {
 /**
  * Writes a single-file checkpoint as a diffusers folder at `out` (which must exist, empty): a
  * `model_index.json` (the config repo's, its components other than the text encoder, tokenizer,
- * UNet, VAE and scheduler set absent), each component's config, tokenizer and scheduler copied
- * from the config repo, and each component's weights as diffusers-named safetensors, streamed
- * from the checkpoint to disk (see `SingleFileSource`). The folder loads like any diffusers repo.
+ * UNet, VAE and scheduler, and SDXL's `text_encoder_2` and `tokenizer_2`, set absent), each
+ * component's config, tokenizer and scheduler copied from the config repo, and each component's
+ * weights as diffusers-named safetensors, streamed from the checkpoint to disk (see
+ * `SingleFileSource`). The folder loads like any diffusers repo.
  */
 export async function writeDiffusersFolder(
   source: SingleFileSource,
@@ -45,8 +58,10 @@ export async function writeDiffusersFolder(
 ): Promise<ConvertedFolder> {
   const fetch = options.signal ? { signal: options.signal } : {};
   const index = await readJsonObject(source, 'model_index.json', { ...fetch, maxBytes: MAX_CONFIG_FILE_BYTES });
+  const sdxl = source.architecture === 'sdxl';
+  const written = [...WRITTEN_COMPONENTS, ...(sdxl ? SDXL_COMPONENTS : [])];
   const modelIndex: JsonObject = Object.fromEntries(
-    Object.entries(index).map(([key, value]) => [key, key.startsWith('_') || !Array.isArray(value) || WRITTEN_COMPONENTS.includes(key) ? value : [null, null]]),
+    Object.entries(index).map(([key, value]) => [key, key.startsWith('_') || !Array.isArray(value) || written.includes(key) ? value : [null, null]]),
   );
   const files: string[] = [];
   const write = async (path: string, stream: ReadableStream<Uint8Array>): Promise<number> => {
@@ -68,7 +83,7 @@ export async function writeDiffusersFolder(
   };
   const json = new TextEncoder().encode(`${JSON.stringify(modelIndex, null, 2)}\n`);
   await write('model_index.json', new Blob([json]).stream());
-  for (const file of FILES) {
+  for (const file of [...FILES, ...(sdxl ? SDXL_FILES : [])]) {
     let opened;
     try {
       opened = await source.fetchFile(file.path, fetch);

@@ -17,6 +17,7 @@ export const OBSERVED_ATTRIBUTES = [
   'executor',
   'endpoint',
   'decoder',
+  'prompt-syntax',
   'dtype',
   'variant',
   'init-image',
@@ -40,6 +41,7 @@ export const REFLECTED_ATTRIBUTES = {
   executor: 'string',
   endpoint: 'string',
   decoder: 'string',
+  'prompt-syntax': 'string',
   dtype: 'string',
   variant: 'string',
   steps: 'number',
@@ -94,6 +96,11 @@ export function requestFromAttributes(read: Read): DiffusionRequestInit {
   if (decoder) {
     if (decoder !== 'vae' && decoder !== 'taesd') throw new ElementAttributeError('decoder', decoder, '"vae" or "taesd"');
     request.decoder = decoder as DecoderKind;
+  }
+  const syntax = read('prompt-syntax');
+  if (syntax) {
+    if (syntax !== 'a1111' && syntax !== 'plain') throw new ElementAttributeError('prompt-syntax', syntax, '"a1111" or "plain"');
+    request.promptSyntax = syntax;
   }
   return request;
 }

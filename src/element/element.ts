@@ -50,7 +50,8 @@ export interface OmniDiffusionElement extends ReflectedProperties {
  * Attributes (each also a property; numbers as numbers): `prompt`, `negative-prompt`
  * (`negativePrompt`), `model` (Hub id or URL), `steps`, `guidance`, `seed`, `width`, `height`,
  * `scheduler`, `executor` (`webgpu` | `onnx` | `http`), `endpoint` (vllm-omni server; also the
- * fallback of `webgpu`/`onnx`), `decoder` (`vae` | `taesd`), `dtype`, `variant` (Hub weights,
+ * fallback of `webgpu`/`onnx`), `decoder` (`vae` | `taesd`), `prompt-syntax` (`promptSyntax`:
+ * `a1111` | `plain`; see the request's `promptSyntax`), `dtype`, `variant` (Hub weights,
  * e.g. `fp16`), `init-image` (`initImage`: img2img from an image URL; the property also takes RGBA
  * pixels or an `ImageBitmap`), `strength` (img2img, in (0, 1]), `autogenerate`. Property only:
  * `loras` (LoRAs for every image, `[{ source, scale }]`).

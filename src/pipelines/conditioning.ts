@@ -1,5 +1,5 @@
 import { RequestValidationError } from '../api/errors.js';
-import { parsePromptAttention, PROMPT_BREAK } from './prompt-weighting/parse-attention.js';
+import { plainPromptText } from './prompt-weighting/plain-prompt.js';
 import { encodeWeightedPrompts, type WeightedPromptHost } from './prompt-weighting/weighted-prompts.js';
 import type { PieceTokenizer } from './prompt-weighting/weighted-tokens.js';
 import type { WindowTokenizer } from './prompt-weighting/windows.js';
@@ -65,10 +65,7 @@ export function clipPromptEncoder<T>(tokenize: PromptTokenizer, encodeText: (inp
     let texts = rows;
     if (job.promptSyntax === 'a1111') {
       if (!a1111) throw new RequestValidationError('promptSyntax', job.promptSyntax, "'plain': this executor's prompt encoding does not parse A1111 prompt syntax");
-      // Rows without emphasis that fit one window take the plain path, so that their embeddings
-      // are today's bit for bit on every model (lpw puts the padding before EOS, which differs
-      // where the pad token is not EOS: SD 2.x's "!").
-      const plain = rows.map((row) => plainText(row, a1111.tokenizer));
+      const plain = rows.map((row) => plainPromptText(row, a1111.tokenizer));
       if (plain.some((t) => t === null)) {
         const { batch, embeds } = await encodeWeightedPrompts(a1111.tokenizer, rows, { ...a1111, encodeText }, { breaks: true });
         return { inputIds: batch.inputIds, inputIds2: null, encoderHiddenStates: embeds, textEmbeds: null, timeIds: null };
@@ -78,13 +75,4 @@ export function clipPromptEncoder<T>(tokenize: PromptTokenizer, encodeText: (inp
     const inputIds = tokenize(texts);
     return { inputIds, inputIds2: null, encoderHiddenStates: await encodeText(inputIds, rows.length), textEmbeds: null, timeIds: null };
   };
-}
-
-/** A row's text when it parses to one piece of weight 1 (escapes resolved, no `BREAK`) within one window; else null. */
-function plainText(row: string, tokenizer: PieceTokenizer & WindowTokenizer): string | null {
-  const pieces = parsePromptAttention(row, { breaks: true });
-  const only = pieces[0]!;
-  if (pieces.length !== 1 || only === PROMPT_BREAK || only[1] !== 1) return null;
-  const room = tokenizer.modelMaxLength - 2;
-  return tokenizer.encode(only[0], room + 1).length <= room ? only[0] : null;
 }

@@ -12,39 +12,49 @@ export interface TextEncoders {
   readonly textEncoder: CLIPTextModel<GpuTensor>;
   /** `textEncoder`'s rows for textual-inversion tokens past its vocabulary; null or absent without. */
   readonly addedTokens?: AddedTokenEmbeddings<GpuTensor> | null;
-  /** SDXL's `tokenizer_2` and `text_encoder_2` (a `CLIPTextModelWithProjection`); null otherwise. */
-  readonly second: { readonly tokenizer: CLIPTokenizer; readonly textEncoder: CLIPTextModel<GpuTensor>; readonly forceZerosForEmptyPrompt: boolean } | null;
+  /**
+   * SDXL's `tokenizer_2` and `text_encoder_2` (a `CLIPTextModelWithProjection`), with its rows for
+   * the textual-inversion tokens of `tokenizer_2`; null otherwise.
+   */
+  readonly second: {
+    readonly tokenizer: CLIPTokenizer;
+    readonly textEncoder: CLIPTextModel<GpuTensor>;
+    readonly addedTokens?: AddedTokenEmbeddings<GpuTensor> | null;
+    readonly forceZerosForEmptyPrompt: boolean;
+  } | null;
 }
 
 /**
  * The prompt encoder of a model on the WebGPU kernels, its encoders running with the
- * pipeline's `activations`: Stable Diffusion's `last_hidden_state` (A1111 prompt syntax
- * included), or with a second encoder SDXL's conditioning (`sdxlPromptEncoder`).
+ * pipeline's `activations`: Stable Diffusion's `last_hidden_state`, or with a second encoder
+ * SDXL's conditioning (`sdxlPromptEncoder`); both read A1111 prompt syntax.
  */
 export function gpuPromptEncoder(ops: GpuOps, activations: 'f32' | 'f16', t: TextEncoders): PromptEncoder<GpuTensor> {
   const rt = ops.runtime;
   const tokenize = (prompts: readonly string[]): Int32Array => t.tokenizer.call(prompts);
   const second = t.second;
   const added = t.addedTokens ? { addedTokens: t.addedTokens } : {};
+  // A1111 weighting moves the embeddings through the host, keeping their storage dtype.
+  const host = {
+    read: (x: GpuTensor) => ops.read(x),
+    upload: (data: Float32Array, shape: readonly number[], like: GpuTensor) => ops.upload(data, shape, like.dtype === 'f16' ? 'f16' : 'f32'),
+    release: (x: GpuTensor) => ops.release(x),
+  };
   if (!second) {
     return clipPromptEncoder(tokenize, (ids, rows) => {
       const out = rt.withActivations(activations, () => t.textEncoder.forward(ids, [rows, ids.length / rows], added));
       ops.release(out.poolerOutput);
       if (out.textEmbeds) ops.release(out.textEmbeds);
       return out.lastHiddenState;
-    }, {
-      tokenizer: t.tokenizer,
-      read: (x) => ops.read(x),
-      upload: (data, shape, like) => ops.upload(data, shape, like.dtype === 'f16' ? 'f16' : 'f32'),
-      release: (x) => ops.release(x),
-    });
+    }, { tokenizer: t.tokenizer, ...host });
   }
   return sdxlPromptEncoder<GpuTensor>({
     tokenize,
     tokenize2: (prompts) => second.tokenizer.call(prompts),
     encode: (ids, rows) => rt.withActivations(activations, () => t.textEncoder.forwardPenultimate(ids, [rows, ids.length / rows], added)),
     encode2: (ids, rows) => {
-      const out = rt.withActivations(activations, () => second.textEncoder.forward(ids, [rows, ids.length / rows], { penultimate: true }));
+      const added2 = second.addedTokens ? { addedTokens: second.addedTokens } : {};
+      const out = rt.withActivations(activations, () => second.textEncoder.forward(ids, [rows, ids.length / rows], { penultimate: true, ...added2 }));
       ops.release(out.lastHiddenState);
       ops.release(out.poolerOutput);
       // `readTextSide` checked that text_encoder_2 has the projection.
@@ -65,6 +75,7 @@ export function gpuPromptEncoder(ops: GpuOps, activations: 'f32' | 'f16', t: Tex
     zerosLike: (x) => ops.upload(new Float32Array(x.size), x.shape, x.dtype === 'f16' ? 'f16' : 'f32'),
     release: (x) => ops.release(x),
     forceZerosForEmptyPrompt: second.forceZerosForEmptyPrompt,
+    a1111: { tokenizer: t.tokenizer, tokenizer2: second.tokenizer, ...host },
   });
 }
 

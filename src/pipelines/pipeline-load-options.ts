@@ -42,7 +42,8 @@ export interface PipelineLoadOptions {
   /**
    * Textual-inversion embeddings loaded with the model (diffusers' `load_textual_inversion`):
    * their tokens are added to the tokenizer and their vectors serve as the text encoder's rows
-   * for those ids; prompts are converted (`maybe_convert_prompt`) before tokenization.
+   * for those ids (SDXL files: both tokenizers, `clip_l` for `text_encoder`, `clip_g` for
+   * `text_encoder_2`); prompts are converted (`maybe_convert_prompt`) before tokenization.
    */
   embeddings?: readonly EmbeddingFileSpec[];
 }

@@ -45,8 +45,6 @@ export interface JobCapabilities {
    * which is then the default; else prompts are `plain` and an explicit `a1111` is refused.
    */
   a1111Prompts?: boolean;
-  /** Why it does not read `a1111` prompts, where the reason is the model's (SDXL). */
-  a1111PromptsHint?: string;
   /** Latent channels and the VAE's downscale, to check the size of `latents`. */
   latentChannels: number;
   vaeScaleFactor: number;
@@ -59,7 +57,7 @@ export interface JobCapabilities {
  */
 export function checkCapabilities(job: { image?: unknown; decoder: DecoderKind; promptSyntax?: PromptSyntax | undefined }, c: JobCapabilities): void {
   if (job.promptSyntax === 'a1111' && !c.a1111Prompts) {
-    throw new RequestValidationError('promptSyntax', job.promptSyntax, `'plain' or absent: ${c.a1111PromptsHint ?? `the ${c.executor} executor does not read A1111 prompt syntax`}`);
+    throw new RequestValidationError('promptSyntax', job.promptSyntax, `'plain' or absent: the ${c.executor} executor does not read A1111 prompt syntax`);
   }
   if (job.image !== undefined && !c.img2img) {
     throw new RequestValidationError('image', job.image, `absent: ${c.img2imgHint ?? `the ${c.executor} executor runs text-to-image only`}`);
@@ -108,7 +106,7 @@ export function resolveJob(request: JobRequest, defaults: ModelDefaults, capabil
   // A1111's <lora:name:w> tags leave the prompt and join the request's LoRAs.
   const tagged = c.lora ? takeLoraTags(request.prompt, c.loraNames ?? {}) : { prompt: request.prompt, loras: [] };
   const loras = [...(request.loras ?? []), ...tagged.loras];
-  if (promptSyntax === 'a1111') checkA1111Prompts({ prompt: tagged.prompt, negativePrompt: request.negativePrompt });
+  if (promptSyntax === 'a1111') checkA1111Prompts({ prompt: tagged.prompt, negativePrompt: request.negativePrompt, prompt2: request.prompt2, negativePrompt2: request.negativePrompt2 });
   const height = request.height ?? request.image?.height ?? defaults.height;
   const width = request.width ?? request.image?.width ?? defaults.width;
   const numImages = request.numOutputsPerPrompt;

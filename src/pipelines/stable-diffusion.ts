@@ -68,6 +68,8 @@ export class StableDiffusionPipeline {
   #loraNames: Readonly<Record<string, string>> = {};
   /** The text encoder's rows for the textual-inversion tokens of `PipelineLoadOptions.embeddings`; null without. */
   #addedTokens: AddedTokenEmbeddings<GpuTensor> | null = null;
+  /** SDXL: `text_encoder_2`'s rows for the same tokens; null without embeddings or a second encoder. */
+  #addedTokens2: AddedTokenEmbeddings<GpuTensor> | null = null;
 
   private constructor(
     private readonly repo: DiffusersRepo,
@@ -91,7 +93,7 @@ export class StableDiffusionPipeline {
     this.vae = models.vae;
     this.taesd = models.taesd;
     const targets = { unet: this.unetModel.loraTargets, text_encoder: this.textEncoder.loraTargets, text_encoder_2: this.textEncoder2?.loraTargets ?? null };
-    this.#loras = new LoraLibrary(ops, targets, storage.dtype);
+    this.#loras = new LoraLibrary(ops, targets, storage.dtype, { unetLayersPerBlock: this.unetModel.config.layersPerBlock });
   }
 
   private get unetConfig(): UNetConfig {
@@ -112,7 +114,7 @@ export class StableDiffusionPipeline {
     const signal = options.signal;
     const unetJson = await repo.readConfig('unet');
     const unetConfig = COMPONENTS.unet.parseConfig(unetJson, `${source.id}/unet/config.json`);
-    const { text, tokens: embeddingTokens } = await readTextualInversions(await readTextSide(repo, source, unetConfig, signal), options.embeddings ?? [], signal);
+    const { text, tokens: embeddingTokens, tokens2: embeddingTokens2 } = await readTextualInversions(await readTextSide(repo, source, unetConfig, signal), options.embeddings ?? [], signal);
     const clipJson = text.first.json;
     const clip2Json = text.second?.json ?? null;
     const override = options.vae ? await VaeOverride.read(options.vae, { variant: options.variant ?? null, unet: unetConfig, model: source.id, signal }) : null;
@@ -165,6 +167,7 @@ export class StableDiffusionPipeline {
       const pipeline = new StableDiffusionPipeline(repo, override, storage, ops, text, configs, models, schedulerConfig, fit, defaults, options.activations ?? 'f32');
       pipeline.#loraNames = options.loraNames ?? {};
       if (embeddingTokens) pipeline.#addedTokens = AddedTokenEmbeddings.upload(ops, embeddingTokens.firstId, embeddingTokens.vectors, embeddingTokens.hiddenSize);
+      if (embeddingTokens2) pipeline.#addedTokens2 = AddedTokenEmbeddings.upload(ops, embeddingTokens2.firstId, embeddingTokens2.vectors, embeddingTokens2.hiddenSize);
       return pipeline;
     } catch (err) {
       releasePipelineModels(models);
@@ -242,8 +245,7 @@ export class StableDiffusionPipeline {
       ...(this.vae && !this.vae.encoderConfig ? { img2imgHint: TINY_VAE_IMG2IMG } : {}),
       sdxl: this.text.second !== null,
       // lpw_stable_diffusion's reading is for one text encoder; SDXL's two are not done yet.
-      a1111Prompts: this.text.second === null,
-      ...(this.text.second ? { a1111PromptsHint: 'A1111 prompt syntax is not supported for SDXL models (two text encoders) yet' } : {}),
+      a1111Prompts: true,
       lora: true,
       loraNames: this.#loraNames,
       latentChannels: this.unetConfig.inChannels,
@@ -345,9 +347,12 @@ export class StableDiffusionPipeline {
         tokenizer: this.text.first.tokenizer,
         textEncoder: this.textEncoder,
         addedTokens: this.#addedTokens,
-        second: second && this.textEncoder2 ? { tokenizer: second.tokenizer, textEncoder: this.textEncoder2, forceZerosForEmptyPrompt: this.text.forceZerosForEmptyPrompt } : null,
+        second: second && this.textEncoder2
+          ? { tokenizer: second.tokenizer, textEncoder: this.textEncoder2, addedTokens: this.#addedTokens2, forceZerosForEmptyPrompt: this.text.forceZerosForEmptyPrompt }
+          : null,
       }),
       this.text.first.tokenizer,
+      second?.tokenizer,
     );
     // LoRAs are read and matched before any GPU work; they run beside the base weights for this
     // job only. A failure anywhere in the job leaves the runtime clean for the next one (see GpuRuntime.work).
@@ -385,6 +390,8 @@ export class StableDiffusionPipeline {
     this.#loras.release();
     this.#addedTokens?.release();
     this.#addedTokens = null;
+    this.#addedTokens2?.release();
+    this.#addedTokens2 = null;
     releasePipelineModels({ textEncoder: this.textEncoder, textEncoder2: this.textEncoder2, unet: this.unetModel, vae: this.vae, taesd: this.taesd });
   }
 }

@@ -9,9 +9,13 @@ import { buildSafetensors, type BuildEntry } from '../unit/io/build-safetensors.
  * (`convert_diffusers_to_original_stable_diffusion.py`) independently of the library's mapping.
  * The text encoder goes out as OpenCLIP's text tower (`textEncoder: 'open_clip'`, SD 2.x: q, k, v
  * packed into `in_proj`, one extra block that SD 2.x does not use, `text_projection`,
- * `logit_scale`) or under its Hugging Face names (`hf`, SD 1.x). F32, as the repo stores it.
+ * `logit_scale`) or under its Hugging Face names (`hf`, SD 1.x). `sdxl` writes an SDXL repo in
+ * SGM layout (diffusers' `convert_diffusers_to_original_sdxl.py`): the UNet's `add_embedding` as
+ * `label_emb.0`, `text_encoder` under `conditioner.embedders.0.transformer.`, `text_encoder_2` as
+ * OpenCLIP's tower under `conditioner.embedders.1.model.` (every block, and its projection
+ * stored transposed, [width, proj]). F32, as the repo stores it.
  */
-export async function ldmCheckpointOf(repoSource: ModelSource, textEncoder: 'hf' | 'open_clip'): Promise<Uint8Array> {
+export async function ldmCheckpointOf(repoSource: ModelSource, textEncoder: 'hf' | 'open_clip' | 'sdxl'): Promise<Uint8Array> {
   const repo = await DiffusersRepo.open(repoSource);
   const unetConfig = await repo.readConfig('unet');
   const vaeConfig = await repo.readConfig('vae');
@@ -33,14 +37,29 @@ export async function ldmCheckpointOf(repoSource: ModelSource, textEncoder: 'hf'
   if (textEncoder === 'hf') {
     // `position_ids` (a constant 0..76) is left out: the loader skips it either way.
     for (const [key, t] of text) if (!key.endsWith('position_ids')) add(`cond_stage_model.transformer.${key}`, t);
+  } else if (textEncoder === 'sdxl') {
+    for (const [key, t] of text) if (!key.endsWith('position_ids')) add(`conditioner.embedders.0.transformer.${key}`, t);
+    const text2 = (await repo.loadWeights('text_encoder_2')).tensors;
+    const projection = text2.get('text_projection.weight') ?? fail('text_projection.weight');
+    addOpenClip(text2, add, 'conditioner.embedders.1.model.', { extraBlock: false, projection: transposed(projection) });
   } else {
-    addOpenClip(text, add);
+    const width = text.get('text_model.final_layer_norm.weight')!.shape[0]!;
+    // Unused by SD 2.x: any values.
+    addOpenClip(text, add, 'cond_stage_model.model.', { extraBlock: true, projection: { dtype: 'F32', shape: [width, width], data: new Float32Array(width * width).fill(0.5) } });
   }
   return buildSafetensors(entries);
 }
 
 const RESNET: Record<string, string> = { norm1: 'in_layers.0', conv1: 'in_layers.2', time_emb_proj: 'emb_layers.1', norm2: 'out_layers.0', conv2: 'out_layers.3', conv_shortcut: 'skip_connection' };
-const TOP: Record<string, string> = { conv_in: 'input_blocks.0.0', 'time_embedding.linear_1': 'time_embed.0', 'time_embedding.linear_2': 'time_embed.2', conv_norm_out: 'out.0', conv_out: 'out.2' };
+const TOP: Record<string, string> = {
+  conv_in: 'input_blocks.0.0',
+  'time_embedding.linear_1': 'time_embed.0',
+  'time_embedding.linear_2': 'time_embed.2',
+  'add_embedding.linear_1': 'label_emb.0.0',
+  'add_embedding.linear_2': 'label_emb.0.2',
+  conv_norm_out: 'out.0',
+  conv_out: 'out.2',
+};
 
 function resnet(rest: string): string {
   const [part, ...tail] = rest.split('.');
@@ -52,7 +71,7 @@ function fail(key: string): never {
 }
 
 function ldmUnetName(key: string, L: number, withAttention: Set<string>): string {
-  const top = /^(conv_in|time_embedding\.linear_[12]|conv_norm_out|conv_out)\.(.+)$/.exec(key);
+  const top = /^(conv_in|time_embedding\.linear_[12]|add_embedding\.linear_[12]|conv_norm_out|conv_out)\.(.+)$/.exec(key);
   if (top) return `${TOP[top[1]!]}.${top[2]}`;
   let m = /^down_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.+)$/.exec(key);
   if (m) return `input_blocks.${(L + 1) * Number(m[1]) + Number(m[3]) + 1}.${m[2] === 'resnets' ? `0.${resnet(m[4]!)}` : `1.${m[4]}`}`;
@@ -83,9 +102,26 @@ function ldmVaeName(key: string, N: number): string {
   return key.replace('conv_norm_out', 'norm_out');
 }
 
-/** The Hugging Face CLIP text model as OpenCLIP's text tower under `cond_stage_model.model.`. */
-function addOpenClip(text: Map<string, SafetensorsTensor>, add: (name: string, t: Pick<SafetensorsTensor, 'dtype' | 'shape' | 'data'>, shape?: number[]) => void): void {
-  const p = 'cond_stage_model.model.';
+/** A 2-D F32 tensor transposed. */
+function transposed(t: SafetensorsTensor): Pick<SafetensorsTensor, 'dtype' | 'shape' | 'data'> {
+  const [rows, cols] = t.shape as [number, number];
+  const from = t.data as Float32Array;
+  const data = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) data[j * rows + i] = from[i * cols + j]!;
+  return { dtype: 'F32', shape: [cols, rows], data };
+}
+
+/**
+ * The Hugging Face CLIP text model as OpenCLIP's text tower under `p`: `extraBlock` adds one block
+ * past the model's (SD 2.x's tower has one more than diffusers' config), `projection` is stored
+ * as `text_projection`.
+ */
+function addOpenClip(
+  text: Map<string, SafetensorsTensor>,
+  add: (name: string, t: Pick<SafetensorsTensor, 'dtype' | 'shape' | 'data'>, shape?: number[]) => void,
+  p: string,
+  options: { extraBlock: boolean; projection: Pick<SafetensorsTensor, 'dtype' | 'shape' | 'data'> },
+): void {
   const get = (k: string): SafetensorsTensor => text.get(`text_model.${k}`) ?? fail(k);
   add(`${p}token_embedding.weight`, get('embeddings.token_embedding.weight'));
   add(`${p}positional_embedding`, get('embeddings.position_embedding.weight'));
@@ -94,7 +130,7 @@ function addOpenClip(text: Map<string, SafetensorsTensor>, add: (name: string, t
   const layers = new Set([...text.keys()].flatMap((k) => /encoder\.layers\.(\d+)\./.exec(k)?.[1] ?? []));
   const last = String(layers.size - 1);
   // SD 2.x's tower has one block more than diffusers' config; it is stored and must be dropped.
-  for (const i of [...layers, String(layers.size)]) {
+  for (const i of [...layers, ...(options.extraBlock ? [String(layers.size)] : [])]) {
     const at = `encoder.layers.${i === String(layers.size) ? last : i}`;
     const b = `${p}transformer.resblocks.${i}.`;
     for (const kind of ['weight', 'bias']) {
@@ -109,7 +145,6 @@ function addOpenClip(text: Map<string, SafetensorsTensor>, add: (name: string, t
       add(`${b}mlp.c_proj.${kind}`, get(`${at}.mlp.fc2.${kind}`));
     }
   }
-  const width = get('final_layer_norm.weight').shape[0]!;
-  add(`${p}text_projection`, { dtype: 'F32', shape: [width, width], data: new Float32Array(width * width).fill(0.5) });
+  add(`${p}text_projection`, options.projection);
   add(`${p}logit_scale`, { dtype: 'F32', shape: [], data: Float32Array.of(4.6) });
 }

@@ -1,7 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { LocalFolderSource } from '../../src/io/sources/local-folder-source.js';
 import { loraFactor, matchLora } from '../../src/models/lora/bind.js';
 import { readLoraFile, type LoraComponent, type LoraFile, type LoraModule } from '../../src/models/lora/lora-file.js';
+import { parseUNetConfig } from '../../src/models/unet/config.js';
 import { compareTensors, type CompareResult } from './compare.js';
 import type { LoraFixture } from './fixture/lora.js';
 import { runPipelineFixture, type PipelineRunOptions } from './pipeline.js';
@@ -27,12 +29,15 @@ interface HostLayer {
 export async function runLoraFixture(fx: LoraFixture, options: PipelineRunOptions = {}): Promise<CompareResult[]> {
   const dir = (fx.source as LocalFolderSource).dir;
   const layers = await hostLayers(fx.baseDir);
+  // kohya names in original-UNet (SGM) form are numbered by the base UNet's layers_per_block.
+  const unetConfig = `${fx.baseDir}/unet/config.json`;
+  const unetLayersPerBlock = parseUNetConfig(JSON.parse(await readFile(unetConfig, 'utf8')), unetConfig).layersPerBlock;
   const results: CompareResult[] = [];
   for (const [form, name] of Object.entries(fx.loraFiles)) {
     const path = `${dir}/${name}`;
     const lora = await readLoraFile({ nodePath: path }, path);
     const prefix = (r: CompareResult): CompareResult => ({ ...r, name: `${form}: ${r.name}` });
-    results.push(...(await fusedChecks(fx, lora, layers)).map(prefix));
+    results.push(...(await fusedChecks(fx, lora, layers, unetLayersPerBlock)).map(prefix));
     const run = await runPipelineFixture(fx.run, { ...options, request: { ...options.request, loras: [{ source: path, scale: fx.scale }] } });
     results.push(...run.map(prefix));
   }
@@ -78,8 +83,8 @@ function l2(a: ArrayLike<number>, b?: ArrayLike<number>): number {
   return Math.sqrt(s);
 }
 
-async function fusedChecks(fx: LoraFixture, lora: LoraFile, layers: Record<LoraComponent, Map<string, HostLayer> | null>): Promise<CompareResult[]> {
-  const matched = matchLora(lora, layers);
+async function fusedChecks(fx: LoraFixture, lora: LoraFile, layers: Record<LoraComponent, Map<string, HostLayer> | null>, unetLayersPerBlock: number): Promise<CompareResult[]> {
+  const matched = matchLora(lora, layers, { unetLayersPerBlock });
   const exact = { maxAbs: 0, maxRelL2: 0 };
   const count = (c: LoraComponent) => matched.filter(([m]) => m.component === c).length;
   const results: CompareResult[] = [

@@ -9,8 +9,9 @@ import { writeDiffusersFolder } from '../convert-checkpoint.js';
 
 /**
  * `omni-diffusion convert <file.safetensors> [--config-from <repo>] -o <dir>`: writes a
- * single-file (original LDM/CompVis layout) SD 1.x or 2.x checkpoint as a diffusers folder, which then
- * loads like any diffusers repo (and quantizes with `quantize`). See `writeDiffusersFolder`.
+ * single-file (original LDM/CompVis or SGM layout) SD 1.x, 2.x or SDXL checkpoint as a diffusers
+ * folder, which then loads like any diffusers repo (and quantizes with `quantize`). See
+ * `writeDiffusersFolder`.
  */
 export const convertCommand: CommandSpec = {
   name: 'convert',
@@ -20,7 +21,7 @@ export const convertCommand: CommandSpec = {
     {
       name: 'config-from',
       type: 'string',
-      description: 'Hub id, URL or folder of the diffusers repo whose configs, tokenizer and scheduler go with the weights (default: the published repo of the architecture: stable-diffusion-v1-5/stable-diffusion-v1-5 for SD 1.x, stabilityai/stable-diffusion-2-1 (v-prediction) for SD 2.x)',
+      description: 'Hub id, URL or folder of the diffusers repo whose configs, tokenizer and scheduler go with the weights (default: the published repo of the architecture: stable-diffusion-v1-5/stable-diffusion-v1-5 for SD 1.x, stabilityai/stable-diffusion-2-1 (v-prediction) for SD 2.x, stabilityai/stable-diffusion-xl-base-1.0 for SDXL)',
     },
     { name: 'out', alias: 'o', type: 'string', description: 'output folder: new, or empty' },
   ],

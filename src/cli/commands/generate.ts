@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { DiffusionEngine } from '../../api/engine.js';
-import type { DecoderKind, DiffusionRequestInit } from '../../api/request.js';
+import type { DecoderKind, DiffusionRequestInit, PromptSyntax } from '../../api/request.js';
 import { encodePng } from '../../io/png-encode.js';
 import { schedulerNames } from '../../schedulers/registry.js';
 import { CliUsageError, type CommandSpec, type ParsedArgs } from '../args.js';
@@ -48,6 +48,7 @@ export function generateOptionsFrom(args: ParsedArgs): GenerateOptions {
     throw new CliUsageError(`option --scheduler expects one of ${schedulerNames().join(', ')}; got "${scheduler}"`);
   }
   const decoder = choiceOption<DecoderKind>(args, 'decoder', ['vae', 'taesd']);
+  const promptSyntax = choiceOption<PromptSyntax>(args, 'prompt-syntax', ['a1111', 'plain']);
   const eta = numberOption(args, 'eta', { min: 0, max: 1 });
   for (const [name, value] of [['scheduler', scheduler], ['decoder', decoder], ['eta', eta]] as const) {
     if (remote && value !== undefined) throw new CliUsageError(`option --${name} is not available with --executor http: the images API has no such field`);
@@ -71,6 +72,7 @@ export function generateOptionsFrom(args: ParsedArgs): GenerateOptions {
   if (scheduler !== undefined) request.scheduler = scheduler;
   if (eta !== undefined) request.eta = eta;
   if (decoder !== undefined) request.decoder = decoder;
+  if (promptSyntax !== undefined) request.promptSyntax = promptSyntax;
   const loras = loraOptions(args);
   if (loras.length > 0) {
     if (remote) throw new CliUsageError('option --lora is not available with --executor http: the images API has no such field');
@@ -91,6 +93,7 @@ export const generateCommand: CommandSpec = {
   options: [
     { name: 'out', alias: 'o', type: 'string', description: 'output PNG (default out.png); with --n above 1: out-1.png, out-2.png, ...' },
     { name: 'negative', type: 'string', description: 'negative prompt (used when guidance is above 1)' },
+    { name: 'prompt-syntax', type: 'string', description: 'a1111: (emphasis:1.2), [less], BREAK and prompts up to 225 tokens (the default on webgpu); plain: the text as it is, cut at 75 tokens' },
     { name: 'steps', type: 'number', description: "denoising steps (default: the model's, 20 for tiny-shapes)" },
     { name: 'guidance', type: 'number', description: "classifier-free guidance scale, 0 or 1 = off (default: the model's, as its model_index.json states for tiny-shapes)" },
     { name: 'seed', type: 'number', description: 'seed of the first image; image i uses seed + i (default: random, printed)' },

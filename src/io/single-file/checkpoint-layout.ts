@@ -1,15 +1,27 @@
 import { StateDictError, StateDictMismatchError } from '../errors.js';
 import type { SafetensorsEntry } from '../safetensors-header.js';
 import { safeSnippet } from '../snippet.js';
-import { LDM_PREFIXES, OPEN_CLIP_PREFIX } from './architecture.js';
+import { LDM_PREFIXES, OPEN_CLIP_PREFIX, SDXL_TEXT_PREFIXES, type CheckpointArchitecture } from './architecture.js';
 import { ldmUnetKey } from './ldm-unet-keys.js';
 import { ldmVaeKey } from './ldm-vae-keys.js';
-import { openClipKeys } from './open-clip-keys.js';
+import { openClipKeys, type OpenClipKey } from './open-clip-keys.js';
 
 /** The components a single-file checkpoint holds, by their diffusers folder names. */
-export type CheckpointComponent = keyof typeof LDM_PREFIXES;
+export type CheckpointComponent = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae';
 
-export const CHECKPOINT_COMPONENTS: readonly CheckpointComponent[] = ['text_encoder', 'unet', 'vae'];
+/** The components of a checkpoint of each architecture: SDXL's second text encoder is its own. */
+export const CHECKPOINT_COMPONENTS: Record<CheckpointArchitecture, readonly CheckpointComponent[]> = {
+  sd1: ['text_encoder', 'unet', 'vae'],
+  sd2: ['text_encoder', 'unet', 'vae'],
+  sdxl: ['text_encoder', 'text_encoder_2', 'unet', 'vae'],
+};
+
+/** The key prefix of a component's weights in a checkpoint of an architecture. */
+function componentPrefix(architecture: CheckpointArchitecture, component: CheckpointComponent): string {
+  if (component === 'unet' || component === 'vae') return LDM_PREFIXES[component];
+  if (architecture === 'sdxl') return SDXL_TEXT_PREFIXES[component];
+  return architecture === 'sd2' ? OPEN_CLIP_PREFIX : LDM_PREFIXES.text_encoder;
+}
 
 /** One tensor of a component: where its bytes are in the checkpoint, and its diffusers name and shape. */
 export interface MappedTensor {
@@ -20,6 +32,8 @@ export interface MappedTensor {
   /** Data offsets of its bytes, the entry's own or a contiguous part of them (q, k or v of an OpenCLIP `in_proj`). */
   begin: number;
   end: number;
+  /** The 2-D entry is written transposed (SDXL's OpenCLIP `text_projection`); `shape` is the transposed one. */
+  transpose?: true;
 }
 
 /** What the key mapping needs of the components' configs. */
@@ -30,6 +44,10 @@ export interface LayoutConfigs {
   vaeUpBlocks: number;
   /** `text_encoder/config.json` `num_hidden_layers`: an OpenCLIP tower's blocks past it are dropped (SD 2.x uses the penultimate layer). */
   textEncoderLayers: number;
+  /** SDXL's `text_encoder_2/config.json` `num_hidden_layers` (its OpenCLIP tower keeps them all); null for one text encoder. */
+  textEncoder2Layers: number | null;
+  /** `unet/config.json` `addition_embed_type` is `text_time` (SDXL): `label_emb.0.*` is its `add_embedding`. */
+  unetTextTimeEmbedding: boolean;
 }
 
 /** Timestep-schedule buffers and other state LDM checkpoints carry beside the weights; never a model weight. */
@@ -60,19 +78,25 @@ export function isNonWeightKey(key: string): boolean {
 }
 
 /**
- * Splits a checkpoint's entries into its three components under diffusers' names (see
- * `ldmUnetKey`, `ldmVaeKey`; an SD 1.x text encoder keeps its Hugging Face names, prefix
- * dropped; SD 2.x's OpenCLIP one is converted by `openClipKeys`).
+ * Splits a checkpoint's entries into the components of its architecture under diffusers' names
+ * (see `ldmUnetKey`, `ldmVaeKey`; a CLIP ViT-L text encoder keeps its Hugging Face names, prefix
+ * dropped; an OpenCLIP one, SD 2.x's or SDXL's second, is converted by `openClipKeys`).
  * Keys that map to nothing, and a component with no keys, fail with `StateDictMismatchError`
  * naming the counts and the first few keys, before any weight is read.
  */
-export function mapCheckpoint(file: string, entries: readonly SafetensorsEntry[], configs: LayoutConfigs): Map<CheckpointComponent, MappedTensor[]> {
-  const out = new Map<CheckpointComponent, MappedTensor[]>(CHECKPOINT_COMPONENTS.map((c) => [c, []]));
+export function mapCheckpoint(
+  file: string,
+  entries: readonly SafetensorsEntry[],
+  architecture: CheckpointArchitecture,
+  configs: LayoutConfigs,
+): Map<CheckpointComponent, MappedTensor[]> {
+  const components = CHECKPOINT_COMPONENTS[architecture];
+  const out = new Map<CheckpointComponent, MappedTensor[]>(components.map((c) => [c, []]));
   const unmapped: string[] = [];
   const origin = new Map<string, string>();
   for (const entry of entries) {
     if (isNonWeightKey(entry.name)) continue;
-    const mapped = mapEntry(entry, configs);
+    const mapped = mapEntry(entry, architecture, configs);
     if (!mapped) {
       unmapped.push(entry.name);
       continue;
@@ -85,37 +109,35 @@ export function mapCheckpoint(file: string, entries: readonly SafetensorsEntry[]
       out.get(mapped.component)!.push(tensor);
     }
   }
-  const empty = CHECKPOINT_COMPONENTS.filter((c) => out.get(c)!.length === 0);
+  const empty = components.filter((c) => out.get(c)!.length === 0);
   if (unmapped.length > 0 || empty.length > 0) {
     const parts: string[] = [];
-    if (empty.length > 0) parts.push(`no weights for ${empty.map((c) => `${c} (keys "${c === 'text_encoder' ? `${LDM_PREFIXES[c]}*" or "${OPEN_CLIP_PREFIX}` : LDM_PREFIXES[c]}*")`).join(', ')}`);
+    if (empty.length > 0) parts.push(`no weights for ${empty.map((c) => `${c} (keys "${componentPrefix(architecture, c)}*")`).join(', ')}`);
     if (unmapped.length > 0) {
       const shown = unmapped.slice(0, 5).map((k) => `"${safeSnippet(k)}"`);
       parts.push(`${unmapped.length} of its ${entries.length} keys map to no diffusers weight: ${shown.join(', ')}${unmapped.length > 5 ? ', …' : ''}`);
     }
-    const missing = empty.map((c) => `${LDM_PREFIXES[c]}*`);
+    const missing = empty.map((c) => `${componentPrefix(architecture, c)}*`);
     throw new StateDictMismatchError(file, unmapped, missing, `${file}: not an original-layout checkpoint this library can map (${parts.join('; ')}).`);
   }
   return out;
 }
 
 /** The component tensors of one checkpoint entry: one, several (a split `in_proj`), none (dropped), or null when it maps to nothing. */
-function mapEntry(entry: SafetensorsEntry, configs: LayoutConfigs): { component: CheckpointComponent; tensors: MappedTensor[] } | null {
+function mapEntry(entry: SafetensorsEntry, architecture: CheckpointArchitecture, configs: LayoutConfigs): { component: CheckpointComponent; tensors: MappedTensor[] } | null {
   const name = entry.name;
   const whole = (key: string, shape: readonly number[]): MappedTensor => ({ source: entry, key, shape: [...shape], begin: entry.begin, end: entry.end });
-  if (name.startsWith(LDM_PREFIXES.text_encoder)) return { component: 'text_encoder', tensors: [whole(name.slice(LDM_PREFIXES.text_encoder.length), entry.shape)] };
-  if (name.startsWith(OPEN_CLIP_PREFIX)) {
-    const keys = openClipKeys(name.slice(OPEN_CLIP_PREFIX.length), entry.shape, configs.textEncoderLayers);
-    if (keys === null) return null;
-    const tensors = keys.map((k) => {
-      if (!k.part) return whole(k.key, k.shape);
-      const size = (entry.end - entry.begin) / k.part.of;
-      return { source: entry, key: k.key, shape: k.shape, begin: entry.begin + k.part.index * size, end: entry.begin + (k.part.index + 1) * size };
-    });
-    return { component: 'text_encoder', tensors };
+  const text = componentPrefix(architecture, 'text_encoder');
+  if (name.startsWith(text)) {
+    if (architecture !== 'sd2') return { component: 'text_encoder', tensors: [whole(name.slice(text.length), entry.shape)] };
+    return openClip(entry, 'text_encoder', openClipKeys(name.slice(text.length), entry.shape, configs.textEncoderLayers));
+  }
+  const layers2 = configs.textEncoder2Layers;
+  if (architecture === 'sdxl' && layers2 !== null && name.startsWith(SDXL_TEXT_PREFIXES.text_encoder_2)) {
+    return openClip(entry, 'text_encoder_2', openClipKeys(name.slice(SDXL_TEXT_PREFIXES.text_encoder_2.length), entry.shape, layers2, true));
   }
   if (name.startsWith(LDM_PREFIXES.unet)) {
-    const key = ldmUnetKey(name.slice(LDM_PREFIXES.unet.length), configs.unetLayersPerBlock);
+    const key = ldmUnetKey(name.slice(LDM_PREFIXES.unet.length), configs.unetLayersPerBlock, configs.unetTextTimeEmbedding);
     return key === null ? null : { component: 'unet', tensors: [whole(key, entry.shape)] };
   }
   if (name.startsWith(LDM_PREFIXES.vae)) {
@@ -123,4 +145,15 @@ function mapEntry(entry: SafetensorsEntry, configs: LayoutConfigs): { component:
     return mapped === null ? null : { component: 'vae', tensors: [whole(mapped.key, mapped.shape)] };
   }
   return null;
+}
+
+/** An OpenCLIP entry's tensors: each a part of the entry's bytes (a split `in_proj`), the whole, or the whole transposed. */
+function openClip(entry: SafetensorsEntry, component: CheckpointComponent, keys: OpenClipKey[] | null): { component: CheckpointComponent; tensors: MappedTensor[] } | null {
+  if (keys === null) return null;
+  const tensors = keys.map((k): MappedTensor => {
+    if (!k.part) return { source: entry, key: k.key, shape: k.shape, begin: entry.begin, end: entry.end, ...(k.transpose ? { transpose: k.transpose } : {}) };
+    const size = (entry.end - entry.begin) / k.part.of;
+    return { source: entry, key: k.key, shape: k.shape, begin: entry.begin + k.part.index * size, end: entry.begin + (k.part.index + 1) * size };
+  });
+  return { component, tensors };
 }

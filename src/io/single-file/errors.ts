@@ -5,10 +5,13 @@ import { OmniDiffusionError } from '../../api/errors.js';
  * What is wrong with a single-file checkpoint before any weight is read:
  * - `pickle`: a `.ckpt`/`.pt`/`.pth`/`.bin` file, or pickle / zip (`torch.save`) bytes. Unpickling
  *   runs arbitrary code, so such a file is never opened; convert it to safetensors first.
- * - `unsupported_architecture`: a known layout this library does not load (SDXL's `conditioner.embedders.*`).
+ * - `unsupported_architecture`: a known layout this library does not load (an SGM
+ *   `conditioner.embedders.*` file that is not SDXL base: a refiner's lone OpenCLIP tower, say).
  * - `unknown_architecture`: no layout this library knows (no `model.diffusion_model.` UNet, say).
+ * - `bad_metadata`: its `__metadata__` says something this library cannot read
+ *   (`modelspec.prediction_type` other than `epsilon` or `v`).
  */
-export type CheckpointFormatProblem = 'pickle' | 'unsupported_architecture' | 'unknown_architecture';
+export type CheckpointFormatProblem = 'pickle' | 'unsupported_architecture' | 'unknown_architecture' | 'bad_metadata';
 
 /**
  * A single-file (original LDM/CompVis layout) checkpoint cannot be loaded as it is: `file` names

@@ -26,6 +26,12 @@ const TOP_LEVEL: Record<string, string> = {
   'out.2': 'conv_out',
 };
 
+/** SDXL's added (pooled text + size) embedding, under diffusers' `addition_embed_type: "text_time"`. */
+const TEXT_TIME: Record<string, string> = {
+  'label_emb.0.0': 'add_embedding.linear_1',
+  'label_emb.0.2': 'add_embedding.linear_2',
+};
+
 const MIDDLE = ['mid_block.resnets.0', 'mid_block.attentions.0', 'mid_block.resnets.1'];
 
 /** A ResNet's inner name (`in_layers.2.weight` → `conv1.weight`), or null when it is not one of a ResNet's. */
@@ -36,10 +42,16 @@ function resnetInner(rest: string): string | null {
   return null;
 }
 
-/** The diffusers key of an LDM UNet key (without its `model.diffusion_model.` prefix), or null when it maps to none. */
-export function ldmUnetKey(key: string, layersPerBlock: number): string | null {
+/**
+ * The diffusers key of an LDM UNet key (without its `model.diffusion_model.` prefix), or null when
+ * it maps to none. `textTimeEmbedding` (SDXL): `label_emb.0.*` is the `add_embedding`, as
+ * diffusers maps it when the config's `addition_embed_type` is `text_time`.
+ */
+export function ldmUnetKey(key: string, layersPerBlock: number, textTimeEmbedding = false): string | null {
   const top = /^(time_embed\.[02]|input_blocks\.0\.0|out\.[02])\.(weight|bias)$/.exec(key);
   if (top) return `${TOP_LEVEL[top[1]!]}.${top[2]}`;
+  const added = /^(label_emb\.0\.[02])\.(weight|bias)$/.exec(key);
+  if (added) return textTimeEmbedding ? `${TEXT_TIME[added[1]!]}.${added[2]}` : null;
   const mid = /^middle_block\.([012])\.(.+)$/.exec(key);
   if (mid) {
     const index = Number(mid[1]);

@@ -5,13 +5,23 @@
  * split here into three row ranges of the stored tensor (C order: row blocks are contiguous
  * bytes). SD 2.x conditions on the penultimate layer: diffusers' config has one layer fewer than
  * the checkpoint, and the blocks past the config's `num_hidden_layers` are dropped.
+ *
+ * SDXL's second text encoder is the same tower (ViT-bigG, `conditioner.embedders.1.model.*`) as a
+ * `CLIPTextModelWithProjection`: every block is kept (the config counts them all), and
+ * `text_projection` becomes `text_projection.weight`, transposed: OpenCLIP multiplies
+ * `x @ text_projection` ([width, proj]), a Linear stores [proj, width].
  */
 
-/** A mapped key; `part` selects rows `[part.index * rows, (part.index + 1) * rows)` of the stored tensor, of `part.of` equal parts. */
+/**
+ * A mapped key; `part` selects rows `[part.index * rows, (part.index + 1) * rows)` of the stored
+ * tensor, of `part.of` equal parts; `transpose`: the stored 2-D tensor is written transposed
+ * (`shape` is already the transposed one).
+ */
 export interface OpenClipKey {
   key: string;
   shape: number[];
   part?: { index: number; of: number };
+  transpose?: true;
 }
 
 /** Stored with the text tower but no part of `CLIPTextModel`: the contrastive head and the causal mask buffer. */
@@ -35,18 +45,21 @@ const BLOCK_PARTS: Record<string, string> = {
 const QKV = ['q_proj', 'k_proj', 'v_proj'];
 
 /**
- * The `CLIPTextModel` keys of an OpenCLIP text-tower key (`cond_stage_model.model.` stripped):
- * one, three (the split `in_proj`), none (`[]`: a block past `numHiddenLayers`, or the head),
- * or null when the key is not one of the tower's.
+ * The `CLIPTextModel` keys of an OpenCLIP text-tower key (its prefix stripped): one, three (the
+ * split `in_proj`), none (`[]`: a block past `numHiddenLayers`, or the head), or null when the
+ * key is not one of the tower's. `withProjection` (SDXL's `CLIPTextModelWithProjection`): the
+ * projection is kept, transposed, and a block past `numHiddenLayers` maps to nothing (null), as
+ * the model has no place for it.
  */
-export function openClipKeys(key: string, shape: readonly number[], numHiddenLayers: number): OpenClipKey[] | null {
+export function openClipKeys(key: string, shape: readonly number[], numHiddenLayers: number, withProjection = false): OpenClipKey[] | null {
   const top = TOP[key];
   if (top) return [{ key: top, shape: [...shape] }];
+  if (withProjection && key === 'text_projection') return shape.length === 2 ? [{ key: 'text_projection.weight', shape: [shape[1]!, shape[0]!], transpose: true }] : null;
   if (NOT_TEXT_MODEL.has(key)) return [];
   const block = /^transformer\.resblocks\.(\d+)\.(.+)\.(weight|bias)$/.exec(key) ?? /^transformer\.resblocks\.(\d+)\.attn\.(in_proj)_(weight|bias)$/.exec(key);
   if (!block) return null;
   const [, layer, part, kind] = block as unknown as [string, string, string, 'weight' | 'bias'];
-  if (Number(layer) >= numHiddenLayers) return [];
+  if (Number(layer) >= numHiddenLayers) return withProjection ? null : [];
   const prefix = `text_model.encoder.layers.${layer}`;
   if (part === 'in_proj') {
     const rows = shape[0]!;

@@ -219,14 +219,22 @@ export class CLIPTextModel<T extends TensorLike> {
     return x;
   }
 
-  /** transformers' rule: argmax of the ids for the legacy `eos_token_id` 2, else the first EOS (0 when none). */
+  /**
+   * transformers' rule: argmax of the ids for the legacy `eos_token_id` 2, else the first EOS
+   * (0 when none). The argmax leaves out textual-inversion ids (past `vocab_size`): they would
+   * win it and move the pooled output off EOS, the position CLIP was trained to pool at.
+   * transformers itself warns its legacy rule "can't work correctly with extra new tokens";
+   * SDXL's `text_encoder_2` configs carry the legacy 2, so its `text_embeds` depend on this.
+   */
   private poolPositions(ids: Int32Array, B: number, L: number): number[] {
     const eos = this.config.eosTokenId;
+    const vocab = this.config.vocabSize;
     return Array.from({ length: B }, (_, b) => {
       const row = ids.subarray(b * L, (b + 1) * L);
       if (eos === 2) {
         let best = 0;
-        for (let i = 1; i < L; i++) if (row[i]! > row[best]!) best = i;
+        const key = (id: number): number => (id < vocab ? id : -1);
+        for (let i = 1; i < L; i++) if (key(row[i]!) > key(row[best]!)) best = i;
         return best;
       }
       const first = row.indexOf(eos);

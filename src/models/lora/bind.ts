@@ -2,9 +2,20 @@ import type { TensorDType, TensorLike, TensorOps } from '../../webgpu/kernels/op
 import type { LoraAdapter, LoraTarget } from './adapter.js';
 import { LoraMismatchError } from './errors.js';
 import type { LoraComponent, LoraFile, LoraModule, LoraTensor } from './lora-file.js';
+import { isSgmUnetModule, sgmUnetModule } from './sgm-names.js';
 
 /** A model's adaptable layers by diffusers module path, per component (null: the model has no such component). */
 export type LoraTargets<T extends TensorLike> = Record<LoraComponent, ReadonlyMap<string, LoraTarget<T>> | null>;
+
+/** What matching needs to know of the model beyond its layers. */
+export interface LoraMatchOptions {
+  /**
+   * The UNet config's `layers_per_block`, which numbers the original UNet's blocks: needed to match
+   * kohya SDXL LoRAs' original-UNet (SGM) module names (`input_blocks_4_1_…`); without it, such
+   * modules do not match.
+   */
+  readonly unetLayersPerBlock?: number | null;
+}
 
 /** One module of a bound LoRA: its layer, its uploaded pair and `alpha / r`. */
 interface BoundModule<T extends TensorLike> {
@@ -50,8 +61,8 @@ function size(shape: readonly number[]): number {
  * Every module is matched (names and shapes) before anything is uploaded: a LoRA for another
  * base fails whole with `LoraMismatchError`, naming how many modules matched and a few that did not.
  */
-export function bindLora<T extends TensorLike>(ops: TensorOps<T>, lora: LoraFile, targets: LoraTargets<T>, dtype: TensorDType): BoundLora<T> {
-  const matched = matchLora(lora, targets);
+export function bindLora<T extends TensorLike>(ops: TensorOps<T>, lora: LoraFile, targets: LoraTargets<T>, dtype: TensorDType, options: LoraMatchOptions = {}): BoundLora<T> {
+  const matched = matchLora(lora, targets, options);
   const bound: BoundModule<T>[] = [];
   try {
     for (const [m, target] of matched) {
@@ -76,11 +87,13 @@ export function loraFactor(m: LoraModule): number {
 
 /**
  * Each module of `lora` with the layer of `targets` it adapts, names and shapes checked; throws
- * `LoraMismatchError` unless every module has its layer.
+ * `LoraMismatchError` unless every module has its layer. kohya UNet names in original-UNet (SGM)
+ * form are mapped to diffusers' module per module, as diffusers maps them (see `sgmUnetModule`).
  */
 export function matchLora<T extends TensorLike, L extends { readonly kind: 'linear' | 'conv2d'; readonly weight: T }>(
   lora: LoraFile,
   targets: Record<LoraComponent, ReadonlyMap<string, L> | null>,
+  options: LoraMatchOptions = {},
 ): Array<[LoraModule, L]> {
   const byUnderscore = new Map<LoraComponent, Map<string, string>>();
   const lookup = (m: LoraModule): L | string => {
@@ -95,8 +108,16 @@ export function matchLora<T extends TensorLike, L extends { readonly kind: 'line
         names = new Map([...layers.keys()].map((k) => [k.replace(/\./g, '_'), k]));
         byUnderscore.set(m.component, names);
       }
-      const found = names.get(m.name);
-      if (!found) return `${m.key}: no such ${m.component} module`;
+      let name = m.name;
+      if (m.component === 'unet' && isSgmUnetModule(name)) {
+        const perBlock = options.unetLayersPerBlock ?? null;
+        if (perBlock === null) return `${m.key}: an original-UNet (SGM) module name, which needs the UNet's layers_per_block to match`;
+        const mapped = sgmUnetModule(name, perBlock);
+        if (mapped === null) return `${m.key}: no such unet module (not an original-UNet module)`;
+        name = mapped;
+      }
+      const found = names.get(name);
+      if (!found) return `${m.key}: no such ${m.component} module${name === m.name ? '' : ` (original-UNet name, diffusers ${name})`}`;
       path = found;
     }
     const target = layers.get(path);

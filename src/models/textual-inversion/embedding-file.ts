@@ -2,8 +2,10 @@ import { openByteSource, readAllBytes, type ByteSource } from '../../io/byte-sou
 import { FileTooLargeError } from '../../io/errors.js';
 import { readSafetensors, type SafetensorsTensor } from '../../io/safetensors.js';
 import { safeSnippet } from '../../io/snippet.js';
+import { baseName, embeddingFromTensor, FLOAT_DTYPES, type EmbeddingFileFormat, type TextualInversionEmbedding } from './embedding-tensor.js';
 import { EmbeddingFileError } from './errors.js';
 import { refusePickleBytes, refusePickleName } from './pickle.js';
+import { isSdxlEmbeddingLayout, sdxlEmbeddingFromTensors, type SdxlHiddenSizes, type SdxlTextualInversionEmbedding } from './sdxl-embedding.js';
 
 /**
  * Largest embedding file read, in bytes. An embedding is a few vectors: 75 of SDXL's widest
@@ -12,30 +14,7 @@ import { refusePickleBytes, refusePickleName } from './pickle.js';
  */
 export const MAX_EMBEDDING_FILE_BYTES = 16 << 20;
 
-/**
- * Most vectors one embedding may have: the 75 tokens a CLIP prompt holds between BOS and EOS.
- * More could never all be used, and each occurrence of the token in a prompt becomes that many
- * tokens of text (`maybeConvertPrompt`), so the cap also bounds how much a prompt can grow.
- */
-export const MAX_EMBEDDING_VECTORS = 75;
-
-/** The layouts of embedding files this reader knows, by who writes them. */
-export type EmbeddingFileFormat = 'a1111' | 'diffusers';
-
-/** One textual-inversion embedding, read from its file. */
-export interface TextualInversionEmbedding {
-  /** The file, as named in errors. */
-  readonly file: string;
-  /** The tensor the vectors came from: `emb_params`, `string_to_param.*`, or the token (diffusers). */
-  readonly key: string;
-  readonly format: EmbeddingFileFormat;
-  /** The token prompts use for it, e.g. `<my-style>`. */
-  readonly token: string;
-  readonly numVectors: number;
-  readonly hiddenSize: number;
-  /** [numVectors, hiddenSize], row-major, float32. */
-  readonly vectors: Float32Array;
-}
+export { MAX_EMBEDDING_VECTORS, type EmbeddingFileFormat, type TextualInversionEmbedding } from './embedding-tensor.js';
 
 /** Options of `readEmbeddingFile`. */
 export interface ReadEmbeddingOptions {
@@ -48,8 +27,16 @@ export interface ReadEmbeddingOptions {
   signal?: AbortSignal;
 }
 
-/** Tensor dtypes an embedding's vectors may have; others (A1111's `string_to_token` ids) are not candidates. */
-const FLOAT_DTYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'F64']);
+/** Options of `readTextualInversionFile`: those of `readEmbeddingFile`, and SDXL's two widths. */
+export interface ReadTextualInversionOptions extends ReadEmbeddingOptions {
+  /** SDXL's text encoders' hidden sizes: an SDXL file of other widths is refused. */
+  sdxlHiddenSizes?: SdxlHiddenSizes;
+}
+
+/** What an embedding file holds: one embedding for one text encoder, or SDXL's pair. */
+export type TextualInversionFile =
+  | { readonly kind: 'single'; readonly embedding: TextualInversionEmbedding }
+  | { readonly kind: 'sdxl'; readonly embedding: SdxlTextualInversionEmbedding };
 
 /**
  * Reads a textual-inversion embedding from a safetensors file, in any of the layouts in use:
@@ -66,6 +53,27 @@ const FLOAT_DTYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'F64'])
  * naming the file and the key.
  */
 export async function readEmbeddingFile(source: ByteSource, options: ReadEmbeddingOptions): Promise<TextualInversionEmbedding> {
+  const tensors = await readEmbeddingTensors(source, options);
+  return singleEmbedding(options.file, tensors, options);
+}
+
+/**
+ * Reads an embedding file of any layout `readEmbeddingFile` knows, or an SDXL embedding
+ * (`{"clip_l": [n, 768], "clip_g": [n, 1280]}`, as Civitai ships them), whose token is
+ * `options.token` or the file name without its extension. Refused as `readEmbeddingFile` refuses,
+ * and SDXL files as `sdxlEmbeddingFromTensors` does.
+ */
+export async function readTextualInversionFile(source: ByteSource, options: ReadTextualInversionOptions): Promise<TextualInversionFile> {
+  const { file } = options;
+  const tensors = await readEmbeddingTensors(source, options);
+  if (!isSdxlEmbeddingLayout(tensors)) return { kind: 'single', embedding: singleEmbedding(file, tensors, options) };
+  const token = options.token ?? baseName(file);
+  if (token === '') throw new EmbeddingFileError(file, null, 'the token is empty; give the embedding a token to load it under.');
+  return { kind: 'sdxl', embedding: sdxlEmbeddingFromTensors(file, tensors, token, options.sdxlHiddenSizes) };
+}
+
+/** The file's tensors, once it is known not to be a pickle nor too large. */
+async function readEmbeddingTensors(source: ByteSource, options: ReadEmbeddingOptions): Promise<Map<string, SafetensorsTensor>> {
   const { file } = options;
   refusePickleName(file);
   const { stream, size } = await openByteSource(source);
@@ -76,32 +84,23 @@ export async function readEmbeddingFile(source: ByteSource, options: ReadEmbeddi
   }
   const bytes = await readAllBytes(stream, options.signal, { maxBytes: MAX_EMBEDDING_FILE_BYTES, file });
   refusePickleBytes(file, bytes);
-  const tensors = await readSafetensors(bytes, { file, ...(options.signal ? { signal: options.signal } : {}) });
+  return readSafetensors(bytes, { file, ...(options.signal ? { signal: options.signal } : {}) });
+}
+
+/** The one-encoder embedding of the file's tensors. */
+function singleEmbedding(file: string, tensors: Map<string, SafetensorsTensor>, options: ReadEmbeddingOptions): TextualInversionEmbedding {
   const tensor = candidate(file, tensors);
   const format: EmbeddingFileFormat = tensor.name === 'emb_params' || tensor.name.startsWith('string_to_param.') ? 'a1111' : 'diffusers';
   const token = options.token ?? (format === 'a1111' ? baseName(file) : tensor.name);
   if (token === '') throw new EmbeddingFileError(file, tensor.name, 'the token is empty; give the embedding a token to load it under.');
-  const [numVectors, hiddenSize] = vectorShape(file, tensor);
-  if (options.hiddenSize !== undefined && hiddenSize !== options.hiddenSize) {
-    throw new EmbeddingFileError(
-      file,
-      tensor.name,
-      `its vectors have ${hiddenSize} values, but the text encoder's hidden size is ${options.hiddenSize}: the embedding was trained for another model.`,
-    );
-  }
-  const vectors = tensor.data as Float32Array;
-  const bad = vectors.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
-    throw new EmbeddingFileError(file, tensor.name, `value ${bad} (vector ${Math.floor(bad / hiddenSize)}) is ${vectors[bad]}; an embedding must be finite.`);
-  }
-  return { file, key: tensor.name, format, token, numVectors, hiddenSize, vectors };
+  return embeddingFromTensor(file, tensor, format, token, options.hiddenSize);
 }
 
 /** The one float tensor of the file; SDXL's two-encoder files (`clip_l`, `clip_g`) are named as such. */
 function candidate(file: string, tensors: Map<string, SafetensorsTensor>): SafetensorsTensor {
   const floats = [...tensors.values()].filter((t) => FLOAT_DTYPES.has(t.dtype));
-  if (tensors.has('clip_l') && tensors.has('clip_g')) {
-    throw new EmbeddingFileError(file, null, 'it is an SDXL embedding (clip_l and clip_g, one per text encoder); only single-encoder embeddings (SD 1.x, SD 2.x) are supported.');
+  if (isSdxlEmbeddingLayout(tensors)) {
+    throw new EmbeddingFileError(file, null, 'it is an SDXL embedding (clip_l and clip_g, one per text encoder), not a one-encoder embedding (SD 1.x, SD 2.x); read it with readTextualInversionFile.');
   }
   if (floats.length === 1) return floats[0]!;
   if (floats.length === 0) {
@@ -113,26 +112,6 @@ function candidate(file: string, tensors: Map<string, SafetensorsTensor>): Safet
     null,
     `it holds ${floats.length} float tensors (${quoteKeys(floats.map((t) => t.name))}); an embedding file has one: emb_params, string_to_param.*, or the token.`,
   );
-}
-
-/** `[n, hidden]`, or `[hidden]` as one vector. */
-function vectorShape(file: string, tensor: SafetensorsTensor): [number, number] {
-  const { shape } = tensor;
-  const dims: [number, number] | null = shape.length === 1 ? [1, shape[0]!] : shape.length === 2 ? [shape[0]!, shape[1]!] : null;
-  if (dims === null || dims[0] < 1 || dims[1] < 1) {
-    throw new EmbeddingFileError(file, tensor.name, `shape [${shape.join(', ')}] is not [vectors, hidden] or [hidden] with both at least 1.`);
-  }
-  if (dims[0] > MAX_EMBEDDING_VECTORS) {
-    throw new EmbeddingFileError(file, tensor.name, `it has ${dims[0]} vectors, more than the ${MAX_EMBEDDING_VECTORS} tokens a CLIP prompt holds.`);
-  }
-  return dims;
-}
-
-/** The file name without folders and extension: the token A1111 gives an embedding. */
-function baseName(file: string): string {
-  const name = file.slice(Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')) + 1);
-  const dot = name.lastIndexOf('.');
-  return dot > 0 ? name.slice(0, dot) : name;
 }
 
 function quoteKeys(keys: readonly string[]): string {

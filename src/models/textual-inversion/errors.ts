@@ -5,7 +5,9 @@ import { safeSnippet } from '../../io/snippet.js';
 /**
  * A textual-inversion embedding file cannot be used: no or several candidate tensors, a shape
  * that is not `[vectors, hidden]` or `[hidden]`, a hidden size other than the text encoder's,
- * NaN or infinite values, an empty token, or a token the tokenizer already has. `file` names the
+ * NaN or infinite values, an empty token, a token the tokenizer already has, an SDXL file whose
+ * `clip_l` and `clip_g` differ in vector count or lack one, or a file for another kind of model
+ * (one-encoder on SDXL, SDXL on SD 1.x/2.x). `file` names the
  * file and `key` the tensor at fault (null when the fault is no single tensor's).
  * Code `EMBEDDING_FILE_INVALID`.
  */

@@ -1,6 +1,6 @@
 import type { LoraRequest } from '../../api/request.js';
 import type { LoraAdapter, LoraTarget } from '../../models/lora/adapter.js';
-import { bindLora, type BoundLora, type LoraTargets } from '../../models/lora/bind.js';
+import { bindLora, type BoundLora, type LoraMatchOptions, type LoraTargets } from '../../models/lora/bind.js';
 import { readLoraFile } from '../../models/lora/lora-file.js';
 import type { TensorDType, TensorLike, TensorOps } from '../../webgpu/kernels/ops.js';
 import { loraHandle } from './lora-source.js';
@@ -21,6 +21,8 @@ export class LoraLibrary<T extends TensorLike> {
     private readonly ops: TensorOps<T>,
     private readonly targets: LoraTargets<T>,
     private readonly dtype: TensorDType,
+    /** What matching needs to know of the model beyond its layers (the UNet's `layers_per_block`). */
+    private readonly match: LoraMatchOptions = {},
   ) {}
 
   /**
@@ -63,7 +65,7 @@ export class LoraLibrary<T extends TensorLike> {
     const cached = this.#bound.get(handle.key);
     // Most recently used last; a cached LoRA is not read again.
     this.#bound.delete(handle.key);
-    const lora = cached ?? bindLora(this.ops, await readLoraFile(await handle.open(), handle.file), this.targets, this.dtype);
+    const lora = cached ?? bindLora(this.ops, await readLoraFile(await handle.open(), handle.file), this.targets, this.dtype, this.match);
     this.#bound.set(handle.key, lora);
     return [handle.key, lora];
   }

@@ -23,6 +23,8 @@ export interface WeightedPromptOptions {
    * has no `BREAK` and reads it as a word). The pipeline reads it.
    */
   breaks?: boolean;
+  /** At least this many windows (up to `maxWindows`): SDXL's two encoders share one count. */
+  minWindows?: number;
 }
 
 /**
@@ -36,11 +38,7 @@ export function prepareWeightedPrompts(tokenizer: PieceTokenizer & WindowTokeniz
   const room = tokenizer.modelMaxLength - 2;
   const breaks = options.breaks ? { room, padId: tokenizer.padTokenId } : undefined;
   const rows = prompts.map((p) => promptTokensWithWeights(tokenizer, p, room * maxWindows, breaks));
-  const k = windowCount(
-    rows.map((r) => r.ids.length),
-    tokenizer,
-    maxWindows,
-  );
+  const k = Math.min(maxWindows, Math.max(options.minWindows ?? 1, windowCount(rows.map((r) => r.ids.length), tokenizer, maxWindows)));
   const L = tokenizer.modelMaxLength;
   const inputIds = new Int32Array(rows.length * k * L);
   const weights = new Float32Array(rows.length * k * L);

@@ -80,7 +80,7 @@ describe('textual-inversion embeddings through DiffusionEngine (webgpu, Dawn, th
     }
   }, 60_000);
 
-  it('refuses a pickle at load, and SDXL for now, with typed errors', async () => {
+  it('refuses a pickle at load, and a one-encoder file on SDXL, with typed errors', async () => {
     const pickle = DiffusionEngine.create({ modelNameOrPath: baseDir, dtype: 'f32', gpuLimits: 'default', embeddings: [{ source: join(dir, 'my-style.pt') }] });
     await expect(pickle).rejects.toBeInstanceOf(EmbeddingPickleError);
     const sdxl = DiffusionEngine.create({ modelNameOrPath: fixturePath('pipeline-sdxl-tiny'), dtype: 'f32', gpuLimits: 'default', embeddings: [{ source: a1111 }] });

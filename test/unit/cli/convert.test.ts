@@ -9,6 +9,8 @@ import { COMPONENTS } from '../../../src/models/registry.js';
 import { StateDict } from '../../../src/io/state-dict.js';
 import { decodeHalf, encodeHalf } from '../../../src/webgpu/half.js';
 import { CpuOps } from '../../helpers/cpu-ops.js';
+import { fixturePath } from '../../helpers/fixtures.js';
+import { ldmCheckpointOf } from '../../helpers/ldm-checkpoint.js';
 import { sameBits, singleFileFixtures } from '../../helpers/single-file-fixtures.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'convert-cli-'));
@@ -56,6 +58,30 @@ describe.each(fixtures.map((fx) => ({ name: fx.file, fx })))('omni-diffusion con
     const config = COMPONENTS.text_encoder.parseConfig(await converted.readConfig('text_encoder'), 'text_encoder/config.json');
     const dict = new StateDict((await converted.loadWeights('text_encoder')).tensors, 'text_encoder');
     COMPONENTS.text_encoder.load(new CpuOps(), config, dict).release();
+  });
+});
+
+describe('omni-diffusion convert, an SDXL checkpoint (SGM layout) made from pipeline-sdxl-tiny', () => {
+  it('writes text_encoder_2 and tokenizer_2 too, listed in model_index.json, the weights equal to the base repo\'s', async () => {
+    const base = fixturePath('pipeline-sdxl-tiny');
+    const checkpoint = join(scratch, 'sd_xl.safetensors');
+    writeFileSync(checkpoint, await ldmCheckpointOf(new LocalFolderSource(base), 'sdxl'));
+    const out = join(scratch, 'converted-sdxl');
+    const result = await run(['convert', checkpoint, '--config-from', base, '-o', out]);
+    expect(result.code, result.err).toBe(0);
+    for (const file of ['text_encoder_2/config.json', 'text_encoder_2/model.safetensors', 'tokenizer_2/vocab.json', 'tokenizer_2/merges.txt', 'tokenizer_2/tokenizer_config.json']) {
+      expect(existsSync(join(out, file)), file).toBe(true);
+    }
+    const converted = await DiffusersRepo.open(new LocalFolderSource(out));
+    expect(converted.hasComponent('text_encoder_2') && converted.hasComponent('tokenizer_2')).toBe(true);
+    const reference = await DiffusersRepo.open(new LocalFolderSource(base));
+    for (const component of ['text_encoder', 'text_encoder_2', 'unet', 'vae']) {
+      const got = (await converted.loadWeights(component)).tensors;
+      const want = (await reference.loadWeights(component)).tensors;
+      const keys = [...want.keys()].filter((k) => !k.endsWith('position_ids')).sort();
+      expect([...got.keys()].sort(), component).toEqual(keys);
+      for (const key of keys) expect(sameBits(got.get(key)!.data, want.get(key)!.data), `${component}/${key}`).toBe(true);
+    }
   });
 });
 

@@ -12,9 +12,9 @@ describe('element attributes', () => {
   it('turn into a request with numbers parsed and absent ones left to the model', () => {
     expect(
       requestFromAttributes(
-        reader({ prompt: 'a <b>cat</b>', 'negative-prompt': 'blur', steps: '4', guidance: '7.5', seed: '0', width: '64', height: '128', scheduler: 'euler', decoder: 'taesd' }),
+        reader({ prompt: 'a <b>cat</b>', 'negative-prompt': 'blur', steps: '4', guidance: '7.5', seed: '0', width: '64', height: '128', scheduler: 'euler', decoder: 'taesd', 'prompt-syntax': 'plain' }),
       ),
-    ).toEqual({ prompt: 'a <b>cat</b>', negativePrompt: 'blur', numInferenceSteps: 4, guidanceScale: 7.5, seed: 0, width: 64, height: 128, scheduler: 'euler', decoder: 'taesd' });
+    ).toEqual({ prompt: 'a <b>cat</b>', negativePrompt: 'blur', numInferenceSteps: 4, guidanceScale: 7.5, seed: 0, width: 64, height: 128, scheduler: 'euler', decoder: 'taesd', promptSyntax: 'plain' });
     expect(requestFromAttributes(reader({}))).toEqual({ prompt: '' });
   });
 
@@ -25,6 +25,7 @@ describe('element attributes', () => {
     ['width', '60', 'a positive multiple of 8'],
     ['guidance', 'lots', 'a finite number'],
     ['decoder', 'jpeg', '"vae" or "taesd"'],
+    ['prompt-syntax', 'comfy', '"a1111" or "plain"'],
   ])('reject %s="%s" naming the attribute and what it expects', (attribute, value, expected) => {
     const attempt = () => requestFromAttributes(reader({ [attribute]: value }));
     expect(attempt).toThrow(ElementAttributeError);

@@ -1,4 +1,6 @@
-import { basename } from 'node:path';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatComparison } from '../../../../tools/verify/compare.js';
 import { findFixtures, loadFixture, type PipelineFixture } from '../../../../tools/verify/fixture/fixture.js';
@@ -8,6 +10,7 @@ import { readJsonObject } from '../../../../src/io/diffusers-repo.js';
 import { SingleFileSource } from '../../../../src/io/single-file/single-file-source.js';
 import { BlobSource } from '../../../../src/io/sources/blob-source.js';
 import { LocalFolderSource } from '../../../../src/io/sources/local-folder-source.js';
+import { fixturesOfKind } from '../../../helpers/fixture-kind.js';
 import { fixturesDir } from '../../../helpers/fixtures.js';
 import { ldmCheckpointOf } from '../../../helpers/ldm-checkpoint.js';
 import { singleFileFixtures } from '../../../helpers/single-file-fixtures.js';
@@ -55,5 +58,29 @@ describe('SD 2.x single-file checkpoints (OpenCLIP text tower), made from the SD
     console.log(results.map((r) => `${name} (sd2 single file) ${formatComparison(r)}`).join('\n'));
     expect(results.map((r) => r.name)).toEqual(expect.arrayContaining(fx.outputs));
     expect(results.filter((r) => !r.pass).map(formatComparison)).toEqual([]);
+  });
+});
+
+// The SDXL pipeline fixtures (safetensors weights), found by kind and `pipeline` field, each
+// written back as an SDXL checkpoint in SGM layout (conditioner.embedders.*) by the test helper.
+const sdxl = (await fixturesOfKind('pipeline')).flatMap(({ name, path, fx }) => (fx.pipeline === 'StableDiffusionXLPipeline' && fx.onnx === null && fx.synthetic === null ? [{ name, fx, dir: path }] : []));
+
+describe('SDXL single-file checkpoints (SGM layout), made from the SDXL pipeline fixtures', () => {
+  it('finds the SDXL pipeline fixtures', () => {
+    expect(sdxl.map((f) => f.name)).toContain('pipeline-sdxl-tiny');
+  });
+
+  it.each(sdxl)('$name as one checkpoint, loaded by path: every stored output of the pipeline fixture within its tolerances', async ({ name, fx, dir }) => {
+    const folder = await mkdtemp(join(tmpdir(), 'omni-sdxl-single-file-'));
+    try {
+      const checkpoint = join(folder, 'sd_xl_base.safetensors');
+      await writeFile(checkpoint, await ldmCheckpointOf(new LocalFolderSource(dir), 'sdxl'));
+      const results = await runPipelineFixture(fx, { config: { modelNameOrPath: checkpoint, configFrom: dir, gpuLimits: 'default' } });
+      console.log(results.map((r) => `${name} (sdxl single file) ${formatComparison(r)}`).join('\n'));
+      expect(results.map((r) => r.name)).toEqual(expect.arrayContaining(fx.outputs));
+      expect(results.filter((r) => !r.pass).map(formatComparison)).toEqual([]);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -34,10 +34,11 @@ describe('omni-diffusion generate arguments', () => {
     const o = options(
       'a cat', '-o', 'cats/cat.png', '--negative', 'blurry', '--steps', '4', '--guidance', '0', '--seed', '7', '--scheduler', 'euler-a',
       '--width', '64', '--height', '48', '--n', '3', '--decoder', 'taesd', '--dtype', 'f32', '--eta', '0.5',
+      '--prompt-syntax', 'plain',
     );
     expect(o.request).toEqual({
       prompt: 'a cat', negativePrompt: 'blurry', numInferenceSteps: 4, guidanceScale: 0, seed: 7, scheduler: 'euler-a',
-      width: 64, height: 48, numOutputsPerPrompt: 3, decoder: 'taesd', eta: 0.5,
+      width: 64, height: 48, numOutputsPerPrompt: 3, decoder: 'taesd', eta: 0.5, promptSyntax: 'plain',
     });
     expect(o.out).toBe('cats/cat.png');
     expect(o.taesd).toBe('auto');
@@ -98,6 +99,7 @@ describe('omni-diffusion generate arguments', () => {
     [['x', '--n', '0'], 'option --n must be between 1 and 64'],
     [['x', '--scheduler', 'heun'], 'option --scheduler expects one of'],
     [['x', '--decoder', 'png'], 'option --decoder expects vae, taesd; got "png"'],
+    [['x', '--prompt-syntax', 'comfy'], 'option --prompt-syntax expects a1111, plain; got "comfy"'],
     [['x', '--taesd', 'madebyollin/taesd'], 'option --taesd goes with --decoder taesd'],
     [['x', '--dtype', 'bf16'], 'option --dtype expects auto, f16, f32'],
     [['x', '--executor', 'cuda'], 'option --executor expects webgpu, http, onnx; got "cuda"'],

@@ -153,18 +153,18 @@ describe('malformed single-file checkpoints fail with typed errors, before any w
     expect(message).toContain(`both map to unet's "up_blocks.0.upsamplers.0.conv.bias"`);
   });
 
-  it.each([
-    ['SDXL', 'conditioner.embedders.0.transformer.text_model.final_layer_norm.weight', 'unsupported_architecture', /SDXL/],
-  ])('an %s checkpoint: CheckpointFormatError naming what was found', async (_, key, problem, pattern) => {
+  it('an SGM-layout (SDXL) checkpoint without OpenCLIP ViT-bigG at conditioner.embedders.1: CheckpointFormatError naming what is missing', async () => {
     const bytes = withHeader((h) => {
-      const w = h['cond_stage_model.transformer.text_model.final_layer_norm.weight']!;
-      delete h['cond_stage_model.transformer.text_model.final_layer_norm.weight'];
-      h[key] = w;
+      for (const k of Object.keys(h)) {
+        if (!k.startsWith('cond_stage_model.transformer.')) continue;
+        h[k.replace('cond_stage_model.transformer.', 'conditioner.embedders.0.transformer.')] = h[k]!;
+        delete h[k];
+      }
     });
     const err = await failure(open(bytes));
     expect(err).toBeInstanceOf(CheckpointFormatError);
-    expect(err).toMatchObject({ problem });
-    expect((err as Error).message).toMatch(pattern);
+    expect(err).toMatchObject({ problem: 'unsupported_architecture' });
+    expect((err as Error).message).toMatch(/lacks `conditioner\.embedders\.1\.model\.\*`/);
   });
 
   it('an unknown architecture: CheckpointFormatError naming its key prefixes', async () => {

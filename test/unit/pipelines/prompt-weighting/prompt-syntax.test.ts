@@ -10,7 +10,7 @@ import { thrown } from '../../../helpers/thrown.js';
 const defaults: ModelDefaults = { steps: 20, guidanceScale: 7.5, height: 64, width: 64, scheduler: 'PNDMScheduler' };
 const base: JobCapabilities = { executor: 'webgpu', decoders: ['vae'], img2img: true, latentChannels: 4, vaeScaleFactor: 8 };
 const sd: JobCapabilities = { ...base, a1111Prompts: true };
-const sdxl: JobCapabilities = { ...base, sdxl: true, a1111Prompts: false, a1111PromptsHint: 'A1111 prompt syntax is not supported for SDXL models (two text encoders) yet' };
+const sdxl: JobCapabilities = { ...base, sdxl: true, a1111Prompts: true };
 const onnx: JobCapabilities = { ...base, executor: 'onnx' };
 const resolve = (init: DiffusionRequestInit, c: JobCapabilities) => resolveJob(jobRequestOf(new DiffusionRequest(init)), defaults, c);
 
@@ -24,20 +24,22 @@ describe('promptSyntax', () => {
 
   it("defaults to 'a1111' where the model and executor read it, else to 'plain'", () => {
     expect(resolve({ prompt: 'p' }, sd).promptSyntax).toBe('a1111');
-    expect(resolve({ prompt: 'p' }, sdxl).promptSyntax).toBe('plain');
+    expect(resolve({ prompt: 'p' }, sdxl).promptSyntax).toBe('a1111');
     expect(resolve({ prompt: 'p' }, onnx).promptSyntax).toBe('plain');
     expect(resolve({ prompt: 'p', promptSyntax: 'plain' }, sd).promptSyntax).toBe('plain');
   });
 
-  it("refuses an explicit 'a1111' on SDXL and on an executor that does not read it, naming promptSyntax", () => {
-    for (const [c, why] of [
-      [sdxl, /SDXL/],
-      [onnx, /onnx executor/],
-    ] as const) {
-      const err = thrown(() => resolve({ prompt: 'p', promptSyntax: 'a1111' }, c));
-      expect(err).toBeInstanceOf(RequestValidationError);
-      expect(err).toMatchObject({ field: 'promptSyntax', value: 'a1111' });
-      expect(err.message).toMatch(why);
+  it("refuses an explicit 'a1111' on an executor that does not read it, naming promptSyntax", () => {
+    const err = thrown(() => resolve({ prompt: 'p', promptSyntax: 'a1111' }, onnx));
+    expect(err).toBeInstanceOf(RequestValidationError);
+    expect(err).toMatchObject({ field: 'promptSyntax', value: 'a1111' });
+    expect(err.message).toMatch(/onnx executor/);
+  });
+
+  it("checks SDXL's prompt2 and negativePrompt2 too", () => {
+    for (const field of ['prompt2', 'negativePrompt2'] as const) {
+      const err = thrown(() => resolve({ prompt: 'ok', [field]: 'bad (x:1.2.3)' }, sdxl));
+      expect(err).toMatchObject({ field, value: 'bad (x:1.2.3)' });
     }
   });
 
